@@ -1,0 +1,136 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InferIsolatedConformances"),
+]
+
+let package = Package(
+    name: "ml-connector",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ml-connector", targets: ["ml-connector"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // The product.
+        .target(
+            name: "SyncEngine",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SyncStore",
+            dependencies: ["SyncEngine", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Vault",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SysproClient",
+            dependencies: [
+                "SyncEngine",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ProcoreClient",
+            dependencies: [
+                "SyncEngine",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Flows",
+            dependencies: ["SyncEngine", "SyncStore", "SysproClient", "ProcoreClient"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ConnectorApp",
+            dependencies: [
+                "SyncEngine", "SyncStore", "Vault", "Flows", "SysproClient", "ProcoreClient",
+                "SimulatorKit", "SysproSimulator", "ProcoreSimulator",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ml-connector",
+            dependencies: [
+                "ConnectorApp",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The simulators: in-process fakes of the real systems.
+        .target(
+            name: "SimulatorKit",
+            dependencies: [
+                "SyncEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Simulators/SimulatorKit",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SysproSimulator",
+            dependencies: ["SimulatorKit", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Simulators/SysproSimulator",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ProcoreSimulator",
+            dependencies: ["SimulatorKit", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Simulators/ProcoreSimulator",
+            swiftSettings: swiftSettings
+        ),
+
+        // Tests.
+        .testTarget(
+            name: "SimulatorTests",
+            dependencies: [
+                "SysproSimulator", "ProcoreSimulator", "SimulatorKit",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EngineTests",
+            dependencies: ["SyncEngine", "SyncStore", "Vault"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FlowTests",
+            dependencies: [
+                "ConnectorApp", "Flows", "SyncEngine", "SyncStore", "SysproClient", "ProcoreClient",
+                "SimulatorKit", "SysproSimulator", "ProcoreSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,57 @@
+import Foundation
+import SyncEngine
+
+/// Loads a Procore data set:
+/// `{"companies":[{"id":8,"name":"…"}], "apps":[{"clientID":"…","clientSecret":"…","companyIDs":[8]}],
+///   "lineItemTypes":[{"name":"Materials","code":"M","base_type":"material"}],
+///   "projects":[{"id":101,"company_id":8,"name":"…","project_number":"2301","origin_id":"JOB-2301",
+///                "cost_codes":[{"full_code":"03-300","name":"…","budget":250000.0}]}],
+///   "vendors":[{"company_id":8,"name":"…","origin_id":"SUP01"}], "settings":{…}}`.
+enum ProcoreSeed {
+    struct SeedError: Error, CustomStringConvertible { var description: String }
+
+    static func load(_ data: JSONValue, into backend: ProcoreBackend) async throws {
+        if let raw = data["settings"] {
+            await backend.setSettings(try JSONDecoder().decode(ProcoreBackend.Settings.self, from: JSONEncoder().encode(raw)))
+        }
+        for company in data["companies"]?.arrayValue ?? [] {
+            guard let id = company["id"].flatMap(ProcoreBackend.int64), let name = company["name"]?.stringValue else {
+                throw SeedError(description: "companies[]: id and name are required")
+            }
+            await backend.addCompany(id: id, name: name)
+        }
+        if let apps = data["apps"] {
+            for app in try JSONDecoder().decode([ProcoreApp].self, from: JSONEncoder().encode(apps)) { await backend.addApp(app) }
+        }
+        var firstType: Int64?
+        for type in data["lineItemTypes"]?.arrayValue ?? [] {
+            let id = await backend.addLineItemType(
+                name: type["name"]?.stringValue ?? "Materials", code: type["code"]?.stringValue ?? "M",
+                baseType: type["base_type"]?.stringValue ?? "material")
+            firstType = firstType ?? id
+        }
+        for project in data["projects"]?.arrayValue ?? [] {
+            guard let company = project["company_id"].flatMap(ProcoreBackend.int64), let name = project["name"]?.stringValue,
+                let number = project["project_number"]?.stringValue
+            else { throw SeedError(description: "projects[]: company_id, name and project_number are required") }
+            let id = await backend.addProject(
+                companyID: company, name: name, number: number, originID: project["origin_id"]?.stringValue,
+                id: project["id"].flatMap(ProcoreBackend.int64))
+            for code in project["cost_codes"]?.arrayValue ?? [] {
+                guard let full = code["full_code"]?.stringValue else { throw SeedError(description: "cost_codes[]: full_code is required") }
+                let codeID = try await backend.addCostCode(
+                    projectID: id, fullCode: full, name: code["name"]?.stringValue ?? full, originID: code["origin_id"]?.stringValue)
+                if let budget = Money.parse(code["budget"]), let type = firstType {
+                    try await backend.addBudget(projectID: id, costCodeID: codeID, lineItemTypeID: type, amount: budget)
+                }
+            }
+        }
+        for vendor in data["vendors"]?.arrayValue ?? [] {
+            guard let company = vendor["company_id"].flatMap(ProcoreBackend.int64), let name = vendor["name"]?.stringValue else {
+                throw SeedError(description: "vendors[]: company_id and name are required")
+            }
+            await backend.addVendor(companyID: company, name: name, originID: vendor["origin_id"]?.stringValue,
+                                    originCode: vendor["origin_code"]?.stringValue)
+        }
+    }
+}

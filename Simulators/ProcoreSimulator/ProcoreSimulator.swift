@@ -1,0 +1,328 @@
+import Foundation
+import SimulatorKit
+import SyncEngine
+
+/// The Procore simulator: OAuth client credentials on the simulated clock, company scoping, bare
+/// array lists with `Total`/`Per-Page`/absolute `Link` headers, `X-Rate-Limit-*` on every answer,
+/// and the financial tools flow 000 writes to. See `../shared/apis/procore.md` and `COVERAGE.md`.
+public struct ProcoreSimulator: SimulatedSystem {
+    public let name = "procore"
+    public let backend: ProcoreBackend
+    private let routes: RouteTable
+
+    public init(clock: any SyncClock) {
+        let backend = ProcoreBackend(clock: clock)
+        self.backend = backend
+        self.routes = ProcoreRoutes(backend: backend).table
+    }
+
+    public static func makeCore(clock: any SyncClock) -> (SimulatorCore, ProcoreBackend) {
+        let simulator = ProcoreSimulator(clock: clock)
+        return (SimulatorCore(system: simulator, clock: clock), simulator.backend)
+    }
+
+    public func handle(_ request: SimRequest) async -> SimResponse {
+        if let response = await routes.dispatch(request) { return response }
+        return ProcoreError.notFound("Route not found: \(request.method) \(request.path)").response
+    }
+
+    public func apply(_ action: FaultAction) async {
+        if action == .expireTokens { await backend.expireAllTokens() }
+    }
+
+    public func reset() async { await backend.reset() }
+
+    public func seed(_ data: JSONValue) async throws { try await ProcoreSeed.load(data, into: backend) }
+}
+
+/// HTTP handlers: decode the request, call the backend, encode Procore's answer.
+struct ProcoreRoutes {
+    let backend: ProcoreBackend
+
+    var table: RouteTable {
+        RouteTable([
+            SimRoute("POST", "/oauth/token", token),
+            SimRoute("GET", "/oauth/token/info", tokenInfo),
+            SimRoute("POST", "/oauth/revoke", { _, _ in .json(200, [:]) }),
+            SimRoute("GET", "/rest/v1.0/companies", api(companyScoped: false) { _, _, _, app in
+                .list(await backend.companies.values.filter { app.companyIDs.contains($0.id) }.sorted { $0.id < $1.id }.map {
+                    ["id": JSONValue(id: $0.id), "name": .string($0.name), "is_active": true, "my_company": true]
+                })
+            }),
+            SimRoute("GET", "/rest/v1.0/me", api(companyScoped: false) { _, _, _, _ in
+                .object(200, ["id": 160586, "login": "svc-ml-connector@example.com", "name": "ml-connector DMSA"])
+            }),
+            SimRoute("GET", "/rest/v1.0/projects", api { request, _, company, _ in
+                .list(await backend.listProjects(
+                    company: try requireCompany(company), originID: request.queryValue("filters[origin_id]"),
+                    number: request.queryValue("filters[project_number]")))
+            }),
+            SimRoute("GET", "/rest/v1.0/projects/{id}", api { _, params, company, app in
+                .object(200, await backend.json(try await backend.project(params["id"], company: company, app: app)))
+            }),
+            SimRoute("GET", "/rest/v1.0/vendors", api { request, _, company, _ in
+                .list(await backend.listVendors(
+                    company: try requireCompany(company), originID: request.queryValue("filters[origin_id]"),
+                    search: request.queryValue("filters[search]")))
+            }),
+            SimRoute("POST", "/rest/v1.0/vendors", api { request, _, company, _ in
+                let body = try Self.body(request, key: "vendor")
+                return .object(201, try await backend.createVendor(company: try requireCompany(company), body: body))
+            }),
+            SimRoute("GET", "/rest/v1.0/line_item_types", api { _, _, _, _ in .list(await backend.listLineItemTypes()) }),
+            SimRoute("GET", "/rest/v1.0/cost_codes", api { request, _, company, app in
+                let project = try await backend.project(request.queryValue("project_id"), company: company, app: app)
+                return .list(await backend.listCostCodes(project: project.id, originID: request.queryValue("filters[origin_id]")))
+            }),
+            SimRoute("POST", "/rest/v1.0/cost_codes", api { request, _, company, app in
+                let project = try await backend.project(Self.scope(request, "project_id"), company: company, app: app)
+                return .object(201, try await backend.createCostCode(project: project, body: try Self.body(request, key: "cost_code")))
+            }),
+            SimRoute("GET", "/rest/v1.0/budget_views", api { request, _, company, app in
+                let project = try await backend.project(request.queryValue("project_id"), company: company, app: app)
+                return .list(await backend.budgetViews(project: project))
+            }),
+            SimRoute("GET", "/rest/v1.0/budget_views/{id}/detail_rows", api { request, params, company, app in
+                let project = try await backend.project(request.queryValue("project_id"), company: company, app: app)
+                guard let view = Int64(params["id"] ?? "") else { throw ProcoreError.notFound("Budget View not found") }
+                let codes = request.queryValues("cost_code_id[]").compactMap(Int64.init)
+                return .list(try await backend.detailRows(project: project, viewID: view, costCodeIDs: codes))
+            }),
+            SimRoute("POST", "/rest/v1.0/budget_line_items", api { request, _, company, app in
+                let project = try await backend.project(Self.scope(request, "project_id"), company: company, app: app)
+                return .object(201, try await backend.createBudgetLine(project: project, body: try Self.body(request, key: "budget_line_item")))
+            }),
+            SimRoute("GET", "/rest/v1.0/purchase_order_contracts", api { request, _, company, app in
+                let project = try await backend.project(request.queryValue("project_id"), company: company, app: app)
+                return .list(await backend.listCommitments(
+                    project: project.id, originID: request.queryValue("filters[origin_id]"), status: request.queryValue("filters[status]")))
+            }),
+            SimRoute("POST", "/rest/v1.0/purchase_order_contracts", api { request, _, company, app in
+                let project = try await backend.project(Self.scope(request, "project_id"), company: company, app: app)
+                let body = try Self.body(request, key: "purchase_order_contract")
+                return .object(201, try await backend.createCommitment(project: project, body: body))
+            }),
+            SimRoute("GET", "/rest/v1.0/purchase_order_contracts/{id}", api { request, params, company, app in
+                let project = try await backend.project(request.queryValue("project_id"), company: company, app: app)
+                let c = try await backend.commitment(params["id"] ?? "", project: project)
+                return .object(200, await backend.json(c, full: true))
+            }),
+            SimRoute("PATCH", "/rest/v1.0/purchase_order_contracts/{id}", api { request, params, company, app in
+                let project = try await backend.project(Self.scope(request, "project_id"), company: company, app: app)
+                let c = try await backend.commitment(params["id"] ?? "", project: project)
+                return .object(200, try await backend.updateCommitment(c.id, body: try Self.body(request, key: "purchase_order_contract")))
+            }),
+            SimRoute("GET", "/rest/v1.0/purchase_order_contracts/{id}/line_items", api { request, params, company, app in
+                let project = try await backend.project(request.queryValue("project_id"), company: company, app: app)
+                let c = try await backend.commitment(params["id"] ?? "", project: project)
+                return .list(await c.lines.asyncMap { await backend.json($0, holder: c) })
+            }),
+            SimRoute("POST", "/rest/v1.0/purchase_order_contracts/{id}/line_items", api { request, params, company, app in
+                let project = try await backend.project(Self.scope(request, "project_id"), company: company, app: app)
+                let c = try await backend.commitment(params["id"] ?? "", project: project)
+                return .object(201, try await backend.addLine(to: c.id, body: try Self.body(request, key: "line_item")))
+            }),
+            SimRoute("PATCH", "/rest/v1.0/purchase_order_contracts/{id}/line_items/{line}", api { request, params, company, app in
+                let project = try await backend.project(Self.scope(request, "project_id"), company: company, app: app)
+                let c = try await backend.commitment(params["id"] ?? "", project: project)
+                return .object(200, try await backend.updateLine(
+                    commitment: c.id, line: params["line"] ?? "", body: try Self.body(request, key: "line_item")))
+            }),
+            SimRoute("GET", "/rest/v1.0/requisitions", api { request, _, company, app in
+                let project = try await backend.project(request.queryValue("project_id"), company: company, app: app)
+                return .list(await backend.listRequisitions(
+                    project: project.id, commitmentID: request.queryValue("filters[commitment_id]").flatMap(Int64.init),
+                    originID: request.queryValue("filters[origin_id]")))
+            }),
+            SimRoute("POST", "/rest/v1.0/requisitions", api { request, _, company, app in
+                let project = try await backend.project(Self.scope(request, "project_id"), company: company, app: app)
+                let body = try Self.body(request, key: "requisition")
+                return .object(201, try await backend.createRequisition(
+                    project: project, commitmentText: Self.scope(request, "commitment_id"), body: body))
+            }),
+            SimRoute("GET", "/rest/v1.0/requisitions/{id}", api { request, params, company, app in
+                let project = try await backend.project(request.queryValue("project_id"), company: company, app: app)
+                return .object(200, await backend.json(try await backend.requisition(params["id"] ?? "", project: project)))
+            }),
+            SimRoute("GET", "/rest/v1.0/requisitions/{id}/contract_items", api { request, params, company, app in
+                let project = try await backend.project(request.queryValue("project_id"), company: company, app: app)
+                let r = try await backend.requisition(params["id"] ?? "", project: project)
+                return .list(await r.items.asyncMap { await backend.json($0) })
+            }),
+            SimRoute("PATCH", "/rest/v1.0/requisitions/{id}/contract_items/{item}", api { request, params, company, app in
+                let project = try await backend.project(Self.scope(request, "project_id"), company: company, app: app)
+                let r = try await backend.requisition(params["id"] ?? "", project: project)
+                return .object(200, try await backend.updateContractItem(
+                    requisition: r.id, item: params["item"] ?? "", body: try Self.body(request, key: "requisition_contract_item")))
+            }),
+        ])
+    }
+
+    enum Answer {
+        case object(Int, JSONValue)
+        case list([JSONValue])
+    }
+
+    typealias APIHandler = @Sendable (SimRequest, [String: String], Int64?, ProcoreApp) async throws -> Answer
+
+    /// Wraps an API handler with what every Procore call does: bearer auth, company scope,
+    /// rate-limit counting and headers, pagination of lists, and errors in Procore's shape.
+    func api(companyScoped: Bool = true, _ handler: @escaping APIHandler) -> SimRoute.Handler {
+        { request, params in
+            var rateHeaders: [(String, String)] = []
+            var appID: String?
+            var companyID: Int64?
+            do {
+                let app = try await backend.authenticate(request.header("authorization"))
+                appID = app.clientID
+                let headerCompany = request.header("procore-company-id")
+                let parameter = request.queryValue("company_id") ?? request.jsonBody()?["company_id"].map(ProcoreRoutes.text)
+                if companyScoped {
+                    companyID = try await backend.company(header: headerCompany, parameter: parameter, app: app)
+                } else if let headerCompany {
+                    companyID = Int64(headerCompany)
+                }
+                rateHeaders = try await backend.countRequest(app: app.clientID, company: companyID)
+                var response: SimResponse
+                switch try await handler(request, params, companyID, app) {
+                case .object(let status, let value): response = .json(status, value)
+                case .list(let items): response = await paginate(items, request: request)
+                }
+                response.headers += rateHeaders
+                return response
+            } catch let error as ProcoreError {
+                var response = error.response
+                if rateHeaders.isEmpty { rateHeaders = await backend.currentRateHeaders(app: appID, company: companyID) }
+                for (name, value) in rateHeaders where response.header(name) == nil { response.headers.append((name, value)) }
+                return response
+            } catch {
+                return .json(500, ["errors": .string("\(error)")])
+            }
+        }
+    }
+
+    /// Procore pagination: `page` (1-based) and `per_page`; `Total`, `Per-Page` and `Link` with
+    /// absolute URLs that keep every original query parameter; `[]` past the end.
+    func paginate(_ items: [JSONValue], request: SimRequest) async -> SimResponse {
+        let defaultPerPage = await backend.settings.defaultPerPage
+        let perPage = max(1, min(Int(request.queryValue("per_page") ?? "") ?? defaultPerPage, 2000))
+        let page = max(1, Int(request.queryValue("page") ?? "") ?? 1)
+        let start = min(items.count, (page - 1) * perPage)
+        let end = min(items.count, start + perPage)
+        let lastPage = max(1, (items.count + perPage - 1) / perPage)
+        func link(_ target: Int) -> String {
+            var query = request.query.filter { $0.name != "page" && $0.name != "per_page" }
+            query.append(("page", String(target)))
+            query.append(("per_page", String(perPage)))
+            let encoded = query.map { "\(Self.encode($0.name))=\(Self.encode($0.value))" }.joined(separator: "&")
+            return "<\(request.origin)\(request.path)?\(encoded)>"
+        }
+        var links: [String] = []
+        if page > 1 {
+            links.append("\(link(1)); rel=\"first\"")
+            links.append("\(link(min(page - 1, lastPage))); rel=\"prev\"")
+        }
+        if page < lastPage {
+            links.append("\(link(lastPage)); rel=\"last\"")
+            links.append("\(link(page + 1)); rel=\"next\"")
+        }
+        var headers = [("Total", String(items.count)), ("Per-Page", String(perPage))]
+        if !links.isEmpty { headers.append(("Link", links.joined(separator: ", "))) }
+        return .json(200, .array(Array(items[start..<end])), headers: headers)
+    }
+
+    static func encode(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    static func text(_ value: JSONValue) -> String {
+        switch value {
+        case .number(let n): return String(Int64(n))
+        case .string(let s): return s
+        default: return ""
+        }
+    }
+
+    /// A scope id from the query string or the JSON body (writes put it beside the resource).
+    static func scope(_ request: SimRequest, _ name: String) -> String? {
+        request.queryValue(name) ?? request.jsonBody()?[name].map(text)
+    }
+
+    /// The resource object under its singular key; 400 for malformed JSON or a missing key.
+    static func body(_ request: SimRequest, key: String) throws -> [String: JSONValue] {
+        guard let json = request.jsonBody() else { throw ProcoreError.badRequest("Malformed JSON in request body") }
+        guard let object = json[key]?.objectValue else { throw ProcoreError.badRequest("param is missing or the value is empty: \(key)") }
+        return object
+    }
+
+    func requireCompany(_ company: Int64?) throws -> Int64 {
+        guard let company else { throw ProcoreError.badRequest("company_id is required") }
+        return company
+    }
+
+    // MARK: OAuth
+
+    func token(_ request: SimRequest, _: [String: String]) async -> SimResponse {
+        var fields: [String: String] = [:]
+        let contentType = request.header("content-type")?.lowercased() ?? ""
+        if contentType.contains("json"), let object = request.jsonBody()?.objectValue {
+            for (key, value) in object { fields[key] = Self.text(value) }
+        } else if contentType.contains("multipart/form-data") {
+            fields = Self.multipartFields(request.body, contentType: contentType)
+        } else {
+            for (name, value) in SimRequest.parseQuery(String(decoding: request.body, as: UTF8.self)) { fields[name] = value }
+        }
+        for (name, value) in request.query where fields[name] == nil { fields[name] = value }
+        if let basic = request.header("authorization"), basic.lowercased().hasPrefix("basic "),
+            let data = Data(base64Encoded: String(basic.dropFirst(6))), let text = String(data: data, encoding: .utf8),
+            let colon = text.firstIndex(of: ":")
+        {
+            fields["client_id"] = fields["client_id"] ?? String(text[..<colon])
+            fields["client_secret"] = fields["client_secret"] ?? String(text[text.index(after: colon)...])
+        }
+        do {
+            let token = try await backend.issueToken(
+                clientID: fields["client_id"], clientSecret: fields["client_secret"], grantType: fields["grant_type"])
+            return .json(200, token, headers: [("Cache-Control", "no-store"), ("Pragma", "no-cache")])
+        } catch let error as ProcoreError {
+            return error.response
+        } catch {
+            return .json(500, ["error": "server_error"])
+        }
+    }
+
+    func tokenInfo(_ request: SimRequest, _: [String: String]) async -> SimResponse {
+        do {
+            return .json(200, try await backend.tokenInfo(request.header("authorization")))
+        } catch let error as ProcoreError {
+            return error.response
+        } catch {
+            return .json(500, ["error": "server_error"])
+        }
+    }
+
+    static func multipartFields(_ body: Data, contentType: String) -> [String: String] {
+        guard let range = contentType.range(of: "boundary=") else { return [:] }
+        let boundary = "--" + contentType[range.upperBound...].trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+        var fields: [String: String] = [:]
+        for part in String(decoding: body, as: UTF8.self).components(separatedBy: boundary) {
+            guard let nameRange = part.range(of: "name=\""), let end = part[nameRange.upperBound...].firstIndex(of: "\""),
+                let split = part.range(of: "\r\n\r\n")
+            else { continue }
+            let name = String(part[nameRange.upperBound..<end])
+            fields[name] = part[split.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return fields
+    }
+}
+
+extension Array where Element: Sendable {
+    func asyncMap<T>(_ transform: (Element) async -> T) async -> [T] {
+        var result: [T] = []
+        result.reserveCapacity(count)
+        for element in self { result.append(await transform(element)) }
+        return result
+    }
+}

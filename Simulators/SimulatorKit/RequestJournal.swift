@@ -1,0 +1,59 @@
+import Crypto
+import Foundation
+import Synchronization
+
+/// One request a simulator answered.
+public struct JournalEntry: Sendable, Codable, Equatable {
+    public var sequence: Int
+    public var at: Date
+    public var method: String
+    public var path: String
+    public var query: String
+    public var status: Int
+    /// A short SHA-256 fingerprint of the `Authorization` header (never the header itself), so
+    /// tests can tell which token or credential a request carried.
+    public var credential: String?
+    /// Whether a fault rule shaped this answer.
+    public var faulted: Bool
+}
+
+/// Everything a simulator was asked, in order. Thread-safe; bounded so a long soak stays flat.
+public final class RequestJournal: Sendable {
+    private let entries = Mutex<[JournalEntry]>([])
+    private let counter = Mutex<Int>(0)
+    private let capacity: Int
+
+    public init(capacity: Int = 200_000) { self.capacity = capacity }
+
+    public func record(
+        at: Date, method: String, path: String, query: String, status: Int, authorization: String?, faulted: Bool
+    ) {
+        let sequence = counter.withLock { value -> Int in
+            value += 1
+            return value
+        }
+        let entry = JournalEntry(
+            sequence: sequence, at: at, method: method, path: path, query: query, status: status,
+            credential: authorization.map(Self.fingerprint), faulted: faulted)
+        entries.withLock { list in
+            list.append(entry)
+            if list.count > capacity { list.removeFirst(list.count - capacity) }
+        }
+    }
+
+    public var all: [JournalEntry] { entries.withLock { $0 } }
+
+    /// How many requests were answered since the start (including ones dropped from the buffer).
+    public var total: Int { counter.withLock { $0 } }
+
+    public func clear() { entries.withLock { $0.removeAll() } }
+
+    /// Entries whose path contains `fragment` (and whose method matches, when given).
+    public func matching(path fragment: String, method: String? = nil) -> [JournalEntry] {
+        all.filter { $0.path.contains(fragment) && (method == nil || $0.method == method!.uppercased()) }
+    }
+
+    public static func fingerprint(_ value: String) -> String {
+        SHA256.hash(data: Data(value.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
+    }
+}

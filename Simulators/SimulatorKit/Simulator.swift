@@ -1,0 +1,148 @@
+import Foundation
+import SyncEngine
+
+/// A simulated system: its backend answers requests; the kit adds faults, the journal and the
+/// `/_sim/` control API around it.
+public protocol SimulatedSystem: Sendable {
+    /// Short name (`syspro`, `procore`).
+    var name: String { get }
+    /// Answers one request (after faults decided not to answer it).
+    func handle(_ request: SimRequest) async -> SimResponse
+    /// Applies a state-changing fault action.
+    func apply(_ action: FaultAction) async
+    /// Clears all data back to empty.
+    func reset() async
+    /// Loads a data set (the system's own fixture JSON shape) on top of what is there.
+    func seed(_ data: JSONValue) async throws
+    /// Adds headers every answer carries (Procore's rate-limit headers), fault answers included.
+    func decorate(_ response: inout SimResponse, for request: SimRequest) async
+}
+
+extension SimulatedSystem {
+    public func decorate(_ response: inout SimResponse, for request: SimRequest) async {}
+}
+
+/// Wraps a simulated system with the shared machinery: fault plan, request journal, control API.
+public final class SimulatorCore: Sendable {
+    public let system: any SimulatedSystem
+    public let faults = FaultPlan()
+    public let journal = RequestJournal()
+    public let clock: any SyncClock
+
+    public init(system: any SimulatedSystem, clock: any SyncClock) {
+        self.system = system
+        self.clock = clock
+    }
+
+    public var name: String { system.name }
+
+    /// Answers a request as the real system would, unless a fault rule says otherwise.
+    public func respond(_ request: SimRequest) async -> SimResponse {
+        if request.path.hasPrefix("/_sim/") || request.path == "/_sim" {
+            return await control(request)
+        }
+        let effect = faults.effect(method: request.method, path: request.path, now: clock.now())
+        var response: SimResponse
+        if let effect {
+            if let delay = effect.delayMilliseconds, delay > 0 {
+                try? await Task.sleep(for: .milliseconds(delay))
+            }
+            if let action = effect.action { await system.apply(action) }
+            if let status = effect.status {
+                response = SimResponse(status: status, body: Data((effect.body ?? "").utf8))
+                if effect.body.map({ $0.hasPrefix("{") || $0.hasPrefix("[") }) == true {
+                    response.setHeader("Content-Type", "application/json; charset=utf-8")
+                }
+            } else {
+                response = await system.handle(request)
+            }
+            for (name, value) in effect.headers ?? [:] { response.setHeader(name, value) }
+            if effect.truncateBody == true { response.body = response.body.prefix(response.body.count / 2) }
+        } else {
+            response = await system.handle(request)
+        }
+        await system.decorate(&response, for: request)
+        journal.record(
+            at: clock.now(), method: request.method, path: request.path, query: request.rawQuery,
+            status: response.status, authorization: request.header("authorization"), faulted: effect != nil)
+        return response
+    }
+
+    /// The `/_sim/` control API, the same for every simulator:
+    ///
+    /// | call | effect |
+    /// |---|---|
+    /// | `POST /_sim/reset` | empty the system, clear faults and journal |
+    /// | `POST /_sim/seed` (body: data set JSON) | load data |
+    /// | `POST /_sim/clock/advance` `{"seconds": 3600}` | move the simulated clock (manual clock only) |
+    /// | `GET /_sim/clock` | the simulated time |
+    /// | `POST /_sim/faults` (body: a ``FaultRule``) · `GET` · `DELETE` | manage fault rules |
+    /// | `POST /_sim/expire-tokens` · `POST /_sim/kill-sessions` | the fault actions, now |
+    /// | `GET /_sim/journal` | the request journal |
+    func control(_ request: SimRequest) async -> SimResponse {
+        let sub = String(request.path.dropFirst("/_sim".count))
+        switch (request.method, sub) {
+        case ("POST", "/reset"):
+            await system.reset()
+            faults.clear()
+            journal.clear()
+            return .json(200, ["reset": true])
+        case ("POST", "/seed"):
+            guard let data = request.jsonBody() else { return .json(400, ["error": "body must be a JSON data set"]) }
+            do {
+                try await system.seed(data)
+                return .json(200, ["seeded": true])
+            } catch {
+                return .json(422, ["error": .string("\(error)")])
+            }
+        case ("GET", "/clock"):
+            return .json(200, ["now": .string(ISO8601DateFormatter().string(from: clock.now()))])
+        case ("POST", "/clock/advance"):
+            guard let manual = clock as? ManualClock else {
+                return .json(409, ["error": "this simulator runs on the wall clock; start it with a simulated clock"])
+            }
+            guard let seconds = request.jsonBody()?["seconds"]?.doubleValue, seconds >= 0 else {
+                return .json(400, ["error": "body must be {\"seconds\": N} with N >= 0"])
+            }
+            manual.advance(by: .interval(seconds))
+            return .json(200, ["now": .string(ISO8601DateFormatter().string(from: clock.now()))])
+        case ("GET", "/faults"):
+            let data = (try? Self.encoder.encode(faults.rules)) ?? Data("[]".utf8)
+            return SimResponse(status: 200, headers: [("Content-Type", "application/json")], body: data)
+        case ("POST", "/faults"):
+            do {
+                let rule = try Self.decoder.decode(FaultRule.self, from: request.body)
+                faults.add(rule)
+                return .json(201, ["added": true])
+            } catch {
+                return .json(400, ["error": .string("not a fault rule: \(error)")])
+            }
+        case ("DELETE", "/faults"):
+            faults.clear()
+            return .json(200, ["cleared": true])
+        case ("POST", "/expire-tokens"):
+            await system.apply(.expireTokens)
+            return .json(200, ["applied": "expire-tokens"])
+        case ("POST", "/kill-sessions"):
+            await system.apply(.killSessions)
+            return .json(200, ["applied": "kill-sessions"])
+        case ("GET", "/journal"):
+            let data = (try? Self.encoder.encode(journal.all)) ?? Data("[]".utf8)
+            return SimResponse(status: 200, headers: [("Content-Type", "application/json")], body: data)
+        default:
+            return .json(404, ["error": .string("unknown control call \(request.method) \(request.path)")])
+        }
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+}

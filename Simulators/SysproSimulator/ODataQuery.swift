@@ -1,0 +1,299 @@
+import Foundation
+import SyncEngine
+
+/// The subset of OData v4 system query options the SYSPRO OData service offers:
+/// `$filter` (eq ne gt ge lt le, and, or, not, parentheses; string, number, boolean, null,
+/// date-time and date-only literals), `$orderby` (`asc`/`desc`, several keys), `$select`, `$top`,
+/// `$skip`.
+struct ODataQuery {
+    enum Literal: Equatable {
+        case string(String), number(Double), date(Date), bool(Bool), null
+    }
+    indirect enum Filter {
+        case compare(String, String, Literal)
+        case and(Filter, Filter)
+        case or(Filter, Filter)
+        case not(Filter)
+    }
+    struct QueryError: Error { var message: String }
+
+    var filter: Filter?
+    var orderBy: [(String, Bool)] = []  // (property, descending)
+    var select: [String]?
+    var top: Int?
+    var skip: Int = 0
+
+    /// Parses the query options of a request; `columns` are the entity set's properties.
+    init(_ request: (String) -> String?, columns: Set<String>) throws {
+        if let text = request("$filter"), !text.trimmingCharacters(in: .whitespaces).isEmpty {
+            var parser = FilterParser(text: text, columns: columns)
+            filter = try parser.parse()
+        }
+        if let text = request("$orderby") {
+            for part in text.split(separator: ",") {
+                let words = part.split(separator: " ").map(String.init)
+                guard let name = words.first, columns.contains(name) else {
+                    throw QueryError(message: "Could not find a property named '\(part.trimmingCharacters(in: .whitespaces))' on type 'SYSPRO.\(columns.count)'.")
+                }
+                let direction = words.count > 1 ? words[1].lowercased() : "asc"
+                guard direction == "asc" || direction == "desc" else {
+                    throw QueryError(message: "Syntax error in $orderby: '\(direction)'.")
+                }
+                orderBy.append((name, direction == "desc"))
+            }
+        }
+        if let text = request("$select") {
+            let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            for name in names where !columns.contains(name) && name != "*" {
+                throw QueryError(message: "Could not find a property named '\(name)' on the entity type.")
+            }
+            select = names.contains("*") ? nil : names
+        }
+        if let text = request("$top") {
+            guard let value = Int(text), value >= 0 else { throw QueryError(message: "Invalid value '\(text)' for $top query option found.") }
+            top = value
+        }
+        if let text = request("$skip") {
+            guard let value = Int(text), value >= 0 else { throw QueryError(message: "Invalid value '\(text)' for $skip query option found.") }
+            skip = value
+        }
+    }
+
+    /// When the filter is `C eq 'a' or C eq 'b' …` on one column, that column and the values: the
+    /// backend answers such look-ups from a hash index instead of a scan.
+    var equalitySet: (column: String, values: [String])? {
+        guard let filter else { return nil }
+        var column: String?
+        var values: [String] = []
+        func collect(_ f: Filter) -> Bool {
+            switch f {
+            case .or(let a, let b): return collect(a) && collect(b)
+            case .compare(let c, "eq", .string(let v)):
+                if column == nil { column = c }
+                guard column == c else { return false }
+                values.append(v)
+                return true
+            default: return false
+            }
+        }
+        guard collect(filter), let column else { return nil }
+        return (column, values)
+    }
+
+    func matches(_ row: [String: JSONValue]) -> Bool {
+        guard let filter else { return true }
+        return Self.evaluate(filter, row)
+    }
+
+    static func evaluate(_ filter: Filter, _ row: [String: JSONValue]) -> Bool {
+        switch filter {
+        case .and(let a, let b): return evaluate(a, row) && evaluate(b, row)
+        case .or(let a, let b): return evaluate(a, row) || evaluate(b, row)
+        case .not(let a): return !evaluate(a, row)
+        case .compare(let column, let op, let literal):
+            guard let order = compare(row[column] ?? .null, literal) else {
+                // null or type mismatch: only `ne` holds
+                return op == "ne"
+            }
+            switch op {
+            case "eq": return order == .orderedSame
+            case "ne": return order != .orderedSame
+            case "gt": return order == .orderedDescending
+            case "ge": return order != .orderedAscending
+            case "lt": return order == .orderedAscending
+            case "le": return order != .orderedDescending
+            default: return false
+            }
+        }
+    }
+
+    /// Orders a field value against a literal; `nil` when they cannot be compared.
+    static func compare(_ value: JSONValue, _ literal: Literal) -> ComparisonResult? {
+        switch (value, literal) {
+        case (.null, .null): return .orderedSame
+        case (.string(let a), .string(let b)): return a == b ? .orderedSame : (a < b ? .orderedAscending : .orderedDescending)
+        case (.number(let a), .number(let b)): return a == b ? .orderedSame : (a < b ? .orderedAscending : .orderedDescending)
+        case (.bool(let a), .bool(let b)): return a == b ? .orderedSame : nil
+        case (.string(let text), .date(let b)):
+            guard let a = parseDate(text) else { return nil }
+            return a == b ? .orderedSame : (a < b ? .orderedAscending : .orderedDescending)
+        default: return nil
+        }
+    }
+
+    /// Orders two field values for `$orderby` (nulls first, as SQL Server does).
+    static func order(_ a: JSONValue, _ b: JSONValue) -> ComparisonResult {
+        switch (a, b) {
+        case (.null, .null): return .orderedSame
+        case (.null, _): return .orderedAscending
+        case (_, .null): return .orderedDescending
+        case (.number(let x), .number(let y)): return x == y ? .orderedSame : (x < y ? .orderedAscending : .orderedDescending)
+        case (.string(let x), .string(let y)): return x == y ? .orderedSame : (x < y ? .orderedAscending : .orderedDescending)
+        default: return .orderedSame
+        }
+    }
+
+    static func parseDate(_ text: String) -> Date? {
+        if text.count == 10 { return dateOnly.date(from: text) }
+        if let date = isoFull.date(from: text) { return date }
+        if let date = isoFraction.date(from: text) { return date }
+        // SQL datetime without zone, as some hosts send it
+        return localDateTime.date(from: String(text.prefix(19)))
+    }
+
+    nonisolated(unsafe) static let isoFull: ISO8601DateFormatter = ISO8601DateFormatter()
+    nonisolated(unsafe) static let isoFraction: ISO8601DateFormatter = {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }()
+    static let dateOnly: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter
+    }()
+    static let localDateTime: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss"
+        return formatter
+    }()
+}
+
+/// Recursive-descent parser for `$filter`.
+private struct FilterParser {
+    enum Token: Equatable { case word(String), string(String), open, close, end }
+    let columns: Set<String>
+    var tokens: [Token] = []
+    var position = 0
+    let text: String
+
+    init(text: String, columns: Set<String>) {
+        self.text = text
+        self.columns = columns
+    }
+
+    mutating func parse() throws -> ODataQuery.Filter {
+        tokens = try tokenize(text)
+        let result = try parseOr()
+        guard tokens[position] == .end else { throw error("unexpected '\(describe(tokens[position]))'") }
+        return result
+    }
+
+    func error(_ what: String) -> ODataQuery.QueryError {
+        ODataQuery.QueryError(message: "Syntax error at position \(position) in '\(text)': \(what).")
+    }
+
+    func describe(_ token: Token) -> String {
+        switch token {
+        case .word(let w): w
+        case .string(let s): "'\(s)'"
+        case .open: "("
+        case .close: ")"
+        case .end: "end of filter"
+        }
+    }
+
+    mutating func parseOr() throws -> ODataQuery.Filter {
+        var left = try parseAnd()
+        while case .word(let w) = tokens[position], w == "or" {
+            position += 1
+            left = .or(left, try parseAnd())
+        }
+        return left
+    }
+
+    mutating func parseAnd() throws -> ODataQuery.Filter {
+        var left = try parseUnary()
+        while case .word(let w) = tokens[position], w == "and" {
+            position += 1
+            left = .and(left, try parseUnary())
+        }
+        return left
+    }
+
+    mutating func parseUnary() throws -> ODataQuery.Filter {
+        if case .word("not") = tokens[position] {
+            position += 1
+            return .not(try parseUnary())
+        }
+        if tokens[position] == .open {
+            position += 1
+            let inner = try parseOr()
+            guard tokens[position] == .close else { throw error("expected ')'") }
+            position += 1
+            return inner
+        }
+        guard case .word(let column) = tokens[position] else { throw error("expected a property name") }
+        guard columns.contains(column) else {
+            throw ODataQuery.QueryError(message: "Could not find a property named '\(column)' on the entity type.")
+        }
+        position += 1
+        guard case .word(let op) = tokens[position], ["eq", "ne", "gt", "ge", "lt", "le"].contains(op) else {
+            throw error("expected a comparison operator after '\(column)'")
+        }
+        position += 1
+        let literal = try parseLiteral()
+        return .compare(column, op, literal)
+    }
+
+    mutating func parseLiteral() throws -> ODataQuery.Literal {
+        let token = tokens[position]
+        position += 1
+        switch token {
+        case .string(let s): return .string(s)
+        case .word(let w):
+            if w == "null" { return .null }
+            if w == "true" { return .bool(true) }
+            if w == "false" { return .bool(false) }
+            if w.count >= 10, w.first?.isNumber == true, w.contains("-"), let date = ODataQuery.parseDate(w) {
+                return .date(date)
+            }
+            if let number = Double(w.trimmingCharacters(in: CharacterSet(charactersIn: "mMdDlLfF"))) { return .number(number) }
+            throw error("'\(w)' is not a literal")
+        default:
+            throw error("expected a literal")
+        }
+    }
+
+    func tokenize(_ text: String) throws -> [Token] {
+        var result: [Token] = []
+        let chars = Array(text)
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if c == " " { i += 1; continue }
+            if c == "(" { result.append(.open); i += 1; continue }
+            if c == ")" { result.append(.close); i += 1; continue }
+            if c == "'" {
+                var value = ""
+                i += 1
+                var closed = false
+                while i < chars.count {
+                    if chars[i] == "'" {
+                        if i + 1 < chars.count && chars[i + 1] == "'" { value.append("'"); i += 2; continue }
+                        closed = true
+                        i += 1
+                        break
+                    }
+                    value.append(chars[i])
+                    i += 1
+                }
+                guard closed else { throw ODataQuery.QueryError(message: "Unterminated string literal in '\(text)'.") }
+                result.append(.string(value))
+                continue
+            }
+            var word = ""
+            while i < chars.count, chars[i] != " ", chars[i] != "(", chars[i] != ")" {
+                word.append(chars[i])
+                i += 1
+            }
+            result.append(.word(word))
+        }
+        result.append(.end)
+        return result
+    }
+}

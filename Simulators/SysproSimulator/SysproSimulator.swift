@@ -1,0 +1,269 @@
+import Foundation
+import SimulatorKit
+import SyncEngine
+
+/// The SYSPRO simulator: e.net REST (session-based, `GET` with everything in the query string,
+/// in-band `ERROR: ` texts, case-insensitive paths) and the OData service (HTTP Basic, read-only,
+/// table-named entity sets, 5000-row cap). See `../shared/apis/syspro.md` and `COVERAGE.md`.
+public struct SysproSimulator: SimulatedSystem {
+    public let name = "syspro"
+    public let backend: SysproBackend
+    /// The OData root path up to (not including) the company segment.
+    public static let odataRoot = "/SYSPRO8Odata/SYSPROOData"
+    public static let enetRoot = "/SYSPROWCFService/Rest"
+    public static let invalidSession =
+        "ERROR: The supplied UserID is invalid. Either you were not logged in; or your session has expired. You will need to logon again."
+
+    public init(clock: any SyncClock, seed: UInt64 = 7) {
+        self.backend = SysproBackend(clock: clock, seed: seed)
+    }
+
+    /// Wraps the simulator in the shared kit (faults, journal, `/_sim/`).
+    public static func makeCore(clock: any SyncClock) -> (SimulatorCore, SysproBackend) {
+        let simulator = SysproSimulator(clock: clock)
+        return (SimulatorCore(system: simulator, clock: clock), simulator.backend)
+    }
+
+    public func apply(_ action: FaultAction) async {
+        if action == .killSessions { await backend.killSessions() }
+    }
+
+    public func reset() async { await backend.reset() }
+
+    public func seed(_ data: JSONValue) async throws { try await backend.seed(data) }
+
+    public func handle(_ request: SimRequest) async -> SimResponse {
+        let lower = request.path.lowercased()
+        if lower.hasPrefix(Self.enetRoot.lowercased() + "/") {
+            return await EnetRoutes(backend: backend).handle(request, operation: String(request.path.dropFirst(Self.enetRoot.count + 1)))
+        }
+        if request.path.hasPrefix(Self.odataRoot + "/") {
+            return await ODataRoutes(backend: backend).handle(request, rest: String(request.path.dropFirst(Self.odataRoot.count + 1)))
+        }
+        return SimResponse(
+            status: 404, headers: [("Content-Type", "text/html"), ("Server", "Microsoft-HTTPAPI/2.0")],
+            body: Data("<HTML><BODY><h2>Not Found</h2></BODY></HTML>".utf8))
+    }
+}
+
+/// e.net REST: every answer is HTTP 200 `application/octet-stream` with the business object's text.
+struct EnetRoutes {
+    let backend: SysproBackend
+
+    static func reply(_ text: String) -> SimResponse {
+        SimResponse(
+            status: 200, headers: [("Content-Type", "application/octet-stream"), ("Server", "Microsoft-HTTPAPI/2.0")],
+            body: Data(text.utf8))
+    }
+
+    func handle(_ request: SimRequest, operation: String) async -> SimResponse {
+        guard request.method == "GET" || (request.method == "POST" && operation.lowercased() == "transaction/postld") else {
+            return SimResponse(status: 405, headers: [("Server", "Microsoft-HTTPAPI/2.0")])
+        }
+        let arg = { (name: String) in request.queryValueIgnoringCase(name) }
+        switch operation.lowercased() {
+        case "getversion":
+            return Self.reply("8.0.0.105")
+        case "logon":
+            let result = await backend.logon(
+                operatorCode: arg("Operator") ?? "", password: arg("OperatorPassword") ?? "",
+                companyID: arg("CompanyId") ?? "", companyPassword: arg("CompanyPassword") ?? "")
+            switch result {
+            case .session(let id): return Self.reply(id + "  ")
+            case .error(let text): return Self.reply(text)
+            }
+        case "logoff":
+            return Self.reply(await backend.logoff(arg("UserId") ?? "") ? "0" : SysproSimulator.invalidSession)
+        case "getlogonprofile":
+            guard let op = await backend.useSession(arg("UserId") ?? "") else { return Self.reply(SysproSimulator.invalidSession) }
+            return Self.reply(await logonProfile(operatorCode: op))
+        case "query/query":
+            guard let op = await backend.useSession(arg("UserId") ?? "") else { return Self.reply(SysproSimulator.invalidSession) }
+            let object = (arg("BusinessObject") ?? "").uppercased()
+            guard object == "COMFND" else {
+                return Self.reply("ERROR: e.net exception raised: 100000 Business object '\(object)' is not licensed or does not exist")
+            }
+            return Self.reply(await comfnd(xmlIn: arg("XmlIn") ?? "", operatorCode: op))
+        case "query/browse", "query/fetch", "transaction/post", "transaction/postld", "transaction/build",
+            "setup/add", "setup/update", "setup/delete":
+            guard await backend.useSession(arg("UserId") ?? "") != nil else { return Self.reply(SysproSimulator.invalidSession) }
+            let object = (arg("BusinessObject") ?? "").uppercased()
+            return Self.reply("ERROR: e.net exception raised: 100000 Business object '\(object)' is not simulated yet (see COVERAGE.md)")
+        default:
+            return SimResponse(status: 404, headers: [("Server", "Microsoft-HTTPAPI/2.0")], body: Data("Endpoint not found.".utf8))
+        }
+    }
+
+    static func envelope(root: String, role: String, body: String) -> String {
+        """
+        <?xml version="1.0" encoding="Windows-1252"?>
+        <\(root) Language='05' Language2='EN' CssStyle='' DecFormat='1' DateFormat='01' Role='01' Version='8.0.105' OperatorPrimaryRole='\(role)'>
+        \(body)
+        </\(root)>
+         
+        """.replacingOccurrences(of: "\n \n", with: "\n ")
+    }
+
+    func logonProfile(operatorCode: String) async -> String {
+        let op = await backend.operatorInfo(operatorCode)
+        let role = op?.primaryRole ?? "   "
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        let today = formatter.string(from: Date())
+        let body = """
+            <CompanyName>\(SafeXML.escape(await backend.companyName))</CompanyName>
+            <CompanyId>\(SafeXML.escape(await backend.company))</CompanyId>
+            <OperatorCode>\(SafeXML.escape(operatorCode))</OperatorCode>
+            <CompanyDate>\(today)</CompanyDate>
+            <LocalCurrencyCode>$</LocalCurrencyCode>
+            <SysproVersion>8.0.105</SysproVersion>
+            <EnetVersion>8.0.105</EnetVersion>
+            """
+        return Self.envelope(root: "LogonProfile", role: role, body: body)
+    }
+
+    /// COMFND, the generic table query: `TableName`, `ReturnRows`, `Columns/Column`,
+    /// `Where/Expression` (`AndOr`, `OpenBracket`, `Column`, `Condition`, `Value`, `CloseBracket`).
+    func comfnd(xmlIn: String, operatorCode: String) async -> String {
+        let document: XMLElementNode
+        do {
+            document = try SafeXML.parse(xmlIn)
+        } catch {
+            return "ERROR: XML document could not be parsed: \(error)"
+        }
+        guard let table = document.value("TableName"), !table.isEmpty else {
+            return "ERROR: e.net exception raised: 100030 XML element '{Query}{TableName}' cannot be spaces"
+        }
+        guard let columns = await backend.columns(of: table) else {
+            return "ERROR: Table '\(table)' not found"
+        }
+        var filter = ""
+        for expression in document.child("Where")?.children("Expression") ?? [] {
+            let column = expression.value("Column") ?? ""
+            guard columns.contains(column) else { return "ERROR: Column '\(column)' not found in table '\(table)'" }
+            let ops = ["EQ": "eq", "NE": "ne", "GT": "gt", "LT": "lt", "GE": "ge", "LE": "le"]
+            guard let op = ops[(expression.value("Condition") ?? "EQ").uppercased()] else {
+                return "ERROR: Condition '\(expression.value("Condition") ?? "")' is not supported by the simulator"
+            }
+            let value = expression.value("Value") ?? ""
+            let literal: String
+            let sample = await backend.rows(table).first?[column]
+            if case .number = sample, Double(value) != nil {
+                literal = value
+            } else if column.hasSuffix("Date"), ODataQuery.parseDate(value) != nil {
+                literal = value
+            } else {
+                literal = "'" + value.replacingOccurrences(of: "'", with: "''") + "'"
+            }
+            if !filter.isEmpty { filter += (expression.value("AndOr") ?? "And").lowercased() == "or" ? " or " : " and " }
+            filter += (expression.value("OpenBracket") ?? "") + "\(column) \(op) \(literal)" + (expression.value("CloseBracket") ?? "")
+        }
+        let returnRows = Int(document.value("ReturnRows") ?? "") ?? 5000
+        let requested = document.child("Columns")?.children("Column").compactMap { $0.text.isEmpty ? nil : $0.text } ?? []
+        let allColumns = (document.value("AllColumns") ?? "N").uppercased() == "Y" || requested.isEmpty
+        let parameters: [String: String] = ["$filter": filter, "$top": String(returnRows)]
+        let query: ODataQuery
+        do {
+            query = try ODataQuery({ parameters[$0] }, columns: columns)
+        } catch let error as ODataQuery.QueryError {
+            return "ERROR: \(error.message)"
+        } catch {
+            return "ERROR: \(error)"
+        }
+        let result = await backend.query(table, query, cacheKey: "comfnd|\(filter)")
+        var body = "<HeaderDetails>\n<TableName>\(SafeXML.escape(table))</TableName>\n<Columns>\n"
+        let shown = allColumns ? columns.sorted() : requested
+        for column in shown { body += "<Column>\(SafeXML.escape(column))</Column>\n" }
+        body += "</Columns>\n</HeaderDetails>\n"
+        for row in result.rows {
+            body += "<Row>\n"
+            for column in shown {
+                body += "<\(column)>\(SafeXML.escape(Self.text(row[column])))</\(column)>\n"
+            }
+            body += "</Row>\n"
+        }
+        let count = String(result.rows.count)
+        body += "<RowsReturned>" + String(repeating: " ", count: max(0, 8 - count.count)) + count + "</RowsReturned>"
+        let role = await backend.operatorInfo(operatorCode)?.primaryRole ?? "   "
+        return Self.envelope(root: table, role: role, body: body)
+    }
+
+    static func text(_ value: JSONValue?) -> String {
+        switch value {
+        case .string(let s): return s
+        case .number(let n): return n == n.rounded() && abs(n) < 1e15 ? String(format: "%.2f", n) : String(n)
+        case .bool(let b): return b ? "Y" : "N"
+        default: return ""
+        }
+    }
+}
+
+/// The OData service: `GET {root}/{company}/{EntitySet}` with HTTP Basic.
+struct ODataRoutes {
+    let backend: SysproBackend
+
+    static func error(_ status: Int, _ message: String, extraHeaders: [(String, String)] = []) -> SimResponse {
+        .json(status, ["error": ["code": "", "message": .string(message)]], headers: extraHeaders)
+    }
+
+    func handle(_ request: SimRequest, rest: String) async -> SimResponse {
+        guard let (user, password) = Self.basicCredentials(request.header("authorization")),
+            await backend.odataAuthorized(user: user, password: password)
+        else {
+            return SimResponse(
+                status: 401, headers: [("WWW-Authenticate", "Basic realm=\"SYSPRO OData\""), ("Content-Type", "text/html")],
+                body: Data("<h2>401 - Unauthorized: Access is denied due to invalid credentials.</h2>".utf8))
+        }
+        guard request.method == "GET" else {
+            return Self.error(405, "The OData service is read-only; \(request.method) is not allowed.", extraHeaders: [("Allow", "GET")])
+        }
+        let parts = rest.split(separator: "/").map(String.init)
+        guard parts.count == 2 else { return Self.error(404, "Resource not found for the segment '\(rest)'.") }
+        let (companyID, table) = (parts[0], parts[1])
+        guard companyID.uppercased() == (await backend.company).uppercased() else {
+            return Self.error(404, "Company '\(companyID)' is not configured for OData.")
+        }
+        guard let columns = await backend.columns(of: table) else {
+            return Self.error(404, "Resource not found for the segment '\(table)'.")
+        }
+        let query: ODataQuery
+        do {
+            query = try ODataQuery({ request.queryValue($0) }, columns: columns)
+        } catch let error as ODataQuery.QueryError {
+            return Self.error(400, error.message)
+        } catch {
+            return Self.error(400, "\(error)")
+        }
+        let cacheKey = ["$filter", "$orderby"].map { request.queryValue($0) ?? "" }.joined(separator: "|")
+        let result = await backend.query(table, query, cacheKey: cacheKey)
+        let base = "\(request.origin)\(SysproSimulator.odataRoot)/\(companyID)"
+        var envelope: [String: JSONValue] = [
+            "@odata.context": .string("\(base)/$metadata#\(table)"),
+            "value": .array(result.rows.map { .object($0) }),
+        ]
+        if result.capped, await backend.settings.emitNextLinks {
+            var items = request.query.filter { $0.name != "$skip" && $0.name != "$top" }
+            items.append(("$skip", String(query.skip + result.rows.count)))
+            if let top = query.top { items.append(("$top", String(top - result.rows.count))) }
+            let encoded = items.map { "\(Self.encode($0.name))=\(Self.encode($0.value))" }.joined(separator: "&")
+            envelope["@odata.nextLink"] = .string("\(base)/\(table)?\(encoded)")
+        }
+        return .json(200, .object(envelope), headers: [("OData-Version", "4.0")])
+    }
+
+    static func encode(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~$")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    static func basicCredentials(_ header: String?) -> (String, String)? {
+        guard let header, header.lowercased().hasPrefix("basic "),
+            let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+            let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        else { return nil }
+        return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+    }
+}

@@ -1,0 +1,54 @@
+/// An error with a stable, matchable code and a message that names the record and the fix.
+///
+/// The message never carries a token, password or full payload: it is written to the audit trail,
+/// the quarantine and the console.
+public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable, Codable, CaseIterable {
+        /// No cost-code mapping for a (GL account, cost center) pair, or the mapped code is absent.
+        case missingCostCode
+        /// The source supplier has no vendor in the destination.
+        case unknownSupplier
+        /// The source record names a project the destination does not have.
+        case unknownProject
+        /// A source record failed validation (missing field, bad number, bad date).
+        case invalidRecord
+        /// An invoice arrived before the purchase order it bills.
+        case waitingForDependency
+        /// The commitment exceeds the remaining budget of its cost code under the `hold` policy.
+        case overBudget
+        /// Credentials were refused, or a token/session could not be renewed.
+        case authFailed
+        /// The destination kept answering 429 past the retry budget.
+        case rateLimited
+        /// A transport failure or a 5xx that survived the retries.
+        case transient
+        /// The destination rejected the record (4xx other than auth/rate limit).
+        case rejected
+        /// The destination answered something we cannot read.
+        case unexpectedResponse
+        /// The configuration is incomplete or contradictory.
+        case invalidConfig
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+
+    /// Whether a later cycle may succeed without anyone changing the source record: the record is
+    /// held and retried automatically. Otherwise it waits in quarantine for a fix and a replay.
+    public var isRetryable: Bool {
+        switch code {
+        case .missingCostCode, .unknownSupplier, .unknownProject, .waitingForDependency, .overBudget,
+            .rateLimited, .transient, .authFailed:
+            return true
+        case .invalidRecord, .rejected, .unexpectedResponse, .invalidConfig:
+            return false
+        }
+    }
+}

@@ -1,0 +1,252 @@
+import Foundation
+import GRDB
+import SyncEngine
+
+/// The embedded default state store: one SQLite file in WAL mode (or an in-memory database in
+/// tests), schema by named migrations that never change once shipped.
+public struct SQLiteSyncStore: SyncStateStore {
+    private let writer: any DatabaseWriter
+
+    /// Opens (and migrates) the database file at `path`, creating it if needed.
+    /// - Throws: when the file cannot be opened or a migration fails.
+    public static func open(path: String) throws -> SQLiteSyncStore {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var config = Configuration()
+        config.busyMode = .timeout(5)
+        return try SQLiteSyncStore(DatabasePool(path: path, configuration: config))
+    }
+
+    /// An in-memory store for tests.
+    public static func inMemory() throws -> SQLiteSyncStore { try SQLiteSyncStore(DatabaseQueue()) }
+
+    public init(_ writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: runs, audit, xref, watermarks, quarantine") { db in
+            try db.create(table: "run") { t in
+                t.primaryKey("id", .text)
+                t.column("flow", .text).notNull()
+                t.column("startedAt", .datetime).notNull()
+                t.column("finishedAt", .datetime)
+                t.column("status", .text).notNull()
+                t.column("summary", .text)
+            }
+            try db.create(table: "audit") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("runID", .text).notNull().indexed()
+                t.column("flow", .text).notNull()
+                t.column("sourceSystem", .text).notNull()
+                t.column("sourceEntity", .text).notNull()
+                t.column("sourceID", .text).notNull().indexed()
+                t.column("sourcePayload", .text)
+                t.column("transformedPayload", .text)
+                t.column("destinationSystem", .text).notNull()
+                t.column("destinationID", .text)
+                t.column("destinationResponse", .text)
+                t.column("outcome", .text).notNull().indexed()
+                t.column("errorCode", .text)
+                t.column("errorText", .text)
+                t.column("warning", .text)
+                t.column("attempts", .integer).notNull()
+                t.column("startedAt", .datetime).notNull()
+                t.column("finishedAt", .datetime).notNull()
+            }
+            try db.create(table: "crossReference") { t in
+                t.column("flow", .text).notNull()
+                t.column("entity", .text).notNull()
+                t.column("sourceID", .text).notNull()
+                t.column("sourceVersion", .text).notNull()
+                t.column("idempotencyKey", .text).notNull()
+                t.column("destinationID", .text)
+                t.column("state", .text).notNull()
+                t.column("updatedAt", .datetime).notNull()
+                t.primaryKey(["flow", "entity", "sourceID"])
+            }
+            try db.create(table: "watermark") { t in
+                t.column("flow", .text).notNull()
+                t.column("entity", .text).notNull()
+                t.column("value", .text).notNull()
+                t.column("updatedAt", .datetime).notNull()
+                t.primaryKey(["flow", "entity"])
+            }
+            try db.create(table: "quarantine") { t in
+                t.column("flow", .text).notNull()
+                t.column("entity", .text).notNull()
+                t.column("sourceID", .text).notNull()
+                t.column("errorCode", .text).notNull()
+                t.column("reason", .text).notNull()
+                t.column("payload", .text)
+                t.column("status", .text).notNull().indexed()
+                t.column("attempts", .integer).notNull()
+                t.column("firstSeenAt", .datetime).notNull()
+                t.column("lastAttemptAt", .datetime).notNull()
+                t.column("releasedAt", .datetime)
+                t.primaryKey(["flow", "entity", "sourceID"])
+            }
+        }
+        return migrator
+    }
+
+    // MARK: runs
+
+    public func startRun(_ run: RunRecord) async throws {
+        try await writer.write { db in try run.insert(db) }
+    }
+
+    public func finishRun(id: String, at: Date, status: String, summary: String) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE run SET finishedAt = ?, status = ?, summary = ? WHERE id = ?",
+                arguments: [at, status, summary, id])
+        }
+    }
+
+    public func runs(limit: Int) async throws -> [RunRecord] {
+        try await writer.read { db in
+            try RunRecord.order(Column("startedAt").desc).limit(limit).fetchAll(db)
+        }
+    }
+
+    // MARK: audit
+
+    public func append(_ entry: AuditEntry) async throws {
+        try await writer.write { db in
+            var entry = entry
+            try entry.insert(db)
+        }
+    }
+
+    public func audit(_ filter: AuditFilter) async throws -> [AuditEntry] {
+        try await writer.read { db in
+            var request = AuditEntry.all()
+            if let runID = filter.runID { request = request.filter(AuditEntry.Columns.runID == runID) }
+            if let outcome = filter.outcome { request = request.filter(AuditEntry.Columns.outcome == outcome.rawValue) }
+            if let sourceID = filter.sourceID { request = request.filter(AuditEntry.Columns.sourceID == sourceID) }
+            if let flow = filter.flow { request = request.filter(AuditEntry.Columns.flow == flow) }
+            return try request.order(AuditEntry.Columns.id).limit(filter.limit).fetchAll(db)
+        }
+    }
+
+    // MARK: cross-references
+
+    public func crossReference(flow: String, entity: String, sourceID: String) async throws -> CrossReference? {
+        try await writer.read { db in
+            try CrossReference.fetchOne(db, key: ["flow": flow, "entity": entity, "sourceID": sourceID])
+        }
+    }
+
+    public func recordIntent(_ xref: CrossReference) async throws {
+        try await writer.write { db in try xref.save(db) }
+    }
+
+    public func complete(_ xref: CrossReference, audit: AuditEntry) async throws {
+        try await writer.write { db in
+            try xref.save(db)
+            var audit = audit
+            try audit.insert(db)
+            try db.execute(
+                sql: """
+                    UPDATE quarantine SET status = 'released', releasedAt = ?
+                    WHERE flow = ? AND entity = ? AND sourceID = ? AND status = 'held'
+                    """,
+                arguments: [audit.finishedAt, xref.flow, xref.entity, xref.sourceID])
+        }
+    }
+
+    // MARK: watermarks
+
+    public func watermark(flow: String, entity: String) async throws -> String? {
+        try await writer.read { db in
+            try String.fetchOne(
+                db, sql: "SELECT value FROM watermark WHERE flow = ? AND entity = ?", arguments: [flow, entity])
+        }
+    }
+
+    public func setWatermark(flow: String, entity: String, value: String, at: Date) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO watermark (flow, entity, value, updatedAt) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(flow, entity) DO UPDATE SET value = excluded.value, updatedAt = excluded.updatedAt
+                    """,
+                arguments: [flow, entity, value, at])
+        }
+    }
+
+    // MARK: quarantine
+
+    public func quarantined(flow: String, status: QuarantineEntry.Status?) async throws -> [QuarantineEntry] {
+        try await writer.read { db in
+            var request = QuarantineEntry.filter(Column("flow") == flow)
+            if let status { request = request.filter(Column("status") == status.rawValue) }
+            return try request.order(Column("firstSeenAt"), Column("entity"), Column("sourceID")).fetchAll(db)
+        }
+    }
+
+    public func quarantine(flow: String, entity: String, sourceID: String) async throws -> QuarantineEntry? {
+        try await writer.read { db in
+            try QuarantineEntry.fetchOne(db, key: ["flow": flow, "entity": entity, "sourceID": sourceID])
+        }
+    }
+
+    public func hold(_ entry: QuarantineEntry, audit: AuditEntry) async throws {
+        try await writer.write { db in
+            if var existing = try QuarantineEntry.fetchOne(
+                db, key: ["flow": entry.flow, "entity": entry.entity, "sourceID": entry.sourceID])
+            {
+                existing.errorCode = entry.errorCode
+                existing.reason = entry.reason
+                existing.payload = entry.payload
+                existing.status = .held
+                existing.attempts += 1
+                existing.lastAttemptAt = entry.lastAttemptAt
+                existing.releasedAt = nil
+                try existing.update(db)
+            } else {
+                try entry.insert(db)
+            }
+            var audit = audit
+            try audit.insert(db)
+        }
+    }
+
+    public func release(flow: String, entity: String, sourceID: String, at: Date) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE quarantine SET status = 'released', releasedAt = ?
+                    WHERE flow = ? AND entity = ? AND sourceID = ? AND status = 'held'
+                    """,
+                arguments: [at, flow, entity, sourceID])
+        }
+    }
+}
+
+extension RunRecord: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "run"
+}
+
+extension AuditEntry: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "audit"
+    public enum Columns {
+        public static let id = Column("id")
+        public static let runID = Column("runID")
+        public static let outcome = Column("outcome")
+        public static let sourceID = Column("sourceID")
+        public static let flow = Column("flow")
+    }
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+extension CrossReference: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "crossReference"
+}
+
+extension QuarantineEntry: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "quarantine"
+}
