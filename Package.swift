@@ -43,7 +43,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
-            name: "SysproClient",
+            name: "ClientKit",
             dependencies: [
                 "SyncEngine",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -52,9 +52,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "SysproClient",
+            dependencies: [
+                "SyncEngine", "ClientKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ProcoreClient",
             dependencies: [
-                "SyncEngine",
+                "SyncEngine", "ClientKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],

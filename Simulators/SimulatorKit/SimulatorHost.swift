@@ -70,7 +70,7 @@ public enum SimulatorHost {
                 body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
         }
         var quiet = logger
-        quiet.logLevel = .warning
+        quiet.logLevel = .critical  // cancellation at shutdown is logged as an error by the server
         return Application(
             responder: responder,
             configuration: .init(address: .hostname(host, port: port), serverName: nil),

@@ -1,1 +1,174 @@
-// placeholder
+import ClientKit
+import Foundation
+import Logging
+import SyncEngine
+
+/// Where and how to reach one Procore company.
+public struct ProcoreConnection: Sendable {
+    /// Token host, e.g. `https://login.procore.com` (sandbox: `https://login-sandbox.procore.com`).
+    public var loginBase: String
+    /// API host, e.g. `https://api.procore.com`.
+    public var apiBase: String
+    public var clientID: String
+    public var clientSecret: String
+    public var companyID: Int64
+
+    public init(loginBase: String, apiBase: String, clientID: String, clientSecret: String, companyID: Int64) {
+        self.loginBase = loginBase.hasSuffix("/") ? String(loginBase.dropLast()) : loginBase
+        self.apiBase = apiBase.hasSuffix("/") ? String(apiBase.dropLast()) : apiBase
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.companyID = companyID
+    }
+}
+
+/// Typed calls to Procore's REST API v1.0 over one company.
+///
+/// Every call carries `Authorization: Bearer` and `Procore-Company-Id`; lists follow the `Link`
+/// header's `rel="next"` verbatim until it is absent (or a page comes back empty). Errors map
+/// by status only, as Procore's bodies vary: 401 → log in once and replay once; 403/404/400/422 →
+/// ``SyncError/Code/rejected`` with the body's excerpt; 429/503 are retried by the transport.
+public actor ProcoreClient {
+    public nonisolated let connection: ProcoreConnection
+    private let transport: HTTPTransport
+    private var auth = AuthStateMachine()
+    public private(set) var tokensFetched = 0
+    /// The latest `X-Rate-Limit-*` figures Procore reported.
+    public private(set) var rateLimit: (limit: Int, remaining: Int, reset: Int)?
+
+    public init(connection: ProcoreConnection, transport: HTTPTransport) {
+        self.connection = connection
+        self.transport = transport
+    }
+
+    /// Fetches a fresh token now (the engine calls this at the start of every cycle).
+    public func refreshToken() async throws {
+        auth.invalidate()
+        try await logIn()
+    }
+
+    private func logIn() async throws {
+        let form = "grant_type=client_credentials&client_id=\(Self.formEncode(connection.clientID))&client_secret=\(Self.formEncode(connection.clientSecret))"
+        let reply = try await transport.send(
+            "POST", "\(connection.loginBase)/oauth/token",
+            headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
+            body: Data(form.utf8))
+        guard reply.status == 200 else {
+            let detail = (try? JSONDecoder().decode(JSONValue.self, from: reply.body))?["error"]?.stringValue ?? "HTTP \(reply.status)"
+            throw SyncError(.authFailed, "Procore refused the client credentials (\(detail)). Check the client id and secret of the service account and that its app is installed in company \(connection.companyID).")
+        }
+        guard let json = try? JSONDecoder().decode(JSONValue.self, from: reply.body), let token = json["access_token"]?.stringValue,
+            let lifetime = json["expires_in"]?.doubleValue
+        else { throw SyncError(.unexpectedResponse, "Procore's token answer has no access_token/expires_in") }
+        let issued = json["created_at"]?.doubleValue.map { Date(timeIntervalSince1970: $0) } ?? transport.clock.now()
+        auth.loggedIn(token: token, expiresAt: issued.addingTimeInterval(lifetime))
+        tokensFetched += 1
+    }
+
+    /// Sends one API call, handling the token around it.
+    /// - Returns: the reply for any status other than 401 (callers map the rest).
+    public func call(_ method: String, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil) async throws -> HTTPReply {
+        var url = path.hasPrefix("http") ? path : connection.apiBase + path
+        if !query.isEmpty { url += "?" + query.map { "\(Self.queryEncode($0.0))=\(Self.queryEncode($0.1))" }.joined(separator: "&") }
+        return try await send(method, url, body: body)
+    }
+
+    private func send(_ method: String, _ url: String, body: JSONValue?) async throws -> HTTPReply {
+        while true {
+            let token: String
+            switch auth.beforeCall(now: transport.clock.now()) {
+            case .send(let value): token = value
+            case .logIn:
+                try await logIn()
+                continue
+            case .fail(let message): throw SyncError(.authFailed, message)
+            }
+            var headers = [
+                ("Authorization", "Bearer \(token)"), ("Procore-Company-Id", String(connection.companyID)),
+                ("Accept", "application/json"),
+            ]
+            var data: Data?
+            if let body {
+                headers.append(("Content-Type", "application/json"))
+                data = try JSONEncoder().encode(body)
+            }
+            let reply = try await transport.send(method, url, headers: headers, body: data)
+            if let limit = reply.header("X-Rate-Limit-Limit").flatMap(Int.init),
+                let remaining = reply.header("X-Rate-Limit-Remaining").flatMap(Int.init),
+                let reset = reply.header("X-Rate-Limit-Reset").flatMap(Int.init)
+            {
+                rateLimit = (limit, remaining, reset)
+            }
+            switch auth.callFinished(unauthorized: reply.status == 401) {
+            case nil: return reply
+            case .logIn: continue
+            case .fail(let message): throw SyncError(.authFailed, message)
+            case .send: return reply
+            }
+        }
+    }
+
+    // MARK: JSON helpers
+
+    /// Decodes a 2xx JSON answer or throws a ``SyncError`` naming what was asked.
+    public func json(_ method: String, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil, what: String) async throws -> JSONValue {
+        let reply = try await call(method, path, query: query, body: body)
+        return try Self.decode(reply, what: what)
+    }
+
+    static func decode(_ reply: HTTPReply, what: String) throws -> JSONValue {
+        switch reply.status {
+        case 200...299:
+            guard let value = try? JSONDecoder().decode(JSONValue.self, from: reply.body) else {
+                throw SyncError(.unexpectedResponse, "Procore answered \(what) with a body that is not JSON: \(reply.excerpt)")
+            }
+            return value
+        case 403:
+            throw SyncError(.authFailed, "Procore refused \(what) (403): \(reply.excerpt). Grant the service account access to this project/tool.")
+        case 404:
+            throw SyncError(.rejected, "Procore found nothing for \(what) (404): \(reply.excerpt)")
+        case 400, 409, 422:
+            throw SyncError(.rejected, "Procore rejected \(what) (\(reply.status)): \(reply.excerpt)")
+        default:
+            throw SyncError(.transient, "Procore answered \(reply.status) to \(what): \(reply.excerpt)")
+        }
+    }
+
+    /// Every item of a list, following `Link: rel="next"`. For small lists (look-ups by
+    /// `origin_id`, a project's cost codes).
+    public func list(_ path: String, query: [(String, String)], what: String) async throws -> [JSONValue] {
+        var items: [JSONValue] = []
+        var reply = try await call("GET", path, query: query + [("per_page", "100")])
+        while true {
+            guard let page = try Self.decode(reply, what: what).arrayValue else {
+                throw SyncError(.unexpectedResponse, "Procore answered \(what) with something that is not a list")
+            }
+            items += page
+            guard !page.isEmpty, let next = Self.nextLink(reply.header("Link")) else { return items }
+            reply = try await send("GET", next, body: nil)
+        }
+    }
+
+    /// The `rel="next"` URL of a `Link` header.
+    public static func nextLink(_ header: String?) -> String? {
+        guard let header else { return nil }
+        for part in header.split(separator: ",") {
+            let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pieces.count >= 2, pieces.dropFirst().contains(where: { $0 == "rel=\"next\"" }) else { continue }
+            return pieces[0].trimmingCharacters(in: CharacterSet(charactersIn: "<>"))
+        }
+        return nil
+    }
+
+    static func formEncode(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    static func queryEncode(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~[]")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// When to try a failed call again.
 ///
@@ -54,4 +55,11 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+}
+
+/// A thread-safe seeded source of numbers in `[0, 1)`, for jitter.
+public final class RandomSource: Sendable {
+    private let generator: Mutex<SplitMix64>
+    public init(seed: UInt64) { generator = Mutex(SplitMix64(seed: seed)) }
+    public func next() -> Double { generator.withLock { Double($0.next() >> 11) / Double(1 << 53) } }
 }

@@ -1,1 +1,199 @@
-// placeholder
+import ClientKit
+import Foundation
+import Logging
+import SyncEngine
+
+/// Where and how to reach one SYSPRO site. Secrets are resolved values, never logged.
+public struct SysproConnection: Sendable {
+    /// e.net REST base, e.g. `http://erp.example:20003/SYSPROWCFService/Rest`.
+    public var enetBase: String
+    /// OData root up to and including the company segment, e.g.
+    /// `https://erp.example/SYSPRO8Odata/SYSPROOData/EDU1`.
+    public var odataRoot: String
+    public var operatorCode: String
+    public var operatorPassword: String
+    public var companyID: String
+    public var companyPassword: String
+    /// OData Basic user name (the operator code unless the site says otherwise).
+    public var odataUser: String
+    /// The separate OData password generated in Operator Maintenance.
+    public var odataPassword: String
+
+    public init(
+        enetBase: String, odataRoot: String, operatorCode: String, operatorPassword: String, companyID: String,
+        companyPassword: String = "", odataUser: String? = nil, odataPassword: String
+    ) {
+        self.enetBase = enetBase.hasSuffix("/") ? String(enetBase.dropLast()) : enetBase
+        self.odataRoot = odataRoot.hasSuffix("/") ? String(odataRoot.dropLast()) : odataRoot
+        self.operatorCode = operatorCode
+        self.operatorPassword = operatorPassword
+        self.companyID = companyID
+        self.companyPassword = companyPassword
+        self.odataUser = odataUser ?? operatorCode
+        self.odataPassword = odataPassword
+    }
+}
+
+/// One page of OData rows. Rows stay untyped: the flow validates each one and quarantines what
+/// does not fit, so one bad row never sinks the page.
+public struct ODataPage: Sendable {
+    public var rows: [JSONValue]
+    public var nextLink: String?
+}
+
+/// Typed calls to SYSPRO: OData reads (HTTP Basic) and e.net session calls.
+///
+/// e.net facts the client relies on: every answer is HTTP 200 and failures are in-band text
+/// starting `ERROR: `; a dead session answers `ERROR: The supplied UserID is invalid…`, upon which
+/// the client logs on again and retries the call once; `Logoff` frees the licence seat.
+public actor SysproClient {
+    public nonisolated let connection: SysproConnection
+    private let transport: HTTPTransport
+    private var sessionID: String?
+    public private(set) var logons = 0
+
+    public init(connection: SysproConnection, transport: HTTPTransport) {
+        self.connection = connection
+        self.transport = transport
+    }
+
+    static let deadSessionPrefix = "ERROR: The supplied UserID is invalid"
+
+    // MARK: e.net session
+
+    /// Logs on and keeps the session id.
+    /// - Throws: `.authFailed` with SYSPRO's own reason when the credentials are refused.
+    public func logon() async throws {
+        let query = [
+            ("Operator", connection.operatorCode), ("OperatorPassword", connection.operatorPassword),
+            ("CompanyId", connection.companyID), ("CompanyPassword", connection.companyPassword),
+        ]
+        let reply = try await transport.send("GET", enetURL("Logon", query))
+        let text = reply.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard reply.status == 200 else {
+            throw SyncError(.unexpectedResponse, "SYSPRO logon answered HTTP \(reply.status); check the e.net REST base URL")
+        }
+        if text.hasPrefix("ERROR") {
+            throw SyncError(.authFailed, "SYSPRO refused the logon for operator \(connection.operatorCode) in company \(connection.companyID): \(text). Check the operator, its password and the company in the connection settings.")
+        }
+        guard text.count >= 8, text.allSatisfy({ $0.isHexDigit }) else {
+            throw SyncError(.unexpectedResponse, "SYSPRO logon answered something that is not a session id (\(text.count) characters)")
+        }
+        sessionID = text
+        logons += 1
+    }
+
+    /// Logs off (frees the e.net licence seat). Errors are ignored: the session dies anyway.
+    public func logoff() async {
+        guard let id = sessionID else { return }
+        sessionID = nil
+        _ = try? await transport.send("GET", enetURL("Logoff", [("UserId", id)]))
+    }
+
+    /// Runs an e.net call with the current session; on a dead session logs on again and retries once.
+    private func sessionCall(_ operation: String, _ query: [(String, String)]) async throws -> String {
+        if sessionID == nil { try await logon() }
+        for attempt in 1...2 {
+            let reply = try await transport.send("GET", enetURL(operation, [("UserId", sessionID ?? "")] + query))
+            guard reply.status == 200 else {
+                throw SyncError(.unexpectedResponse, "SYSPRO \(operation) answered HTTP \(reply.status)")
+            }
+            let text = reply.text
+            if text.hasPrefix(Self.deadSessionPrefix) {
+                sessionID = nil
+                if attempt == 1 {
+                    try await logon()
+                    continue
+                }
+                throw SyncError(.authFailed, "SYSPRO session died again right after a fresh logon on \(operation)")
+            }
+            if text.hasPrefix("ERROR") {
+                throw SyncError(.rejected, "SYSPRO \(operation): \(text.prefix(300))")
+            }
+            return text
+        }
+        throw SyncError(.authFailed, "SYSPRO session could not be renewed")
+    }
+
+    /// The operator's logon profile (company name, company date): a cheap "is my session alive".
+    public func logonProfile() async throws -> XMLElementNode {
+        try SafeXML.parse(try await sessionCall("GetLogonProfile", []))
+    }
+
+    /// COMFND generic table query: rows of the requested columns where every `(column, value)`
+    /// pair is equal.
+    public func find(table: String, columns: [String], whereEqual conditions: [(String, String)], maxRows: Int = 100) async throws -> [[String: String]] {
+        var xml = "<Query><TableName>\(SafeXML.escape(table))</TableName><ReturnRows>\(maxRows)</ReturnRows><Columns>"
+        for column in columns { xml += "<Column>\(SafeXML.escape(column))</Column>" }
+        xml += "</Columns><Where>"
+        for (index, (column, value)) in conditions.enumerated() {
+            xml += "<Expression>" + (index > 0 ? "<AndOr>And</AndOr>" : "")
+            xml += "<OpenBracket>(</OpenBracket><Column>\(SafeXML.escape(column))</Column><Condition>EQ</Condition>"
+            xml += "<Value>\(SafeXML.escape(value))</Value><CloseBracket>)</CloseBracket></Expression>"
+        }
+        xml += "</Where></Query>"
+        let text = try await sessionCall("Query/Query", [("BusinessObject", "COMFND"), ("XmlIn", xml)])
+        let document: XMLElementNode
+        do {
+            document = try SafeXML.parse(text)
+        } catch {
+            throw SyncError(.unexpectedResponse, "SYSPRO COMFND on \(table) answered XML we cannot read: \(error)")
+        }
+        return document.children("Row").map { row in
+            Dictionary(row.children.map { ($0.name, $0.text.trimmingCharacters(in: .whitespaces)) }, uniquingKeysWith: { a, _ in a })
+        }
+    }
+
+    private func enetURL(_ operation: String, _ query: [(String, String)]) -> String {
+        "\(connection.enetBase)/\(operation)?" + query.map { "\($0.0)=\(Self.encode($0.1))" }.joined(separator: "&")
+    }
+
+    // MARK: OData
+
+    /// Reads one page of an entity set.
+    /// - Throws: `.authFailed` on 401, `.unexpectedResponse` when the body is not an OData JSON
+    ///   envelope (the page is retried next cycle; the watermark does not move).
+    public func odata(
+        _ entitySet: String, filter: String? = nil, orderBy: String? = nil, select: [String]? = nil, top: Int? = nil,
+        skip: Int? = nil
+    ) async throws -> ODataPage {
+        var query: [(String, String)] = []
+        if let filter { query.append(("$filter", filter)) }
+        if let orderBy { query.append(("$orderby", orderBy)) }
+        if let select { query.append(("$select", select.joined(separator: ","))) }
+        if let top { query.append(("$top", String(top))) }
+        if let skip, skip > 0 { query.append(("$skip", String(skip))) }
+        let url = "\(connection.odataRoot)/\(entitySet)?" + query.map { "\($0.0)=\(Self.encode($0.1))" }.joined(separator: "&")
+        return try await odataGet(url, entitySet: entitySet)
+    }
+
+    /// Follows an `@odata.nextLink` verbatim.
+    public func odataNext(_ link: String, entitySet: String) async throws -> ODataPage {
+        try await odataGet(link, entitySet: entitySet)
+    }
+
+    private func odataGet(_ url: String, entitySet: String) async throws -> ODataPage {
+        let credential = Data("\(connection.odataUser):\(connection.odataPassword)".utf8).base64EncodedString()
+        let reply = try await transport.send(
+            "GET", url, headers: [("Authorization", "Basic \(credential)"), ("Accept", "application/json")])
+        switch reply.status {
+        case 200: break
+        case 401:
+            throw SyncError(.authFailed, "SYSPRO OData refused operator \(connection.odataUser) (HTTP 401). Check the OData password generated in Operator Maintenance and that the operator is enabled for OData.")
+        case 404:
+            throw SyncError(.invalidConfig, "SYSPRO OData has no entity set \(entitySet) at \(connection.odataRoot) (HTTP 404). Check the OData root URL and company.")
+        default:
+            throw SyncError(.unexpectedResponse, "SYSPRO OData \(entitySet) answered HTTP \(reply.status): \(reply.excerpt)")
+        }
+        guard let envelope = try? JSONDecoder().decode(JSONValue.self, from: reply.body), let rows = envelope["value"]?.arrayValue else {
+            throw SyncError(.unexpectedResponse, "SYSPRO OData \(entitySet) answered a body that is not an OData JSON envelope with a 'value' array (\(reply.body.count) bytes): \(reply.excerpt)")
+        }
+        return ODataPage(rows: rows, nextLink: envelope["@odata.nextLink"]?.stringValue)
+    }
+
+    static func encode(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~$")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+}

@@ -1,0 +1,175 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import SyncEngine
+
+/// An answer from a remote system, its body capped and collected.
+public struct HTTPReply: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: Data
+
+    public init(status: Int, headers: [(String, String)], body: Data) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+
+    public var text: String { String(decoding: body, as: UTF8.self) }
+
+    /// A short, secret-free excerpt of the body for error messages and the audit.
+    public var excerpt: String {
+        let text = self.text.replacingOccurrences(of: "\n", with: " ")
+        return text.count > 300 ? String(text.prefix(300)) + "…" : text
+    }
+}
+
+/// Counters a benchmark or ping reads.
+public final class TransportStats: Sendable {
+    private let state = Mutex<(requests: Int, retries: Int, waited: Double)>((0, 0, 0))
+    public init() {}
+    func count(retry: Bool, waited: Double) {
+        state.withLock {
+            $0.requests += 1
+            if retry { $0.retries += 1 }
+            $0.waited += waited
+        }
+    }
+    public var requests: Int { state.withLock { $0.requests } }
+    public var retries: Int { state.withLock { $0.retries } }
+    /// Seconds spent waiting in backoff (simulated seconds under a manual clock).
+    public var secondsWaited: Double { state.withLock { $0.waited } }
+}
+
+/// All outbound HTTP goes through here: one AsyncHTTPClient, a deadline and a logger on every
+/// request, and the retry rules written once:
+///
+/// - 429 and 503: the request was not processed, so any method is retried, after the server's
+///   `Retry-After` (seconds or HTTP date) or `X-Rate-Limit-Reset` (Unix seconds) when given,
+///   otherwise after ``BackoffPolicy`` with jitter.
+/// - other 5xx and transport failures: retried only for `GET` (a `POST` may have landed; the flow
+///   resolves that by looking the record up first, never by writing blindly).
+public struct HTTPTransport: Sendable {
+    public let http: HTTPClient
+    public let clock: any SyncClock
+    public let policy: BackoffPolicy
+    public let timeout: Duration
+    public let logger: Logger
+    public let stats: TransportStats
+    private let random: RandomSource
+    public let system: String
+
+    public init(
+        http: HTTPClient, system: String, clock: any SyncClock, policy: BackoffPolicy = BackoffPolicy(),
+        timeout: Duration = .seconds(30), logger: Logger, stats: TransportStats = TransportStats(), seed: UInt64 = 1
+    ) {
+        self.http = http
+        self.system = system
+        self.clock = clock
+        self.policy = policy
+        self.timeout = timeout
+        self.logger = logger
+        self.stats = stats
+        self.random = RandomSource(seed: seed)
+    }
+
+    /// Sends a request, retrying as described above.
+    /// - Returns: the final reply, whatever its status (callers map 4xx themselves).
+    /// - Throws: ``SyncError`` `.rateLimited` or `.transient` when the retries run out.
+    public func send(
+        _ method: String, _ url: String, headers: [(String, String)] = [], body: Data? = nil
+    ) async throws -> HTTPReply {
+        var attempt = 0
+        while true {
+            attempt += 1
+            var request = HTTPClientRequest(url: url)
+            request.method = HTTPMethod(rawValue: method)
+            for (name, value) in headers { request.headers.add(name: name, value: value) }
+            if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+            let reply: HTTPReply
+            do {
+                let response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout.timeInterval * 1e9)), logger: logger)
+                let buffer = try await response.body.collect(upTo: 64 << 20)
+                reply = HTTPReply(
+                    status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+                    body: Data(buffer.readableBytesView))
+            } catch {
+                let safeToRetry = method == "GET"
+                stats.count(retry: false, waited: 0)
+                guard safeToRetry, attempt < policy.maxAttempts else {
+                    throw SyncError(.transient, "\(system) \(method) \(Self.pathOnly(url)) failed: \(Self.describe(error))")
+                }
+                try await wait(attempt: attempt, hint: nil, reason: "transport error")
+                continue
+            }
+            let status = reply.status
+            let retryable = status == 429 || status == 503 || (method == "GET" && [500, 502, 504].contains(status))
+            stats.count(retry: false, waited: 0)
+            guard retryable else { return reply }
+            guard attempt < policy.maxAttempts else {
+                if status == 429 {
+                    throw SyncError(.rateLimited, "\(system) kept answering 429 after \(attempt) attempts on \(Self.pathOnly(url)); the hourly budget is spent, the next cycle continues")
+                }
+                throw SyncError(.transient, "\(system) answered \(status) \(attempt) times on \(method) \(Self.pathOnly(url))")
+            }
+            try await wait(attempt: attempt, hint: serverHint(reply), reason: "HTTP \(status)")
+        }
+    }
+
+    private func wait(attempt: Int, hint: Duration?, reason: String) async throws {
+        let draw = random.next()
+        let delay = policy.delay(failedAttempt: attempt, serverHint: hint, random: draw)
+        logger.info(
+            "Retrying after backoff",
+            metadata: ["system": "\(system)", "retry.attempt": "\(attempt)", "retry.reason": "\(reason)",
+                       "retry.delay_s": "\(delay.timeInterval)"])
+        stats.count(retry: true, waited: delay.timeInterval)
+        try await clock.sleep(for: delay)
+    }
+
+    /// How long the server asked us to wait, from `Retry-After` or `X-Rate-Limit-Reset`.
+    func serverHint(_ reply: HTTPReply) -> Duration? {
+        if let text = reply.header("Retry-After") {
+            if let seconds = Double(text.trimmingCharacters(in: .whitespaces)) { return .interval(max(0, seconds)) }
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "GMT")
+            formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+            if let date = formatter.date(from: text) { return .interval(max(0, date.timeIntervalSince(clock.now()))) }
+        }
+        if reply.status == 429, let reset = reply.header("X-Rate-Limit-Reset").flatMap(Double.init) {
+            return .interval(max(0, reset - clock.now().timeIntervalSince1970))
+        }
+        return nil
+    }
+
+    /// The URL without its query (which may carry credentials, as SYSPRO logon does).
+    public static func pathOnly(_ url: String) -> String {
+        String(url.split(separator: "?", maxSplits: 1).first ?? "")
+    }
+
+    /// A transport error in words a customer can act on, without the URL's query.
+    public static func describe(_ error: any Error) -> String {
+        if let client = error as? HTTPClientError {
+            switch client {
+            case .connectTimeout: return "connection timed out (is the host reachable and the port open?)"
+            case .deadlineExceeded, .readTimeout: return "no answer before the deadline"
+            case .remoteConnectionClosed: return "the server closed the connection"
+            default: return "\(client)"
+            }
+        }
+        let text = "\(error)"
+        if text.contains("connectionRefused") || text.contains("Connection refused") {
+            return "connection refused (is the service running at that address?)"
+        }
+        return text
+    }
+}
+

@@ -1,0 +1,135 @@
+import AsyncHTTPClient
+import ClientKit
+import Flows
+import Foundation
+import Logging
+import ProcoreClient
+import SyncEngine
+import SyncStore
+import SysproClient
+import Vault
+import Yams
+
+/// The configuration file (`Fixtures/config/sample.yaml` shows every key):
+///
+/// | key | type | default |
+/// |---|---|---|
+/// | `database` | path of the SQLite state file | `ml-connector.sqlite` |
+/// | `integrations[].name` | text | required |
+/// | `integrations[].flow` | `syspro-procore` | required |
+/// | `integrations[].syspro` | enetBase, odataRoot, operator, operatorPassword*, companyId, companyPassword*, odataUser, odataPassword* | required |
+/// | `integrations[].procore` | loginBase, apiBase, clientId, clientSecret*, companyId | required |
+/// | `integrations[].settings` | ``SysproProcoreSettings`` | defaults per key |
+///
+/// Fields marked * are credential references (`env:NAME`, `file:PATH`), never the secret itself.
+public struct ConnectorConfig: Codable, Sendable {
+    public struct SysproSection: Codable, Sendable {
+        public var enetBase: String
+        public var odataRoot: String
+        public var `operator`: String
+        public var operatorPassword: String
+        public var companyId: String
+        public var companyPassword: String?
+        public var odataUser: String?
+        public var odataPassword: String
+    }
+    public struct ProcoreSection: Codable, Sendable {
+        public var loginBase: String
+        public var apiBase: String
+        public var clientId: String
+        public var clientSecret: String
+        public var companyId: Int64
+    }
+    public struct Integration: Codable, Sendable {
+        public var name: String
+        public var flow: String
+        public var intervalMinutes: Int?
+        public var syspro: SysproSection
+        public var procore: ProcoreSection
+        public var settings: SysproProcoreSettings?
+    }
+    public var database: String?
+    public var integrations: [Integration]
+
+    /// Reads and checks a config file.
+    /// - Throws: ``SyncError`` `.invalidConfig` with the file and what is wrong.
+    public static func load(path: String) throws -> ConnectorConfig {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw SyncError(.invalidConfig, "cannot read config file \(path)")
+        }
+        let config: ConnectorConfig
+        do {
+            config = try YAMLDecoder().decode(ConnectorConfig.self, from: text)
+        } catch let error as DecodingError {
+            throw SyncError(.invalidConfig, "\(path): \(Self.describe(error))")
+        } catch {
+            throw SyncError(.invalidConfig, "\(path): \(error)")
+        }
+        guard !config.integrations.isEmpty else { throw SyncError(.invalidConfig, "\(path): integrations is empty") }
+        for integration in config.integrations {
+            guard integration.flow == SysproProcoreFlow.name else {
+                throw SyncError(.invalidConfig, "\(path): integration \(integration.name) has flow '\(integration.flow)'; this build knows: \(SysproProcoreFlow.name)")
+            }
+            try (integration.settings ?? SysproProcoreSettings()).validate()
+            for (field, value) in [
+                ("syspro.operatorPassword", integration.syspro.operatorPassword), ("syspro.odataPassword", integration.syspro.odataPassword),
+                ("procore.clientSecret", integration.procore.clientSecret),
+            ] + (integration.syspro.companyPassword.map { [("syspro.companyPassword", $0)] } ?? []) {
+                do {
+                    _ = try CredentialReference(parsing: value, field: "\(integration.name).\(field)")
+                } catch let error as CredentialError {
+                    throw SyncError(.invalidConfig, "\(path): \(error.message)")
+                }
+            }
+        }
+        return config
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "missing key \(path(context)).\(key.stringValue)"
+        case .typeMismatch(let type, let context): return "\(path(context)) should be \(type): \(context.debugDescription)"
+        case .valueNotFound(let type, let context): return "\(path(context)) needs a \(type) value"
+        case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+
+    public func integration(named name: String?) throws -> Integration {
+        guard let name else { return integrations[0] }
+        guard let found = integrations.first(where: { $0.name == name }) else {
+            throw SyncError(.invalidConfig, "no integration named \(name); the config has \(integrations.map(\.name).joined(separator: ", "))")
+        }
+        return found
+    }
+}
+
+extension ConnectorConfig.Integration {
+    func secret(_ reference: String, _ field: String) throws -> String {
+        do {
+            return try CredentialReference(parsing: reference, field: field).resolve()
+        } catch let error as CredentialError {
+            throw SyncError(.invalidConfig, "\(name).\(field): \(error.message)")
+        }
+    }
+
+    /// The flow with its clients, secrets resolved from their references.
+    public func makeFlow(http: HTTPClient, store: any SyncStateStore, clock: any SyncClock, logger: Logger) throws -> SysproProcoreFlow {
+        let sysproConnection = SysproConnection(
+            enetBase: syspro.enetBase, odataRoot: syspro.odataRoot, operatorCode: syspro.operator,
+            operatorPassword: try secret(syspro.operatorPassword, "syspro.operatorPassword"), companyID: syspro.companyId,
+            companyPassword: try syspro.companyPassword.map { try secret($0, "syspro.companyPassword") } ?? "",
+            odataUser: syspro.odataUser, odataPassword: try secret(syspro.odataPassword, "syspro.odataPassword"))
+        let procoreConnection = ProcoreConnection(
+            loginBase: procore.loginBase, apiBase: procore.apiBase, clientID: procore.clientId,
+            clientSecret: try secret(procore.clientSecret, "procore.clientSecret"), companyID: procore.companyId)
+        return SysproProcoreFlow(
+            settings: settings ?? SysproProcoreSettings(),
+            syspro: SysproClient(connection: sysproConnection, transport: HTTPTransport(http: http, system: "syspro", clock: clock, logger: logger)),
+            procore: ProcoreClient(connection: procoreConnection, transport: HTTPTransport(http: http, system: "procore", clock: clock, logger: logger)),
+            store: store, clock: clock, logger: logger)
+    }
+}

@@ -1,0 +1,164 @@
+import Flows
+import Foundation
+import SyncEngine
+
+/// A realistic construction-firm data set for the demo, the tests and the benchmark, generated
+/// from a seed so every run sees the same records.
+///
+/// Procore company 8 "Acme Builders" with three projects (jobs 2301–2303), four cost codes each,
+/// eight vendors; SYSPRO company EDU1 with the matching suppliers, GL accounts, POs spread over the
+/// 30 days before the clock's "today" and invoices for about half of them. Two records are there
+/// on purpose: PO `DEMO-UNMAPPED` on GL 5500-240, whose cost code 31-100 does not exist in project
+/// 2302 yet, and invoice `LATE-INV-1` whose PO (`DEMO-LATE`) is not in SYSPRO until
+/// ``latePurchaseOrder`` is added.
+public struct DemoData: Sendable {
+    public var syspro: JSONValue
+    public var procore: JSONValue
+    public var mappings: [CostCodeMapping]
+    public var purchaseOrderCount: Int
+    public var invoiceCount: Int
+    /// The PO that arrives after its invoice: header and lines to insert later.
+    public var latePurchaseOrder: (header: [String: JSONValue], lines: [[String: JSONValue]])
+
+    public static let companyID: Int64 = 8
+    public static let clientID = "ml-connector-demo"
+    /// The simulator's own demo credentials (they open nothing but the in-process simulators).
+    public static let clientSecret = "demo-client-secret"
+    public static let operatorCode = "MLCONN"
+    public static let operatorPassword = "demo-operator-pw"
+    public static let odataPassword = "demo-odata-pw"
+    public static let sysproCompany = "EDU1"
+
+    static let costCodes: [(gl: String, cc: String, code: String, name: String)] = [
+        ("5100", "200", "03-300", "Cast-in-Place Concrete"),
+        ("5200", "210", "05-100", "Structural Steel"),
+        ("5300", "220", "09-200", "Drywall and Framing"),
+        ("5400", "230", "26-100", "Electrical"),
+    ]
+    static let suppliers = [
+        ("SUP001", "Pacific Rebar Supply"), ("SUP002", "Harbor Ready-Mix"), ("SUP003", "Summit Steel Fabricators"),
+        ("SUP004", "Northside Drywall Co"), ("SUP005", "Bayline Electrical Wholesale"), ("SUP006", "Granite State Aggregates"),
+        ("SUP007", "Coastal Equipment Rental"), ("SUP008", "Redwood Lumber & Hardware"),
+    ]
+    static let projects: [(id: Int64, number: String, name: String)] = [
+        (101, "2301", "Harbor View Tower"), (102, "2302", "Eastgate Medical Center"), (103, "2303", "Riverside Logistics Hub"),
+    ]
+
+    /// - Parameters:
+    ///   - purchaseOrders: how many ordinary POs (the two special records come on top).
+    ///   - today: the clock's "today"; PO dates fall in the 30 days before it.
+    ///   - budgetPerCostCode: the original budget of every cost code (large by default, so only
+    ///     the over-budget tests hit it).
+    public static func generate(purchaseOrders: Int, today: Date, seed: UInt64 = 2026, budgetPerCostCode: Double = 50_000_000) -> DemoData {
+        var random = SplitMix64(seed: seed)
+        func pick(_ n: Int) -> Int { Int(random.next() % UInt64(n)) }
+        let day: (Int) -> String = { offset in
+            Self.dayString(today.addingTimeInterval(-Double(offset) * 86400)) + "T00:00:00Z"
+        }
+        var headers: [JSONValue] = []
+        var details: [JSONValue] = []
+        var invoices: [JSONValue] = []
+        for index in 0..<purchaseOrders {
+            let po = String(format: "%015d", 150_800 + index)
+            let supplier = suppliers[pick(suppliers.count)].0
+            let project = projects[pick(projects.count)]
+            let offset = 30 - (index * 30 / max(1, purchaseOrders))
+            headers.append([
+                "PurchaseOrder": .string(po), "Supplier": .string(supplier), "OrderStatus": "1", "CancelledFlag": "",
+                "OrderType": "L", "OrderEntryDate": .string(day(offset)), "OrderDueDate": .string(day(offset - 21)),
+                "Currency": "$", "Buyer": "JDS", "Warehouse": "MN",
+            ])
+            var total = 0.0
+            for line in 1...(1 + pick(4)) {
+                let code = costCodes[pick(costCodes.count)]
+                let quantity = Double(1 + pick(40))
+                let price = Double(50 + pick(5000)) + Double(pick(100)) / 100
+                total += quantity * price
+                details.append([
+                    "PurchaseOrder": .string(po), "Line": .number(Double(line)), "LineType": "7",
+                    "MStockCode": .string("NS-\(code.code)"), "MStockDes": .string("\(code.name) materials, lot \(line)"),
+                    "MOrderUom": "EA", "MOrderQty": .number(quantity), "MPrice": .number(price),
+                    "MGlCode": .string("\(code.gl)-\(code.cc)"), "MJob": .string(project.number), "MCompleteFlag": "",
+                ])
+            }
+            if index % 2 == 0 {
+                let amount = (total * Double(30 + pick(60)) / 100 * 100).rounded() / 100
+                invoices.append([
+                    "Supplier": .string(supplier), "Invoice": .string("INV-\(po.suffix(6))"),
+                    "InvoiceDate": .string(day(max(0, offset - 2))), "DueDate": .string(day(max(0, offset - 32))),
+                    "OrigInvValue": .number(amount), "MthInvBal1": .number(amount), "Currency": "$",
+                    "PurchaseOrder": .string(po), "JournalDate": .string(day(max(0, offset - 2))),
+                ])
+            }
+        }
+        // The PO on a GL pair whose cost code is missing in its project.
+        headers.append([
+            "PurchaseOrder": "DEMO-UNMAPPED", "Supplier": "SUP006", "OrderStatus": "1", "OrderType": "L",
+            "OrderEntryDate": .string(day(1)), "OrderDueDate": .string(day(-20)), "Currency": "$",
+        ])
+        details.append([
+            "PurchaseOrder": "DEMO-UNMAPPED", "Line": 1, "LineType": "7", "MStockCode": "NS-31-100",
+            "MStockDes": "Site excavation and grading", "MOrderUom": "LS", "MOrderQty": 1, "MPrice": 48_500.0,
+            "MGlCode": "5500-240", "MJob": "2302",
+        ])
+        // The invoice that arrives before its PO.
+        invoices.append([
+            "Supplier": "SUP007", "Invoice": "LATE-INV-1", "InvoiceDate": .string(day(1)), "OrigInvValue": 12_400.0,
+            "MthInvBal1": 12_400.0, "Currency": "$", "PurchaseOrder": "DEMO-LATE", "JournalDate": .string(day(1)),
+        ])
+        let late: [String: JSONValue] = [
+            "PurchaseOrder": "DEMO-LATE", "Supplier": "SUP007", "OrderStatus": "1", "OrderType": "L",
+            "OrderEntryDate": .string(day(0)), "OrderDueDate": .string(day(-14)), "Currency": "$",
+        ]
+        let lateLines: [[String: JSONValue]] = [[
+            "PurchaseOrder": "DEMO-LATE", "Line": 1, "LineType": "7", "MStockCode": "RENT-EXC", "MStockDes": "Excavator rental, 4 weeks",
+            "MOrderUom": "WK", "MOrderQty": 4, "MPrice": 6_200.0, "MGlCode": "5200-210", "MJob": "2301",
+        ]]
+        var gl: [JSONValue] = costCodes.map {
+            ["Company": .string(sysproCompany), "GlCode": .string("\($0.gl)-\($0.cc)"), "Description": .string($0.name), "AccountType": "E"]
+        }
+        gl.append(["Company": .string(sysproCompany), "GlCode": "5500-240", "Description": "Earthwork", "AccountType": "E"])
+        let syspro: JSONValue = [
+            "company": .string(sysproCompany), "companyName": "Acme Builders Supply",
+            "operators": [[
+                "code": .string(operatorCode), "password": .string(operatorPassword), "companyPassword": "",
+                "odataPassword": .string(odataPassword),
+            ]],
+            "tables": [
+                "PorMasterHdr": .array(headers), "PorMasterDetail": .array(details), "ApInvoice": .array(invoices),
+                "GenMaster": .array(gl),
+                "ApSupplier": .array(suppliers.map { ["Supplier": .string($0.0), "SupplierName": .string($0.1), "Currency": "$"] }),
+            ],
+        ]
+        let procore: JSONValue = [
+            "companies": [["id": .number(Double(companyID)), "name": "Acme Builders"]],
+            "apps": [["clientID": .string(clientID), "clientSecret": .string(clientSecret), "companyIDs": [.number(Double(companyID))]]],
+            "lineItemTypes": [["name": "Materials", "code": "M", "base_type": "material"], ["name": "Labor", "code": "L", "base_type": "labor"]],
+            "projects": .array(projects.map { project in
+                [
+                    "id": .number(Double(project.id)), "company_id": .number(Double(companyID)), "name": .string(project.name),
+                    "project_number": .string(project.number), "origin_id": .string("JOB-\(project.number)"),
+                    "cost_codes": .array(costCodes.map {
+                        ["full_code": .string($0.code), "name": .string($0.name), "budget": .number(budgetPerCostCode)]
+                    }),
+                ]
+            }),
+            "vendors": .array(suppliers.map {
+                ["company_id": .number(Double(companyID)), "name": .string($0.1), "origin_id": .string($0.0), "origin_code": .string($0.0)]
+            }),
+        ]
+        var mappings = costCodes.map { CostCodeMapping(glAccount: $0.gl, costCenter: $0.cc, costCode: $0.code) }
+        mappings.append(CostCodeMapping(glAccount: "5500", costCenter: "240", costCode: "31-100"))
+        return DemoData(
+            syspro: syspro, procore: procore, mappings: mappings, purchaseOrderCount: headers.count,
+            invoiceCount: invoices.count, latePurchaseOrder: (late, lateLines))
+    }
+
+    public static func dayString(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter.string(from: date)
+    }
+}

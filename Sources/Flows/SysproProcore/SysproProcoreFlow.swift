@@ -1,0 +1,462 @@
+import Crypto
+import Foundation
+import Logging
+import ProcoreClient
+import SyncEngine
+import SysproClient
+
+/// What one cycle did, per entity.
+public struct EntityCounts: Sendable, Codable, Equatable {
+    public var read = 0, created = 0, updated = 0, skipped = 0, held = 0, released = 0, failed = 0
+    public init() {}
+}
+
+public struct CycleSummary: Sendable, Codable, Equatable {
+    public var runID: String
+    public var purchaseOrders = EntityCounts()
+    public var invoices = EntityCounts()
+    /// Problems that stopped part of the cycle (a page that could not be read); the watermark of
+    /// that entity did not move.
+    public var errors: [String] = []
+    public var warnings: [String] = []
+    public init(runID: String) { self.runID = runID }
+}
+
+/// Flow 000: SYSPRO purchase orders and AP invoices into Procore commitments and requisitions.
+///
+/// A cycle: fresh Procore token and SYSPRO logon; retry everything held in quarantine; poll
+/// `PorMasterHdr` then `ApInvoice` from the watermark minus the overlap window, page by page,
+/// writing as it goes; advance each watermark after a page is fully resolved; log off.
+public actor SysproProcoreFlow {
+    public static let name = "syspro-procore"
+    static let poEntity = "PorMasterHdr"
+    static let invoiceEntity = "ApInvoice"
+
+    let settings: SysproProcoreSettings
+    let syspro: SysproClient
+    let procore: ProcoreClient
+    let store: any SyncStateStore
+    let clock: any SyncClock
+    let logger: Logger
+
+    // Per-cycle caches (cleared at the start of each cycle).
+    var projectsByNumber: [String: (id: Int64, name: String)] = [:]
+    var vendorsBySupplier: [String: Int64] = [:]
+    var costCodesByProject: [Int64: [String: Int64]] = [:]
+    var budgetByProject: [Int64: [Int64: (revised: Money, committed: Money)]] = [:]
+    var glValid: [String: Bool] = [:]
+    var lineItemTypeID: Int64??
+    private var summary = CycleSummary(runID: "")
+    var overrideBudget = false
+
+    public init(
+        settings: SysproProcoreSettings, syspro: SysproClient, procore: ProcoreClient, store: any SyncStateStore,
+        clock: any SyncClock, logger: Logger
+    ) {
+        self.settings = settings
+        self.syspro = syspro
+        self.procore = procore
+        self.store = store
+        self.clock = clock
+        self.logger = logger
+    }
+
+    // MARK: cycle
+
+    /// Runs one cycle.
+    /// - Throws: only when the cycle cannot start (credentials refused); record-level problems go to
+    ///   quarantine and page-level ones into ``CycleSummary/errors``.
+    public func runCycle(runID: String = UUID().uuidString) async throws -> CycleSummary {
+        try await begin(runID: runID)
+        var failure: (any Error)?
+        do {
+            // POs before invoices, so an invoice waiting for its PO goes through in the same cycle.
+            try await retryQuarantined(entity: Self.poEntity, filter: nil)
+            await pollPurchaseOrders()
+            try await retryQuarantined(entity: Self.invoiceEntity, filter: nil)
+            await pollInvoices()
+        } catch {
+            failure = error
+        }
+        return try await finish(failure: failure)
+    }
+
+    /// Releases held records on demand (`ml-connector replay`).
+    /// - Parameters:
+    ///   - sourceIDs: only these source ids (all held records when empty).
+    ///   - overrideBudget: post over-budget POs anyway, with a warning in the audit.
+    public func replay(runID: String = UUID().uuidString, sourceIDs: [String], overrideBudget: Bool) async throws -> CycleSummary {
+        try await begin(runID: runID)
+        self.overrideBudget = overrideBudget
+        var failure: (any Error)?
+        do {
+            let filter = sourceIDs.isEmpty ? nil : Set(sourceIDs)
+            try await retryQuarantined(entity: Self.poEntity, filter: filter)
+            try await retryQuarantined(entity: Self.invoiceEntity, filter: filter)
+        } catch {
+            failure = error
+        }
+        self.overrideBudget = false
+        return try await finish(failure: failure)
+    }
+
+    private func begin(runID: String) async throws {
+        summary = CycleSummary(runID: runID)
+        projectsByNumber = [:]
+        vendorsBySupplier = [:]
+        costCodesByProject = [:]
+        budgetByProject = [:]
+        glValid = [:]
+        lineItemTypeID = nil
+        try await store.startRun(RunRecord(id: runID, flow: Self.name, startedAt: clock.now(), status: "running"))
+        logger.info("Cycle started", metadata: ["sync.run.id": "\(runID)", "flow": "\(Self.name)"])
+        do {
+            try await procore.refreshToken()
+            try await syspro.logon()
+        } catch {
+            let text = "\(error)"
+            try await store.finishRun(id: runID, at: clock.now(), status: "failed", summary: text)
+            throw error
+        }
+    }
+
+    private func finish(failure: (any Error)?) async throws -> CycleSummary {
+        await syspro.logoff()
+        if let failure { summary.errors.append("\(failure)") }
+        let data = (try? JSONEncoder().encode(summary)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        try await store.finishRun(
+            id: summary.runID, at: clock.now(), status: summary.errors.isEmpty ? "succeeded" : "partial", summary: data)
+        logger.info(
+            "Cycle finished",
+            metadata: ["sync.run.id": "\(summary.runID)", "po.created": "\(summary.purchaseOrders.created)",
+                       "po.held": "\(summary.purchaseOrders.held)", "invoice.created": "\(summary.invoices.created)",
+                       "errors": "\(summary.errors.count)"])
+        return summary
+    }
+
+    // MARK: polling
+
+    private func windowStart(entity: String) async throws -> String? {
+        guard let mark = try await store.watermark(flow: Self.name, entity: entity),
+            let date = Field.dayFormatter.date(from: mark)
+        else { return nil }
+        return Field.dayFormatter.string(from: date.addingTimeInterval(-Double(settings.overlapDays) * 86400))
+    }
+
+    /// The latest date a source record may carry: the simulated/real "today" plus a day of slack
+    /// for time zones.
+    private var latestDate: Date { clock.now().addingTimeInterval(86400) }
+
+    private func pollPurchaseOrders() async {
+        let column = settings.poWatermarkColumn
+        do {
+            let from = try await windowStart(entity: Self.poEntity)
+            let filter = from.map { "\(column) ge \($0)T00:00:00Z" }
+            var skip = 0
+            while true {
+                let page = try await syspro.odata(
+                    Self.poEntity, filter: filter, orderBy: "\(column),PurchaseOrder", top: settings.pageSize, skip: skip)
+                if page.rows.isEmpty { break }
+                var maxDate: String?
+                for batch in stride(from: 0, to: page.rows.count, by: settings.lineBatchSize) {
+                    let headers = Array(page.rows[batch..<min(page.rows.count, batch + settings.lineBatchSize)])
+                    let lines = try await fetchLines(for: headers)
+                    for header in headers {
+                        summary.purchaseOrders.read += 1
+                        let po = header["PurchaseOrder"]?.stringValue
+                        await processPurchaseOrder(header: header, lines: po.flatMap { lines[$0] } ?? [], replaying: false)
+                        if let day = header[column]?.stringValue.map({ String($0.prefix(10)) }), Field.dayFormatter.date(from: day) != nil,
+                            maxDate == nil || day > maxDate!
+                        {
+                            maxDate = day
+                        }
+                    }
+                }
+                try await advanceWatermark(entity: Self.poEntity, to: maxDate)
+                if page.rows.count < settings.pageSize { break }
+                skip += page.rows.count
+            }
+        } catch {
+            summary.errors.append("Purchase orders: \(error). The PO watermark did not move; the next cycle reads the same window again.")
+        }
+    }
+
+    private func pollInvoices() async {
+        let column = settings.invoiceWatermarkColumn
+        do {
+            let from = try await windowStart(entity: Self.invoiceEntity)
+            let filter = from.map { "\(column) ge \($0)T00:00:00Z" }
+            var skip = 0
+            while true {
+                let page = try await syspro.odata(
+                    Self.invoiceEntity, filter: filter, orderBy: "\(column),Supplier,Invoice", top: settings.pageSize, skip: skip)
+                if page.rows.isEmpty { break }
+                var maxDate: String?
+                for row in page.rows {
+                    summary.invoices.read += 1
+                    await processInvoice(row, replaying: false)
+                    if let day = row[column]?.stringValue.map({ String($0.prefix(10)) }), Field.dayFormatter.date(from: day) != nil,
+                        maxDate == nil || day > maxDate!
+                    {
+                        maxDate = day
+                    }
+                }
+                try await advanceWatermark(entity: Self.invoiceEntity, to: maxDate)
+                if page.rows.count < settings.pageSize { break }
+                skip += page.rows.count
+            }
+        } catch {
+            summary.errors.append("Invoices: \(error). The invoice watermark did not move; the next cycle reads the same window again.")
+        }
+    }
+
+    /// Moves a watermark forward (never back) once every record of a page is resolved.
+    private func advanceWatermark(entity: String, to day: String?) async throws {
+        guard let day else { return }
+        let current = try await store.watermark(flow: Self.name, entity: entity)
+        if current == nil || day > current! {
+            try await store.setWatermark(flow: Self.name, entity: entity, value: day, at: clock.now())
+        }
+    }
+
+    private func fetchLines(for headers: [JSONValue]) async throws -> [String: [JSONValue]] {
+        let numbers = headers.compactMap { $0["PurchaseOrder"]?.stringValue }
+        guard !numbers.isEmpty else { return [:] }
+        let filter = numbers.map { "PurchaseOrder eq '\($0.replacingOccurrences(of: "'", with: "''"))'" }.joined(separator: " or ")
+        var result: [String: [JSONValue]] = [:]
+        var skip = 0
+        while true {
+            let page = try await syspro.odata("PorMasterDetail", filter: filter, orderBy: "PurchaseOrder,Line", top: 5000, skip: skip)
+            for row in page.rows {
+                if let po = row["PurchaseOrder"]?.stringValue { result[po, default: []].append(row) }
+            }
+            if page.rows.count < 5000 { break }
+            skip += page.rows.count
+        }
+        return result
+    }
+
+    // MARK: quarantine
+
+    private func retryQuarantined(entity: String, filter: Set<String>?) async throws {
+        let held = try await store.quarantined(flow: Self.name, status: .held)
+        for entry in held where entry.entity == entity {
+            if let filter, !filter.contains(entry.sourceID) { continue }
+            if entry.entity == Self.poEntity {
+                summary.purchaseOrders.read += 1
+                let rows = try await reread(entry)
+                if let header = rows.first {
+                    let lines = try await fetchLines(for: [header])
+                    await processPurchaseOrder(header: header, lines: lines.values.first ?? [], replaying: true)
+                } else {
+                    await dropVanished(entry)
+                }
+            } else {
+                summary.invoices.read += 1
+                if let row = try await reread(entry).first {
+                    await processInvoice(row, replaying: true)
+                } else {
+                    await dropVanished(entry)
+                }
+            }
+        }
+    }
+
+    /// Reads a held record afresh from SYSPRO (it may have been fixed there). Records whose key
+    /// could not be read are retried from the stored payload.
+    private func reread(_ entry: QuarantineEntry) async throws -> [JSONValue] {
+        if entry.sourceID.hasPrefix("?") {
+            guard let payload = entry.payload, let json = try? JSONDecoder().decode(JSONValue.self, from: Data(payload.utf8)) else { return [] }
+            return [json["header"] ?? json]
+        }
+        let quoted = { (text: String) in "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+        if entry.entity == Self.poEntity {
+            return try await syspro.odata(Self.poEntity, filter: "PurchaseOrder eq \(quoted(entry.sourceID))").rows
+        }
+        let parts = entry.sourceID.split(separator: "/", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return [] }
+        return try await syspro.odata(
+            Self.invoiceEntity, filter: "Supplier eq \(quoted(parts[0])) and Invoice eq \(quoted(parts[1]))").rows
+    }
+
+    private func dropVanished(_ entry: QuarantineEntry) async {
+        let now = clock.now()
+        let audit = AuditEntry(
+            runID: summary.runID, flow: Self.name, sourceSystem: "syspro", sourceEntity: entry.entity, sourceID: entry.sourceID,
+            destinationSystem: "procore", outcome: .skippedDuplicate,
+            warning: "no longer in SYSPRO; released from quarantine without writing", startedAt: now, finishedAt: now)
+        try? await store.append(audit)
+        try? await store.release(flow: Self.name, entity: entry.entity, sourceID: entry.sourceID, at: now)
+    }
+
+    // MARK: records
+
+    /// The outcome of writing one record.
+    struct Written {
+        var outcome: Outcome
+        var destinationID: String
+        var transformed: JSONValue
+        var response: String
+        var warning: String?
+    }
+
+    private func processPurchaseOrder(header: JSONValue, lines: [JSONValue], replaying: Bool) async {
+        let started = clock.now()
+        let rawID = header["PurchaseOrder"]?.stringValue
+        let sourceID = rawID ?? "?PorMasterHdr#\(Self.version(header).prefix(12))"
+        let payload: JSONValue = ["header": header, "lines": .array(lines)]
+        do {
+            let order = try SysproPurchaseOrder.parse(header: header, lines: lines, settings: settings, latest: latestDate)
+            let version = Self.version(payload)
+            let wasHeld = try await store.quarantine(flow: Self.name, entity: Self.poEntity, sourceID: sourceID)?.status == .held
+            if let xref = try await store.crossReference(flow: Self.name, entity: Self.poEntity, sourceID: sourceID),
+                xref.state == .done, xref.sourceVersion == version
+            {
+                await record(.skippedDuplicate, entity: Self.poEntity, sourceID: sourceID, payload: nil, started: started,
+                             destinationID: xref.destinationID, counts: \.purchaseOrders)
+                if wasHeld { try await store.release(flow: Self.name, entity: Self.poEntity, sourceID: sourceID, at: clock.now()) }
+                return
+            }
+            let originID = "SYSPRO-PO-\(order.number)"
+            let plan = try await planCommitment(order)
+            var xref = CrossReference(
+                flow: Self.name, entity: Self.poEntity, sourceID: sourceID, sourceVersion: version, idempotencyKey: originID,
+                state: .pending, updatedAt: clock.now())
+            try await store.recordIntent(xref)
+            let written = try await writeCommitment(order, plan: plan, originID: originID)
+            xref.destinationID = written.destinationID
+            xref.state = .done
+            xref.updatedAt = clock.now()
+            let audit = AuditEntry(
+                runID: summary.runID, flow: Self.name, sourceSystem: "syspro", sourceEntity: Self.poEntity, sourceID: sourceID,
+                sourcePayload: payload.canonicalJSON(), transformedPayload: written.transformed.canonicalJSON(),
+                destinationSystem: "procore", destinationID: written.destinationID, destinationResponse: written.response,
+                outcome: written.outcome, warning: written.warning, attempts: 1, startedAt: started, finishedAt: clock.now())
+            try await store.complete(xref, audit: audit)
+            count(written.outcome, \.purchaseOrders)
+            if wasHeld { summary.purchaseOrders.released += 1 }
+            if let warning = written.warning { summary.warnings.append(warning) }
+        } catch {
+            await hold(error, entity: Self.poEntity, sourceID: sourceID, payload: payload, started: started, counts: \.purchaseOrders)
+        }
+    }
+
+    private func processInvoice(_ row: JSONValue, replaying: Bool) async {
+        let started = clock.now()
+        let supplier = row["Supplier"]?.stringValue
+        let number = row["Invoice"]?.stringValue
+        let sourceID = (supplier != nil && number != nil) ? "\(supplier!)/\(number!)" : "?ApInvoice#\(Self.version(row).prefix(12))"
+        do {
+            let invoice = try SysproInvoice.parse(row, settings: settings, latest: latestDate)
+            let version = Self.version(row)
+            let wasHeld = try await store.quarantine(flow: Self.name, entity: Self.invoiceEntity, sourceID: sourceID)?.status == .held
+            if let xref = try await store.crossReference(flow: Self.name, entity: Self.invoiceEntity, sourceID: sourceID),
+                xref.state == .done, xref.sourceVersion == version
+            {
+                await record(.skippedDuplicate, entity: Self.invoiceEntity, sourceID: sourceID, payload: nil, started: started,
+                             destinationID: xref.destinationID, counts: \.invoices)
+                if wasHeld { try await store.release(flow: Self.name, entity: Self.invoiceEntity, sourceID: sourceID, at: clock.now()) }
+                return
+            }
+            guard let poRef = try await store.crossReference(flow: Self.name, entity: Self.poEntity, sourceID: invoice.purchaseOrder),
+                poRef.state == .done, let target = poRef.destinationID.flatMap(CommitmentRef.init)
+            else {
+                throw SyncError(.waitingForDependency, "\(sourceID): invoice waits for PO \(invoice.purchaseOrder), which has not reached Procore yet (see `ml-connector audit --source-id \(invoice.purchaseOrder)`). It goes through by itself once the PO lands.")
+            }
+            let originID = "SYSPRO-AP-\(invoice.supplier)-\(invoice.invoice)"
+            var xref = CrossReference(
+                flow: Self.name, entity: Self.invoiceEntity, sourceID: sourceID, sourceVersion: version, idempotencyKey: originID,
+                state: .pending, updatedAt: clock.now())
+            try await store.recordIntent(xref)
+            let written = try await writeRequisition(invoice, on: target, originID: originID)
+            xref.destinationID = written.destinationID
+            xref.state = .done
+            xref.updatedAt = clock.now()
+            let audit = AuditEntry(
+                runID: summary.runID, flow: Self.name, sourceSystem: "syspro", sourceEntity: Self.invoiceEntity, sourceID: sourceID,
+                sourcePayload: row.canonicalJSON(), transformedPayload: written.transformed.canonicalJSON(),
+                destinationSystem: "procore", destinationID: written.destinationID, destinationResponse: written.response,
+                outcome: written.outcome, attempts: 1, startedAt: started, finishedAt: clock.now())
+            try await store.complete(xref, audit: audit)
+            count(written.outcome, \.invoices)
+            if wasHeld { summary.invoices.released += 1 }
+        } catch {
+            await hold(error, entity: Self.invoiceEntity, sourceID: sourceID, payload: row, started: started, counts: \.invoices)
+        }
+    }
+
+    private func count(_ outcome: Outcome, _ path: WritableKeyPath<CycleSummary, EntityCounts>) {
+        switch outcome {
+        case .created: summary[keyPath: path].created += 1
+        case .updated: summary[keyPath: path].updated += 1
+        case .skippedDuplicate: summary[keyPath: path].skipped += 1
+        case .held: summary[keyPath: path].held += 1
+        case .failed: summary[keyPath: path].failed += 1
+        case .released: summary[keyPath: path].released += 1
+        }
+    }
+
+    private func record(
+        _ outcome: Outcome, entity: String, sourceID: String, payload: JSONValue?, started: Date, destinationID: String?,
+        counts: WritableKeyPath<CycleSummary, EntityCounts>
+    ) async {
+        let audit = AuditEntry(
+            runID: summary.runID, flow: Self.name, sourceSystem: "syspro", sourceEntity: entity, sourceID: sourceID,
+            sourcePayload: payload?.canonicalJSON(), destinationSystem: "procore", destinationID: destinationID, outcome: outcome,
+            startedAt: started, finishedAt: clock.now())
+        do {
+            try await store.append(audit)
+        } catch {
+            summary.errors.append("could not write the audit row for \(sourceID): \(error)")
+        }
+        count(outcome, counts)
+    }
+
+    /// Puts a record in quarantine with the reason. Retryable problems are `held` (retried every
+    /// cycle by themselves); the rest are `failed` (retried too, but need a fix in the source,
+    /// the mapping or the destination).
+    private func hold(
+        _ error: any Error, entity: String, sourceID: String, payload: JSONValue, started: Date,
+        counts: WritableKeyPath<CycleSummary, EntityCounts>
+    ) async {
+        let syncError = (error as? SyncError) ?? SyncError(.unexpectedResponse, "\(error)")
+        let outcome: Outcome = syncError.isRetryable ? .held : .failed
+        let now = clock.now()
+        let entry = QuarantineEntry(
+            flow: Self.name, entity: entity, sourceID: sourceID, errorCode: syncError.code.rawValue, reason: syncError.message,
+            payload: payload.canonicalJSON(), status: .held, attempts: 1, firstSeenAt: now, lastAttemptAt: now)
+        let audit = AuditEntry(
+            runID: summary.runID, flow: Self.name, sourceSystem: "syspro", sourceEntity: entity, sourceID: sourceID,
+            sourcePayload: payload.canonicalJSON(), destinationSystem: "procore", outcome: outcome,
+            errorCode: syncError.code.rawValue, errorText: syncError.message, startedAt: started, finishedAt: now)
+        do {
+            try await store.hold(entry, audit: audit)
+        } catch {
+            summary.errors.append("could not quarantine \(sourceID): \(error)")
+        }
+        logger.notice(
+            "Record quarantined",
+            metadata: ["sync.run.id": "\(summary.runID)", "source.id": "\(sourceID)", "error.code": "\(syncError.code.rawValue)"])
+        count(outcome, counts)
+    }
+
+    static func version(_ value: JSONValue) -> String {
+        SHA256.hash(data: Data(value.canonicalJSON().utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Where a PO landed: `projectID:commitmentID` in the cross-reference.
+struct CommitmentRef: Sendable {
+    var projectID: Int64
+    var commitmentID: Int64
+    init(projectID: Int64, commitmentID: Int64) {
+        self.projectID = projectID
+        self.commitmentID = commitmentID
+    }
+    init?(_ text: String) {
+        let parts = text.split(separator: ":").compactMap { Int64($0) }
+        guard parts.count == 2 else { return nil }
+        self.init(projectID: parts[0], commitmentID: parts[1])
+    }
+    var text: String { "\(projectID):\(commitmentID)" }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import SyncEngine
+
+/// A SYSPRO purchase order, validated from OData rows. Anything that does not fit throws an
+/// `.invalidRecord` error naming the PO, the line and the column.
+struct SysproPurchaseOrder: Sendable {
+    struct Line: Sendable {
+        var line: Int
+        var stockCode: String
+        var description: String
+        var glCode: String
+        var glAccount: String
+        var costCenter: String
+        var job: String
+        var quantity: Double
+        var price: Double
+        var uom: String?
+        var amount: Money
+    }
+    var number: String
+    var supplier: String
+    var entryDate: String  // yyyy-MM-dd
+    var dueDate: String?
+    var lines: [Line]
+    var job: String
+
+    static func parse(header: JSONValue, lines rawLines: [JSONValue], settings: SysproProcoreSettings, latest: Date) throws -> SysproPurchaseOrder {
+        guard let row = header.objectValue else { throw SyncError(.invalidRecord, "PorMasterHdr row is a \(header.typeName), not an object") }
+        let po = try Field.string(row, "PurchaseOrder", record: "PorMasterHdr row")
+        let label = "PO \(po)"
+        let supplier = try Field.string(row, "Supplier", record: label)
+        let entry = try Field.date(row, settings.poWatermarkColumn, record: label, latest: latest)
+        let due = try? Field.date(row, "OrderDueDate", record: label, latest: latest.addingTimeInterval(5 * 365 * 86400))
+        if let status = row["OrderStatus"]?.stringValue, status == "*" {
+            throw SyncError(.invalidRecord, "\(label) is cancelled in SYSPRO (OrderStatus '*'); cancelled POs are not sent to Procore")
+        }
+        var lines: [Line] = []
+        for raw in rawLines {
+            guard let l = raw.objectValue else { throw SyncError(.invalidRecord, "\(label): a PorMasterDetail row is a \(raw.typeName)") }
+            let number = try Field.number(l, "Line", record: label)
+            let lineLabel = "\(label) line \(Int(number))"
+            if l["LineType"]?.stringValue == "6" { continue }  // comment lines carry no amount
+            let gl = try Field.string(l, "MGlCode", record: lineLabel)
+            guard let split = gl.range(of: settings.glSeparator, options: .backwards) else {
+                throw SyncError(.invalidRecord, "\(lineLabel): GL code '\(gl)' has no cost center segment after '\(settings.glSeparator)'; set glSeparator in the config to the site's GL structure")
+            }
+            let job = try Field.string(l, settings.projectColumn, record: lineLabel)
+            let quantity = try Field.number(l, "MOrderQty", record: lineLabel)
+            let price = try Field.number(l, "MPrice", record: lineLabel)
+            guard quantity >= 0 else { throw SyncError(.invalidRecord, "\(lineLabel): MOrderQty is negative (\(quantity))") }
+            guard price >= 0 else { throw SyncError(.invalidRecord, "\(lineLabel): MPrice is negative (\(price))") }
+            let amount = Money(minor: Int64((quantity * price * 100).rounded(.toNearestOrAwayFromZero)))
+            lines.append(Line(
+                line: Int(number), stockCode: l["MStockCode"]?.stringValue ?? "",
+                description: l["MStockDes"]?.stringValue ?? (l["MStockCode"]?.stringValue ?? "Line \(Int(number))"),
+                glCode: gl, glAccount: String(gl[..<split.lowerBound]), costCenter: String(gl[split.upperBound...]), job: job,
+                quantity: quantity, price: price, uom: l["MOrderUom"]?.stringValue, amount: amount))
+        }
+        guard !lines.isEmpty else { throw SyncError(.invalidRecord, "\(label) has no lines with an amount in PorMasterDetail") }
+        let jobs = Set(lines.map(\.job))
+        guard jobs.count == 1, let job = jobs.first else {
+            throw SyncError(.invalidRecord, "\(label) spans jobs \(jobs.sorted().joined(separator: ", ")); a Procore commitment belongs to one project — split the PO per job in SYSPRO")
+        }
+        return SysproPurchaseOrder(
+            number: po, supplier: supplier, entryDate: entry, dueDate: due, lines: lines.sorted { $0.line < $1.line }, job: job)
+    }
+}
+
+/// A SYSPRO AP invoice, validated.
+struct SysproInvoice: Sendable {
+    var supplier: String
+    var invoice: String
+    var invoiceDate: String
+    var amount: Money
+    var purchaseOrder: String
+    var key: String { "\(supplier)/\(invoice)" }
+
+    static func parse(_ value: JSONValue, settings: SysproProcoreSettings, latest: Date) throws -> SysproInvoice {
+        guard let row = value.objectValue else { throw SyncError(.invalidRecord, "ApInvoice row is a \(value.typeName), not an object") }
+        let supplier = try Field.string(row, "Supplier", record: "ApInvoice row")
+        let invoice = try Field.string(row, "Invoice", record: "ApInvoice row of supplier \(supplier)")
+        let label = "Invoice \(invoice) of supplier \(supplier)"
+        let date = try Field.date(row, settings.invoiceWatermarkColumn, record: label, latest: latest)
+        let amount = try Field.number(row, "OrigInvValue", record: label)
+        guard amount >= 0 else {
+            throw SyncError(.invalidRecord, "\(label): OrigInvValue is negative (\(amount)); credit notes are not sent as requisitions")
+        }
+        let po = try Field.string(row, settings.invoicePurchaseOrderColumn, record: label)
+        return SysproInvoice(
+            supplier: supplier, invoice: invoice, invoiceDate: date,
+            amount: Money(minor: Int64((amount * 100).rounded(.toNearestOrAwayFromZero))), purchaseOrder: po)
+    }
+}
+
+/// Field readers with messages that name the record, the column and what was found.
+enum Field {
+    static func string(_ row: [String: JSONValue], _ column: String, record: String) throws -> String {
+        switch row[column] {
+        case .string(let s) where !s.trimmingCharacters(in: .whitespaces).isEmpty: return s
+        case .number(let n): return n == n.rounded() ? String(Int64(n)) : String(n)
+        case nil: throw SyncError(.invalidRecord, "\(record): column \(column) is missing")
+        case .string: throw SyncError(.invalidRecord, "\(record): column \(column) is blank")
+        case .some(let other): throw SyncError(.invalidRecord, "\(record): column \(column) is a \(other.typeName), expected text")
+        }
+    }
+
+    static func number(_ row: [String: JSONValue], _ column: String, record: String) throws -> Double {
+        switch row[column] {
+        case .number(let n) where n.isFinite: return n
+        case .string(let s):
+            guard let n = Double(s.trimmingCharacters(in: .whitespaces)), n.isFinite else {
+                throw SyncError(.invalidRecord, "\(record): column \(column) is not a number ('\(s.prefix(40))')")
+            }
+            return n
+        case nil: throw SyncError(.invalidRecord, "\(record): column \(column) is missing")
+        case .some(let other): throw SyncError(.invalidRecord, "\(record): column \(column) is a \(other.typeName), expected a number")
+        }
+    }
+
+    /// A SYSPRO date (`2025-03-20T00:00:00Z`, with or without time/zone) as `yyyy-MM-dd`, checked
+    /// to lie between 1990-01-01 and `latest`.
+    static func date(_ row: [String: JSONValue], _ column: String, record: String, latest: Date) throws -> String {
+        let text = try string(row, column, record: record)
+        let day = String(text.prefix(10))
+        guard let date = dayFormatter.date(from: day) else {
+            throw SyncError(.invalidRecord, "\(record): column \(column) is not a date ('\(text.prefix(40))')")
+        }
+        guard date >= earliest, date <= latest else {
+            throw SyncError(.invalidRecord, "\(record): \(column) \(day) is out of range (1990-01-01 … \(dayFormatter.string(from: latest)))")
+        }
+        return day
+    }
+
+    static let earliest = Date(timeIntervalSince1970: 631_152_000)  // 1990-01-01
+    nonisolated(unsafe) static let dayFormatter: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        formatter.isLenient = false
+        return formatter
+    }()
+}

@@ -1,0 +1,150 @@
+import ArgumentParser
+import AsyncHTTPClient
+import ConnectorApp
+import Flows
+import Foundation
+import Logging
+import SyncEngine
+import SyncStore
+
+@main
+struct MLConnector: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ml-connector",
+        abstract: "Move purchase orders and invoices between business systems, with simulators to prove it first.",
+        subcommands: [Demo.self, Sync.self, Audit.self, Replay.self])
+}
+
+struct LogOptions: ParsableArguments {
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "warning"
+
+    func bootstrap() -> Logger {
+        let level = Logger.Level(rawValue: logLevel) ?? .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: "ml-connector")
+    }
+}
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run flow 000 (SYSPRO → Procore) end to end against in-process simulators on an embedded SQLite file.")
+    @Option(help: "SQLite file for the demo's state and audit (recreated).") var database = "demo-output/demo.sqlite"
+    @Option(help: "How many ordinary purchase orders to generate.") var pos = 60
+    @OptionGroup var log: LogOptions
+
+    func run() async throws {
+        let logger = log.bootstrap()
+        let result = try await ConnectorApp.Demo.run(databasePath: database, purchaseOrders: pos, logger: logger) { print($0) }
+        if !result.first.errors.isEmpty || !result.second.errors.isEmpty { throw ExitCode(1) }
+    }
+}
+
+struct Sync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run sync cycles against the systems in a config file.")
+    @Option(help: "Config file (see Fixtures/config/sample.yaml).") var config: String
+    @Option(help: "Integration name (default: the first).") var integration: String?
+    @Flag(help: "Run one cycle and exit (the default).") var once = false
+    @Flag(help: "Keep polling every intervalMinutes.") var watch = false
+    @OptionGroup var log: LogOptions
+
+    func validate() throws {
+        if once && watch { throw ValidationError("--once and --watch exclude each other") }
+    }
+
+    func run() async throws {
+        let logger = log.bootstrap()
+        do {
+            let file = try ConnectorConfig.load(path: config)
+            let chosen = try file.integration(named: integration)
+            let store = try SQLiteSyncStore.open(path: file.database ?? "ml-connector.sqlite")
+            try await HTTPClient.withHTTPClient { http in
+                let flow = try chosen.makeFlow(http: http, store: store, clock: SystemClock(), logger: logger)
+                repeat {
+                    let summary = try await flow.runCycle()
+                    print(ConnectorApp.Demo.describe(summary))
+                    if !watch {
+                        if !summary.errors.isEmpty { throw ExitCode(1) }
+                        break
+                    }
+                    try await Task.sleep(for: .seconds(60 * (chosen.intervalMinutes ?? 10)))
+                } while !Task.isCancelled
+            }
+        } catch let error as SyncError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+}
+
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the audit trail.")
+    @Option(help: "SQLite state file.") var database = "demo-output/demo.sqlite"
+    @Option(help: "Only this run id.") var run: String?
+    @Option(help: "Only this outcome: created, updated, skipped-duplicate, held, failed.") var outcome: String?
+    @Option(help: "Only this source id (a PO number, or SUPPLIER/INVOICE).") var sourceID: String?
+    @Option(help: "At most this many rows.") var limit = 200
+    @Flag(help: "Print JSON instead of a table.") var json = false
+
+    func validate() throws {
+        if let outcome, Outcome(rawValue: outcome) == nil {
+            throw ValidationError("unknown outcome '\(outcome)'; use one of \(Outcome.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if !FileManager.default.fileExists(atPath: database) {
+            throw ValidationError("no state file at \(database); run the demo or a sync first, or pass --database")
+        }
+    }
+
+    func run() async throws {
+        let store = try SQLiteSyncStore.open(path: database)
+        let rows = try await store.audit(AuditFilter(runID: run, outcome: outcome.flatMap(Outcome.init), sourceID: sourceID, limit: limit))
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.dateEncodingStrategy = .iso8601
+            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+            return
+        }
+        print("id     outcome            entity         source id              destination        error / warning")
+        for row in rows {
+            let note = row.errorText ?? row.warning ?? row.destinationResponse ?? ""
+            print([String(row.id ?? 0).padding(toLength: 6, withPad: " ", startingAt: 0),
+                   row.outcome.rawValue.padding(toLength: 18, withPad: " ", startingAt: 0),
+                   row.sourceEntity.padding(toLength: 14, withPad: " ", startingAt: 0),
+                   row.sourceID.padding(toLength: 22, withPad: " ", startingAt: 0),
+                   (row.destinationID ?? "-").padding(toLength: 18, withPad: " ", startingAt: 0),
+                   String(note.prefix(160))].joined(separator: " "))
+        }
+        print("\(rows.count) row(s)")
+    }
+}
+
+struct Replay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Release quarantined records now (all, or the source ids given).")
+    @Option(help: "Config file.") var config: String
+    @Option(help: "Integration name (default: the first).") var integration: String?
+    @Argument(help: "Source ids to replay (PO numbers, SUPPLIER/INVOICE); none = every held record.") var sourceIDs: [String] = []
+    @Flag(help: "Post over-budget POs anyway (recorded as a warning in the audit).") var overrideBudget = false
+    @OptionGroup var log: LogOptions
+
+    func run() async throws {
+        let logger = log.bootstrap()
+        do {
+            let file = try ConnectorConfig.load(path: config)
+            let chosen = try file.integration(named: integration)
+            let store = try SQLiteSyncStore.open(path: file.database ?? "ml-connector.sqlite")
+            try await HTTPClient.withHTTPClient { http in
+                let flow = try chosen.makeFlow(http: http, store: store, clock: SystemClock(), logger: logger)
+                let summary = try await flow.replay(sourceIDs: sourceIDs, overrideBudget: overrideBudget)
+                print(ConnectorApp.Demo.describe(summary))
+                if !summary.errors.isEmpty { throw ExitCode(1) }
+            }
+        } catch let error as SyncError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+}
