@@ -129,7 +129,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["SyncEngine", "SyncStore", "Vault"],
+            dependencies: ["SyncEngine", "SyncStore", "Vault", "ProcoreClient"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

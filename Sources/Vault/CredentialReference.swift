@@ -44,5 +44,6 @@ public struct CredentialReference: Sendable, Equatable, CustomStringConvertible 
 
 public struct CredentialError: Error, CustomStringConvertible, Equatable {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }

@@ -1,1 +1,121 @@
+import Foundation
+import SyncEngine
+import SyncStore
 import Testing
+import Vault
+
+@Suite struct BackoffTests {
+    @Test func growsExponentiallyUpToTheCap() {
+        let policy = BackoffPolicy(base: .seconds(1), cap: .seconds(8), jitter: 0)
+        let delays = (1...6).map { policy.delay(failedAttempt: $0, random: 0.5).timeInterval }
+        #expect(delays == [1, 2, 4, 8, 8, 8])
+    }
+
+    @Test func jitterOnlyShortensTheWait() {
+        let policy = BackoffPolicy(base: .seconds(4), cap: .seconds(60), jitter: 0.5)
+        #expect(policy.delay(failedAttempt: 1, random: 0).timeInterval == 4)
+        #expect(policy.delay(failedAttempt: 1, random: 0.999_999).timeInterval > 2)
+        #expect(policy.delay(failedAttempt: 1, random: 0.999_999).timeInterval < 2.01)
+    }
+
+    @Test func serverHintWinsWhenLongerAndIsCapped() {
+        let policy = BackoffPolicy(base: .seconds(1), cap: .seconds(60), jitter: 0, maxServerWait: .seconds(600))
+        #expect(policy.delay(failedAttempt: 1, serverHint: .seconds(30), random: 0).timeInterval == 30)
+        #expect(policy.delay(failedAttempt: 1, serverHint: .seconds(86_400), random: 0).timeInterval == 600)
+        #expect(policy.delay(failedAttempt: 5, serverHint: .seconds(1), random: 0).timeInterval == 16)
+    }
+}
+
+@Suite struct MoneyTests {
+    @Test func parsesNumbersAndDecimalStrings() {
+        #expect(Money.parse(.number(1250.5))?.minor == 125_050)
+        #expect(Money.parse(.string("182000.00"))?.minor == 18_200_000)
+        #expect(Money.parse(.string("-3.10"))?.minor == -310)
+        #expect(Money(minor: 5).decimalString == "0.05")
+        #expect(Money(minor: -12_345).decimalString == "-123.45")
+    }
+
+    @Test func refusesWhatIsNotANumber() {
+        #expect(Money.parse(.string("abc")) == nil)
+        #expect(Money.parse(.string("")) == nil)
+        #expect(Money.parse(.string("12,50")) == nil)
+        #expect(Money.parse(.bool(true)) == nil)
+        #expect(Money.parse(.number(.infinity)) == nil)
+    }
+}
+
+@Suite struct SafeXMLTests {
+    @Test func parsesElementsAndText() throws {
+        let root = try SafeXML.parse("<?xml version=\"1.0\" encoding=\"Windows-1252\"?>\n<A x='1'><B>hi &amp; bye</B><B>2</B></A>\n ")
+        #expect(root.name == "A")
+        #expect(root.attributes["x"] == "1")
+        #expect(root.children("B").map(\.text) == ["hi & bye", "2"])
+    }
+
+    @Test func refusesEntityDeclarationsAndExternalEntities() {
+        let bomb = """
+            <?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><lolz>&lol2;</lolz>
+            """
+        #expect(throws: SafeXML.ParseError.self) { try SafeXML.parse(bomb) }
+        let external = "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><x>&e;</x>"
+        #expect(throws: SafeXML.ParseError.self) { try SafeXML.parse(external) }
+        #expect(throws: SafeXML.ParseError.self) { try SafeXML.parse("<a><b></a>") }
+    }
+}
+
+@Suite struct CredentialReferenceTests {
+    @Test func resolvesEnvironmentReferences() throws {
+        let reference = try CredentialReference(parsing: "env:MY_SECRET", field: "x")
+        #expect(try reference.resolve(environment: ["MY_SECRET": "s3cr3t"]) == "s3cr3t")
+    }
+
+    @Test func refusesInlineSecretsWithoutEchoingThem() {
+        do {
+            _ = try CredentialReference(parsing: "hunter2-password", field: "procore.clientSecret")
+            Issue.record("an inline secret was accepted")
+        } catch let error as CredentialError {
+            #expect(error.message.contains("procore.clientSecret"))
+            #expect(!error.message.contains("hunter2"))
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test func aMissingVariableNamesTheVariable() {
+        #expect(throws: CredentialError(message: "environment variable NOPE is not set (referenced as env:NOPE); export it before running")) {
+            try CredentialReference(parsing: "env:NOPE", field: "x").resolve(environment: [:])
+        }
+    }
+}
+
+@Suite struct StoreTests {
+    @Test func intentsWatermarksAndQuarantineRoundTrip() async throws {
+        let store = try SQLiteSyncStore.inMemory()
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        var xref = CrossReference(flow: "f", entity: "E", sourceID: "1", sourceVersion: "v1", idempotencyKey: "K-1", state: .pending, updatedAt: now)
+        try await store.recordIntent(xref)
+        #expect(try await store.crossReference(flow: "f", entity: "E", sourceID: "1")?.state == .pending)
+
+        let held = QuarantineEntry(flow: "f", entity: "E", sourceID: "1", errorCode: "missingCostCode", reason: "r", payload: "{}",
+                                   status: .held, attempts: 1, firstSeenAt: now, lastAttemptAt: now)
+        let audit = AuditEntry(runID: "run", flow: "f", sourceSystem: "s", sourceEntity: "E", sourceID: "1", destinationSystem: "d",
+                               outcome: .held, startedAt: now, finishedAt: now)
+        try await store.hold(held, audit: audit)
+        try await store.hold(held, audit: audit)
+        #expect(try await store.quarantine(flow: "f", entity: "E", sourceID: "1")?.attempts == 2)
+
+        xref.state = .done
+        xref.destinationID = "42"
+        var created = audit
+        created.outcome = .created
+        try await store.complete(xref, audit: created)
+        #expect(try await store.crossReference(flow: "f", entity: "E", sourceID: "1")?.destinationID == "42")
+        #expect(try await store.quarantine(flow: "f", entity: "E", sourceID: "1")?.status == .released)
+        #expect(try await store.audit(AuditFilter(outcome: .created)).count == 1)
+        #expect(try await store.audit(AuditFilter(sourceID: "1")).count == 3)
+
+        try await store.setWatermark(flow: "f", entity: "E", value: "2026-11-01", at: now)
+        try await store.setWatermark(flow: "f", entity: "E", value: "2026-11-02", at: now)
+        #expect(try await store.watermark(flow: "f", entity: "E") == "2026-11-02")
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import SimulatorKit
+import SyncEngine
+import SysproSimulator
+import Testing
+
+/// SYSPRO simulator fidelity (syspro.md §10), through the same request path the HTTP host uses.
+@Suite struct SysproSimulatorTests {
+    let clock = ManualClock()
+    let core: SimulatorCore
+    let backend: SysproBackend
+
+    init() async throws {
+        (core, backend) = SysproSimulator.makeCore(clock: clock)
+        try await backend.seed([
+            "company": "EDU1",
+            "operators": [["code": "ADMIN", "password": "pw", "companyPassword": "", "odataPassword": "od"]],
+            "tables": [
+                "PorMasterHdr": [
+                    ["PurchaseOrder": "000000000150802", "Supplier": "SUP001", "OrderEntryDate": "2026-03-01T00:00:00Z", "OrderStatus": "1"],
+                    ["PurchaseOrder": "000000000150803", "Supplier": "SUP002", "OrderEntryDate": "2026-03-02T00:00:00Z", "OrderStatus": "1"],
+                    ["PurchaseOrder": "000000000150804", "Supplier": "O'NEIL", "OrderEntryDate": "2026-03-03T00:00:00Z", "OrderStatus": "*"],
+                ],
+                "GenMaster": [["Company": "EDU1", "GlCode": "5100-200", "Description": "Concrete"]],
+            ],
+        ])
+    }
+
+    func enet(_ operation: String, _ query: String) async -> String {
+        let response = await core.respond(SimRequest(method: "GET", path: "/SYSPROWCFService/Rest/\(operation)", rawQuery: query))
+        #expect(response.status == 200)
+        #expect(response.header("Content-Type") == "application/octet-stream")
+        return String(decoding: response.body, as: UTF8.self)
+    }
+
+    func odata(_ table: String, _ query: String = "", auth: String? = "ADMIN:od", method: String = "GET") async -> SimResponse {
+        var headers: [String: String] = [:]
+        if let auth { headers["Authorization"] = "Basic " + Data(auth.utf8).base64EncodedString() }
+        return await core.respond(SimRequest(method: method, path: "/SYSPRO8Odata/SYSPROOData/EDU1/\(table)", rawQuery: query, headers: headers))
+    }
+
+    func rows(_ response: SimResponse) throws -> [JSONValue] {
+        try #require(JSONDecoder().decode(JSONValue.self, from: response.body)["value"]?.arrayValue)
+    }
+
+    @Test func logonReturnsAThirtyFourHexSessionWithTwoTrailingSpaces() async {
+        let id = await enet("Logon", "Operator=ADMIN&OperatorPassword=pw&CompanyId=EDU1&CompanyPassword=")
+        #expect(id.count == 36)
+        #expect(id.hasSuffix("00  "))
+        #expect(id.prefix(34).allSatisfy { $0.isHexDigit && !$0.isLowercase })
+        // lower-case path and '+'-encoded spaces are accepted; the id is accepted with its spaces
+        let profile = await enet("getlogonprofile", "UserId=" + id.replacingOccurrences(of: " ", with: "+"))
+        #expect(profile.hasPrefix("<?xml version=\"1.0\" encoding=\"Windows-1252\"?>"))
+        #expect(profile.contains("<OperatorCode>ADMIN</OperatorCode>"))
+        #expect(profile.hasSuffix("\n "))
+        #expect(await enet("Logoff", "UserId=" + id.trimmingCharacters(in: .whitespaces)) == "0")
+    }
+
+    @Test func wrongPasswordIsAnInBandError() async {
+        #expect(await enet("Logon", "Operator=ADMIN&OperatorPassword=nope&CompanyId=EDU1") == "ERROR: Invalid operator password")
+    }
+
+    @Test func idleSessionsAndKilledSessionsAnswerTheInvalidUserIDText() async {
+        let id = await enet("Logon", "Operator=ADMIN&OperatorPassword=pw&CompanyId=EDU1").trimmingCharacters(in: .whitespaces)
+        clock.advance(by: .seconds(1199))
+        #expect(await enet("GetLogonProfile", "UserId=\(id)").contains("<CompanyId>EDU1</CompanyId>"))
+        clock.advance(by: .seconds(1201))
+        #expect(await enet("GetLogonProfile", "UserId=\(id)") == SysproSimulator.invalidSession)
+
+        let second = await enet("Logon", "Operator=ADMIN&OperatorPassword=pw&CompanyId=EDU1").trimmingCharacters(in: .whitespaces)
+        _ = await core.respond(SimRequest(method: "POST", path: "/_sim/kill-sessions"))
+        #expect(await enet("Query/Query", "UserId=\(second)&BusinessObject=COMFND&XmlIn=").hasPrefix("ERROR: The supplied UserID is invalid."))
+    }
+
+    @Test func comfndFindsRowsWithPaddedCount() async {
+        let id = await enet("Logon", "Operator=ADMIN&OperatorPassword=pw&CompanyId=EDU1").trimmingCharacters(in: .whitespaces)
+        let xml = "<Query><TableName>GenMaster</TableName><ReturnRows>5</ReturnRows><Columns><Column>GlCode</Column></Columns><Where><Expression><OpenBracket>(</OpenBracket><Column>GlCode</Column><Condition>EQ</Condition><Value>5100-200</Value><CloseBracket>)</CloseBracket></Expression></Where></Query>"
+        let encoded = xml.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let answer = await enet("Query/Query", "UserId=\(id)&BusinessObject=COMFND&XmlIn=\(encoded)")
+        #expect(answer.contains("<GenMaster Language='05'"))
+        #expect(answer.contains("<Row>\n<GlCode>5100-200</GlCode>\n</Row>"))
+        #expect(answer.contains("<RowsReturned>       1</RowsReturned>"))
+        let bomb = "<!DOCTYPE x [<!ENTITY a \"aaaa\">]><Query><TableName>&a;</TableName></Query>"
+        let refused = await enet("Query/Query", "UserId=\(id)&BusinessObject=COMFND&XmlIn=\(bomb.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)")
+        #expect(refused.hasPrefix("ERROR"))
+        #expect(await enet("Query/Query", "UserId=\(id)&BusinessObject=NOPE01&XmlIn=").contains("100000"))
+    }
+
+    @Test func odataFiltersOrdersPagesAndSelects() async throws {
+        let all = try rows(await odata("PorMasterHdr", "$orderby=OrderEntryDate%20desc"))
+        #expect(all.compactMap { $0["PurchaseOrder"]?.stringValue } == ["000000000150804", "000000000150803", "000000000150802"])
+        let filtered = try rows(await odata("PorMasterHdr", "$filter=OrderEntryDate+ge+2026-03-02T00:00:00Z+and+OrderStatus+ne+'*'"))
+        #expect(filtered.count == 1)
+        let dateOnly = try rows(await odata("PorMasterHdr", "$filter=OrderEntryDate%20lt%202026-03-02"))
+        #expect(dateOnly.count == 1)
+        let quoted = try rows(await odata("PorMasterHdr", "$filter=Supplier%20eq%20'O''NEIL'%20or%20(Supplier%20eq%20'SUP001')"))
+        #expect(quoted.count == 2)
+        let page = try rows(await odata("PorMasterHdr", "$orderby=PurchaseOrder&$top=1&$skip=1&$select=PurchaseOrder"))
+        #expect(page == [["PurchaseOrder": "000000000150803"]])
+        #expect(try rows(await odata("PorMasterHdr", "$skip=10")).isEmpty)
+    }
+
+    @Test func odataErrorsLookLikeIIS() async throws {
+        #expect(await odata("PorMasterHdr", auth: nil).status == 401)
+        #expect(await odata("PorMasterHdr", auth: nil).header("WWW-Authenticate")?.hasPrefix("Basic") == true)
+        #expect(await odata("PorMasterHdr", auth: "ADMIN:wrong").status == 401)
+        #expect(await odata("NoSuchTable").status == 404)
+        let bad = await odata("PorMasterHdr", "$filter=NoSuchColumn%20eq%201")
+        #expect(bad.status == 400)
+        #expect(try JSONDecoder().decode(JSONValue.self, from: bad.body)["error"]?["message"]?.stringValue?.contains("NoSuchColumn") == true)
+        #expect(await odata("PorMasterHdr", "$filter=Supplier%20eq").status == 400)
+        #expect(await odata("PorMasterHdr", method: "POST").status == 405)
+    }
+
+    @Test func pagesAreCappedAtTheConfiguredMaximumWithOptionalNextLink() async throws {
+        var settings = SysproBackend.Settings()
+        settings.maxPageSize = 2
+        settings.emitNextLinks = true
+        await backend.setSettings(settings)
+        let response = await odata("PorMasterHdr", "$orderby=PurchaseOrder")
+        let body = try JSONDecoder().decode(JSONValue.self, from: response.body)
+        #expect(body["value"]?.arrayValue?.count == 2)
+        #expect(body["@odata.nextLink"]?.stringValue?.contains("$skip=2") == true)
+    }
+
+    @Test func faultRulesFireOnTheNthMatchingCall() async {
+        core.faults.add(FaultRule(method: "GET", path: "*/PorMasterHdr", nth: 2, effect: FaultEffect(status: 503, headers: ["Retry-After": "7"])))
+        #expect(await odata("PorMasterHdr").status == 200)
+        let second = await odata("PorMasterHdr")
+        #expect(second.status == 503)
+        #expect(second.header("Retry-After") == "7")
+        #expect(await odata("PorMasterHdr").status == 200)
+        #expect(core.journal.matching(path: "PorMasterHdr").map(\.faulted) == [false, true, false])
+    }
+}
