@@ -97,6 +97,15 @@ public actor ProcoreBackend {
         return id
     }
 
+    /// Creates a cost code and, when `budget` is given, its budget line (first line item type).
+    @discardableResult
+    public func addCostCode(projectID: Int64, fullCode: String, name: String, budget: Money) throws -> Int64 {
+        let id = try addCostCode(projectID: projectID, fullCode: fullCode, name: name)
+        guard let type = lineItemTypes.keys.min() else { throw ProcoreError.unprocessable(["line_item_type_id": ["none exists"]]) }
+        try addBudget(projectID: projectID, costCodeID: id, lineItemTypeID: type, amount: budget)
+        return id
+    }
+
     @discardableResult
     public func addBudget(projectID: Int64, costCodeID: Int64, lineItemTypeID: Int64, amount: Money) throws -> Int64 {
         guard costCodes[costCodeID]?.projectID == projectID else {

@@ -20,7 +20,7 @@ public enum Demo {
         try? FileManager.default.removeItem(atPath: databasePath)
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
         let store = try SQLiteSyncStore.open(path: databasePath)
-        let clock = ManualClock(start: Date(timeIntervalSince1970: 1_796_000_000))  // 2026-11-29
+        let clock = ManualClock(start: Date(timeIntervalSince1970: 1_796_000_000))  // 2026-11-30
         let data = DemoData.generate(purchaseOrders: purchaseOrders, today: clock.now())
         let settings = {
             var settings = SysproProcoreSettings(costCodes: data.mappings)

@@ -48,6 +48,9 @@ public actor SysproProcoreFlow {
     var lineItemTypeID: Int64??
     private var summary = CycleSummary(runID: "")
     var overrideBudget = false
+    /// Records already handled in this cycle (a held record retried at the start is not handled
+    /// again when the overlap window re-reads it).
+    private var handled: Set<String> = []
 
     public init(
         settings: SysproProcoreSettings, syspro: SysproClient, procore: ProcoreClient, store: any SyncStateStore,
@@ -102,6 +105,7 @@ public actor SysproProcoreFlow {
 
     private func begin(runID: String) async throws {
         summary = CycleSummary(runID: runID)
+        handled = []
         projectsByNumber = [:]
         vendorsBySupplier = [:]
         costCodesByProject = [:]
@@ -162,8 +166,9 @@ public actor SysproProcoreFlow {
                     let headers = Array(page.rows[batch..<min(page.rows.count, batch + settings.lineBatchSize)])
                     let lines = try await fetchLines(for: headers)
                     for header in headers {
-                        summary.purchaseOrders.read += 1
                         let po = header["PurchaseOrder"]?.stringValue
+                        if let po, handled.contains("\(Self.poEntity)|\(po)") { continue }
+                        summary.purchaseOrders.read += 1
                         await processPurchaseOrder(header: header, lines: po.flatMap { lines[$0] } ?? [], replaying: false)
                         if let day = header[column]?.stringValue.map({ String($0.prefix(10)) }), Field.dayFormatter.date(from: day) != nil,
                             maxDate == nil || day > maxDate!
@@ -193,6 +198,11 @@ public actor SysproProcoreFlow {
                 if page.rows.isEmpty { break }
                 var maxDate: String?
                 for row in page.rows {
+                    if let supplier = row["Supplier"]?.stringValue, let invoice = row["Invoice"]?.stringValue,
+                        handled.contains("\(Self.invoiceEntity)|\(supplier)/\(invoice)")
+                    {
+                        continue
+                    }
                     summary.invoices.read += 1
                     await processInvoice(row, replaying: false)
                     if let day = row[column]?.stringValue.map({ String($0.prefix(10)) }), Field.dayFormatter.date(from: day) != nil,
@@ -242,6 +252,7 @@ public actor SysproProcoreFlow {
         let held = try await store.quarantined(flow: Self.name, status: .held)
         for entry in held where entry.entity == entity {
             if let filter, !filter.contains(entry.sourceID) { continue }
+            handled.insert("\(entry.entity)|\(entry.sourceID)")
             if entry.entity == Self.poEntity {
                 summary.purchaseOrders.read += 1
                 let rows = try await reread(entry)

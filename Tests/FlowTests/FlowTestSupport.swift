@@ -1,0 +1,38 @@
+import ConnectorApp
+import Flows
+import Foundation
+import Logging
+import SimulatorKit
+import SyncEngine
+import SyncStore
+import Testing
+
+/// Runs a test against both simulators on loopback (real HTTP), an in-memory store and the
+/// simulated clock.
+func withEnvironment<R: Sendable>(
+    purchaseOrders: Int = 12, budget: Double = 50_000_000,
+    _ body: @Sendable (SimulatedEnvironment, DemoData) async throws -> R
+) async throws -> R {
+    let clock = ManualClock(start: Date(timeIntervalSince1970: 1_796_000_000))
+    let data = DemoData.generate(purchaseOrders: purchaseOrders, today: clock.now(), budgetPerCostCode: budget)
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    return try await SimulatedEnvironment.run(data: data, clock: clock, store: try SQLiteSyncStore.inMemory(), logger: logger) { env in
+        try await body(env, data)
+    }
+}
+
+func settings(_ data: DemoData, policy: BudgetPolicy = .hold) -> SysproProcoreSettings {
+    var settings = SysproProcoreSettings(costCodes: data.mappings)
+    settings.budgetPolicy = policy
+    settings.pageSize = 5  // several pages even with a small data set
+    return settings
+}
+
+/// Commitments per origin id and requisitions per origin id must each be unique.
+func expectNoDuplicates(_ env: SimulatedEnvironment, sourceLocation: SourceLocation = #_sourceLocation) async {
+    let commitments = await env.procore.allCommitments().compactMap(\.originID)
+    #expect(Set(commitments).count == commitments.count, "duplicate commitments", sourceLocation: sourceLocation)
+    let requisitions = await env.procore.allRequisitions().compactMap(\.originID)
+    #expect(Set(requisitions).count == requisitions.count, "duplicate requisitions", sourceLocation: sourceLocation)
+}
