@@ -57,7 +57,7 @@ extension ProcoreBackend {
 
     func json(_ c: ProcoreCommitment, full: Bool) -> JSONValue {
         let total = c.grandTotal
-        let paid = requisitions.values.filter { $0.commitmentID == c.id }.reduce(Money.zero) { $0 + $1.totalClaimed }
+        let paid = (requisitionsByCommitment[c.id] ?? []).compactMap { requisitions[$0] }.reduce(Money.zero) { $0 + $1.totalClaimed }
         var object: [String: JSONValue] = [
             "id": JSONValue(id: c.id), "number": .string(c.number), "title": .string(c.title), "status": .string(c.status),
             "executed": false, "private": false, "description": JSONValue(c.description), "accounting_method": "amount",
@@ -117,7 +117,10 @@ extension ProcoreBackend {
     }
 
     func listVendors(company: Int64, originID: String?, search: String?) -> [JSONValue] {
-        vendors.values.filter { v in
+        if let originID, search == nil {
+            return originIndex["vendor|\(company)|\(originID)"].flatMap { vendors[$0] }.map { [json($0)] } ?? []
+        }
+        return vendors.values.filter { v in
             v.companyID == company && (originID == nil || v.originID == originID)
                 && (search == nil || v.name.localizedCaseInsensitiveContains(search!) || v.originCode == search)
         }.sorted { $0.id < $1.id }.map(json)
@@ -174,7 +177,13 @@ extension ProcoreBackend {
     }
 
     func listCommitments(project: Int64, originID: String?, status: String?) -> [JSONValue] {
-        commitments.values.filter {
+        if let originID, let company = projects[project]?.companyID {
+            guard let c = originIndex["commitment|\(company)|\(originID)"].flatMap({ commitments[$0] }), c.projectID == project,
+                status == nil || c.status == status
+            else { return [] }
+            return [json(c, full: false)]
+        }
+        return commitments.values.filter {
             $0.projectID == project && (originID == nil || $0.originID == originID) && (status == nil || $0.status == status)
         }.sorted { $0.id < $1.id }.map { json($0, full: false) }
     }
@@ -187,7 +196,13 @@ extension ProcoreBackend {
     }
 
     func listRequisitions(project: Int64, commitmentID: Int64?, originID: String?) -> [JSONValue] {
-        requisitions.values.filter {
+        if let originID, let company = projects[project]?.companyID {
+            guard let r = originIndex["requisition|\(company)|\(originID)"].flatMap({ requisitions[$0] }), r.projectID == project,
+                commitmentID == nil || r.commitmentID == commitmentID
+            else { return [] }
+            return [json(r)]
+        }
+        return requisitions.values.filter {
             $0.projectID == project && (commitmentID == nil || $0.commitmentID == commitmentID)
                 && (originID == nil || $0.originID == originID)
         }.sorted { $0.id < $1.id }.map(json)
@@ -204,13 +219,8 @@ extension ProcoreBackend {
 
     private func checkOriginID(_ originID: String?, company: Int64, kind: String, except: Int64? = nil) throws {
         guard let originID, !originID.isEmpty else { return }
-        let taken: Bool
-        switch kind {
-        case "commitment": taken = commitments.values.contains { $0.companyID == company && $0.originID == originID && $0.id != except }
-        case "requisition": taken = requisitions.values.contains { $0.companyID == company && $0.originID == originID && $0.id != except }
-        case "vendor": taken = vendors.values.contains { $0.companyID == company && $0.originID == originID && $0.id != except }
-        default: taken = false
-        }
+        let holder = originIndex["\(kind)|\(company)|\(originID)"]
+        let taken = holder != nil && holder != except
         if taken { throw ProcoreError.unprocessable(["origin_id": ["has already been taken"]]) }
     }
 
@@ -254,8 +264,8 @@ extension ProcoreBackend {
         if let vendorID, vendors[vendorID]?.companyID != project.companyID { errors["vendor_id"] = ["is invalid"] }
         let status = body["status"]?.stringValue ?? "Draft"
         if !Self.poStatuses.contains(status) { errors["status"] = ["is not included in the list"] }
-        let number = body["number"]?.stringValue ?? String(commitments.values.filter { $0.projectID == project.id }.count + 1)
-        if commitments.values.contains(where: { $0.projectID == project.id && $0.number == number }) {
+        let number = body["number"]?.stringValue ?? String(commitments.count + 1)
+        if commitmentNumbers.contains("\(project.id)|\(number)") {
             errors["number"] = ["has already been taken"]
         }
         if !errors.isEmpty { throw ProcoreError.unprocessable(errors) }
@@ -269,6 +279,8 @@ extension ProcoreBackend {
             originID: body["origin_id"]?.stringValue, originCode: body["origin_code"]?.stringValue,
             originData: body["origin_data"]?.stringValue, createdAt: now, updatedAt: now)
         commitments[c.id] = c
+        commitmentNumbers.insert("\(project.id)|\(number)")
+        if let origin = c.originID { originIndex["commitment|\(c.companyID)|\(origin)"] = c.id }
         return json(c, full: true)
     }
 
@@ -283,6 +295,8 @@ extension ProcoreBackend {
         }
         if let origin = body["origin_id"]?.stringValue {
             try checkOriginID(origin, company: c.companyID, kind: "commitment", except: id)
+            if let old = c.originID { originIndex["commitment|\(c.companyID)|\(old)"] = nil }
+            originIndex["commitment|\(c.companyID)|\(origin)"] = id
             c.originID = origin
         }
         if let title = body["title"]?.stringValue { c.title = title }
@@ -358,7 +372,7 @@ extension ProcoreBackend {
         guard !c.lines.isEmpty else {
             throw ProcoreError.unprocessable(["base": ["The commitment has no schedule of values to invoice against"]])
         }
-        let number = requisitions.values.filter { $0.commitmentID == commitmentID }.count + 1
+        let number = (requisitionsByCommitment[commitmentID]?.count ?? 0) + 1
         let items = c.lines.map {
             ProcoreContractItem(
                 id: newID(), lineItemID: $0.id, costCodeID: $0.costCodeID, description: $0.description,
@@ -371,6 +385,8 @@ extension ProcoreBackend {
             periodEnd: body["requisition_end"]?.stringValue, originID: body["origin_id"]?.stringValue,
             originData: body["origin_data"]?.stringValue, items: items, createdAt: now, updatedAt: now)
         requisitions[r.id] = r
+        requisitionsByCommitment[commitmentID, default: []].append(r.id)
+        if let origin = r.originID { originIndex["requisition|\(r.companyID)|\(origin)"] = r.id }
         return json(r)
     }
 

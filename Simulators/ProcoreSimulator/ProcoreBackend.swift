@@ -33,6 +33,11 @@ public actor ProcoreBackend {
     var budgetLines: [Int64: ProcoreBudgetLine] = [:]
     var commitments: [Int64: ProcoreCommitment] = [:]
     var requisitions: [Int64: ProcoreRequisition] = [:]
+    /// Indexes that keep look-ups O(1) at benchmark volumes: `kind|company|origin_id` → id,
+    /// `project|number` of commitments, and the requisitions of each commitment.
+    var originIndex: [String: Int64] = [:]
+    var commitmentNumbers: Set<String> = []
+    var requisitionsByCommitment: [Int64: [Int64]] = [:]
     private var rateWindows: [String: (hourStart: Date, hourCount: Int, spikeStart: Date, spikeCount: Int)] = [:]
     private var random = SplitMix64(seed: 99)
     /// Calls that arrived without a `Procore-Company-Id` header (lenient mode journals them).
@@ -55,6 +60,7 @@ public actor ProcoreBackend {
     public func reset() {
         companies = [:]; apps = [:]; tokens = [:]; projects = [:]; vendors = [:]; costCodes = [:]
         lineItemTypes = [:]; budgetLines = [:]; commitments = [:]; requisitions = [:]; rateWindows = [:]
+        originIndex = [:]; commitmentNumbers = []; requisitionsByCommitment = [:]
         missingCompanyHeaderCalls = 0; tokensIssued = 0; settings = Settings()
     }
 
@@ -73,6 +79,7 @@ public actor ProcoreBackend {
         let id = newID()
         vendors[id] = ProcoreVendor(
             id: id, companyID: companyID, name: name, originID: originID, originCode: originCode, createdAt: now, updatedAt: now)
+        if let originID { originIndex["vendor|\(companyID)|\(originID)"] = id }
         return id
     }
 
