@@ -12,7 +12,7 @@ struct MLConnector: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ml-connector",
         abstract: "Move purchase orders and invoices between business systems, with simulators to prove it first.",
-        subcommands: [Demo.self, Sync.self, Audit.self, Replay.self])
+        subcommands: [Demo.self, Sync.self, Audit.self, Replay.self, Simulate.self, Bench.self])
 }
 
 struct LogOptions: ParsableArguments {
@@ -145,6 +145,57 @@ struct Replay: AsyncParsableCommand {
         } catch let error as SyncError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(2)
+        }
+    }
+}
+
+struct Simulate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the SYSPRO and Procore simulators standalone, seeded with the demo data set, on the wall clock.")
+    @Option(help: "First port (SYSPRO on it, Procore on the next); 0 picks free ports.") var port = 0
+    @Option(help: "Address to bind.") var host = "127.0.0.1"
+    @Option(help: "Purchase orders in the generated data set.") var pos = 60
+    @Flag(help: "Lift Procore's hourly request budget (benchmarks).") var unlimited = false
+    @Flag(help: "Print the endpoints as one JSON line (for scripts).") var json = false
+    @OptionGroup var log: LogOptions
+
+    func run() async throws {
+        let logger = log.bootstrap()
+        let json = self.json
+        try await ConnectorApp.Simulate.serve(host: host, firstPort: port, purchaseOrders: pos, unlimited: unlimited, logger: logger) { endpoints in
+            // Written straight to the file descriptor: a parent reading the pipe sees it at once.
+            let text: String
+            if json {
+                text = String(decoding: (try? JSONEncoder().encode(endpoints)) ?? Data(), as: UTF8.self) + "\n"
+            } else {
+                text = ConnectorApp.Simulate.describe(endpoints) + "\nServing until interrupted (Ctrl-C).\n"
+            }
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+    }
+}
+
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Measure a flow end to end against the simulators (prints figures).")
+    @Argument(help: "The flow to measure: syspro-procore.") var flow: String
+    @Option(help: "Purchase orders in the generated data set.") var pos = 10_000
+    @Option(help: "Requests in the bare loop that measures the simulators' raw rate.") var rawRequests = 2_000
+    @Option(help: "SQLite file for the run's state (recreated).") var database = ".build/bench.sqlite"
+    @Flag(help: "Print the figures as JSON too.") var json = false
+    @OptionGroup var log: LogOptions
+
+    func validate() throws {
+        guard flow == "syspro-procore" else { throw ValidationError("unknown flow '\(flow)'; this build measures: syspro-procore") }
+        guard pos > 0 else { throw ValidationError("--pos must be at least 1") }
+    }
+
+    func run() async throws {
+        let logger = log.bootstrap()
+        let figures = try await ConnectorApp.Bench.run(purchaseOrders: pos, rawRequests: rawRequests, databasePath: database, logger: logger) { print($0) }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(figures), as: UTF8.self))
         }
     }
 }
