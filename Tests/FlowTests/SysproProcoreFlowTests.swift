@@ -141,6 +141,8 @@ import Testing
             try await env.procore.addCostCode(projectID: 102, fullCode: "31-100", name: "Earthwork", budget: Money(minor: 10_000_000))
             let released = try await flow.runCycle()
             #expect(released.purchaseOrders.released == 1)
+            let attempts = try await env.store.audit(AuditFilter(sourceID: "DEMO-UNMAPPED")).map { "\($0.outcome.rawValue)#\($0.attempts)" }
+            #expect(attempts == ["held#1", "held#2", "created#3"])
             #expect(try await env.store.quarantine(flow: SysproProcoreFlow.name, entity: "PorMasterHdr", sourceID: "DEMO-UNMAPPED")?.status == .released)
             #expect(await env.procore.allCommitments().contains { $0.originID == "SYSPRO-PO-DEMO-UNMAPPED" })
         }

@@ -319,7 +319,9 @@ public actor SysproProcoreFlow {
         do {
             let order = try SysproPurchaseOrder.parse(header: header, lines: lines, settings: settings, latest: latestDate)
             let version = Self.version(payload)
-            let wasHeld = try await store.quarantine(flow: Self.name, entity: Self.poEntity, sourceID: sourceID)?.status == .held
+            let previous = try await store.quarantine(flow: Self.name, entity: Self.poEntity, sourceID: sourceID)
+            let wasHeld = previous?.status == .held
+            let attempts = wasHeld ? (previous?.attempts ?? 0) + 1 : 1
             if let xref = try await store.crossReference(flow: Self.name, entity: Self.poEntity, sourceID: sourceID),
                 xref.state == .done, xref.sourceVersion == version
             {
@@ -342,7 +344,7 @@ public actor SysproProcoreFlow {
                 runID: summary.runID, flow: Self.name, sourceSystem: "syspro", sourceEntity: Self.poEntity, sourceID: sourceID,
                 sourcePayload: payload.canonicalJSON(), transformedPayload: written.transformed.canonicalJSON(),
                 destinationSystem: "procore", destinationID: written.destinationID, destinationResponse: written.response,
-                outcome: written.outcome, warning: written.warning, attempts: 1, startedAt: started, finishedAt: clock.now())
+                outcome: written.outcome, warning: written.warning, attempts: attempts, startedAt: started, finishedAt: clock.now())
             try await store.complete(xref, audit: audit)
             count(written.outcome, \.purchaseOrders)
             if wasHeld { summary.purchaseOrders.released += 1 }
@@ -360,7 +362,9 @@ public actor SysproProcoreFlow {
         do {
             let invoice = try SysproInvoice.parse(row, settings: settings, latest: latestDate)
             let version = Self.version(row)
-            let wasHeld = try await store.quarantine(flow: Self.name, entity: Self.invoiceEntity, sourceID: sourceID)?.status == .held
+            let previous = try await store.quarantine(flow: Self.name, entity: Self.invoiceEntity, sourceID: sourceID)
+            let wasHeld = previous?.status == .held
+            let attempts = wasHeld ? (previous?.attempts ?? 0) + 1 : 1
             if let xref = try await store.crossReference(flow: Self.name, entity: Self.invoiceEntity, sourceID: sourceID),
                 xref.state == .done, xref.sourceVersion == version
             {
@@ -387,7 +391,7 @@ public actor SysproProcoreFlow {
                 runID: summary.runID, flow: Self.name, sourceSystem: "syspro", sourceEntity: Self.invoiceEntity, sourceID: sourceID,
                 sourcePayload: row.canonicalJSON(), transformedPayload: written.transformed.canonicalJSON(),
                 destinationSystem: "procore", destinationID: written.destinationID, destinationResponse: written.response,
-                outcome: written.outcome, attempts: 1, startedAt: started, finishedAt: clock.now())
+                outcome: written.outcome, attempts: attempts, startedAt: started, finishedAt: clock.now())
             try await store.complete(xref, audit: audit)
             count(written.outcome, \.invoices)
             if wasHeld { summary.invoices.released += 1 }
@@ -433,13 +437,14 @@ public actor SysproProcoreFlow {
         let syncError = (error as? SyncError) ?? SyncError(.unexpectedResponse, "\(error)")
         let outcome: Outcome = syncError.isRetryable ? .held : .failed
         let now = clock.now()
+        let attempts = ((try? await store.quarantine(flow: Self.name, entity: entity, sourceID: sourceID))??.attempts ?? 0) + 1
         let entry = QuarantineEntry(
             flow: Self.name, entity: entity, sourceID: sourceID, errorCode: syncError.code.rawValue, reason: syncError.message,
             payload: payload.canonicalJSON(), status: .held, attempts: 1, firstSeenAt: now, lastAttemptAt: now)
         let audit = AuditEntry(
             runID: summary.runID, flow: Self.name, sourceSystem: "syspro", sourceEntity: entity, sourceID: sourceID,
             sourcePayload: payload.canonicalJSON(), destinationSystem: "procore", outcome: outcome,
-            errorCode: syncError.code.rawValue, errorText: syncError.message, startedAt: started, finishedAt: now)
+            errorCode: syncError.code.rawValue, errorText: syncError.message, attempts: attempts, startedAt: started, finishedAt: now)
         do {
             try await store.hold(entry, audit: audit)
         } catch {
