@@ -84,10 +84,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "Scenarios",
+            dependencies: [
+                "ConnectorApp", "Flows", "SyncEngine", "SyncStore", "SimulatorKit", "SysproSimulator", "ProcoreSimulator",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "ml-connector",
             dependencies: [
-                "ConnectorApp",
+                "ConnectorApp", "Scenarios",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -130,6 +139,11 @@ let package = Package(
         .testTarget(
             name: "EngineTests",
             dependencies: ["SyncEngine", "SyncStore", "Vault", "ProcoreClient"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ScenarioTests",
+            dependencies: ["Scenarios", "SyncEngine"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

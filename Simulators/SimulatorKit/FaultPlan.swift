@@ -82,7 +82,7 @@ public struct FaultRule: Sendable, Codable, Equatable {
     }
 
     /// `*` matches any run of characters (slashes included); everything else literally.
-    static func glob(_ pattern: String, matches text: String) -> Bool {
+    public static func glob(_ pattern: String, matches text: String) -> Bool {
         let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
         if parts.count == 1 { return pattern == text }
         var rest = Substring(text)

@@ -15,6 +15,9 @@ public struct JournalEntry: Sendable, Codable, Equatable {
     public var credential: String?
     /// Whether a fault rule shaped this answer.
     public var faulted: Bool
+    /// The `origin_id` a write body carried (top level or one level down), so a journal can tell
+    /// whether the same record was posted twice.
+    public var origin: String?
 }
 
 /// Everything a simulator was asked, in order. Thread-safe; bounded so a long soak stays flat.
@@ -26,7 +29,8 @@ public final class RequestJournal: Sendable {
     public init(capacity: Int = 200_000) { self.capacity = capacity }
 
     public func record(
-        at: Date, method: String, path: String, query: String, status: Int, authorization: String?, faulted: Bool
+        at: Date, method: String, path: String, query: String, status: Int, authorization: String?, faulted: Bool,
+        origin: String? = nil
     ) {
         let sequence = counter.withLock { value -> Int in
             value += 1
@@ -34,7 +38,7 @@ public final class RequestJournal: Sendable {
         }
         let entry = JournalEntry(
             sequence: sequence, at: at, method: method, path: path, query: query, status: status,
-            credential: authorization.map(Self.fingerprint), faulted: faulted)
+            credential: authorization.map(Self.fingerprint), faulted: faulted, origin: origin)
         entries.withLock { list in
             list.append(entry)
             if list.count > capacity { list.removeFirst(list.count - capacity) }

@@ -64,7 +64,8 @@ public final class SimulatorCore: Sendable {
         await system.decorate(&response, for: request)
         journal.record(
             at: clock.now(), method: request.method, path: request.path, query: request.rawQuery,
-            status: response.status, authorization: request.header("authorization"), faulted: effect != nil)
+            status: response.status, authorization: request.header("authorization"), faulted: effect != nil,
+            origin: request.method == "GET" ? nil : Self.origin(in: request))
         return response
     }
 
@@ -132,6 +133,13 @@ public final class SimulatorCore: Sendable {
         default:
             return .json(404, ["error": .string("unknown control call \(request.method) \(request.path)")])
         }
+    }
+
+    static func origin(in request: SimRequest) -> String? {
+        guard let body = request.jsonBody()?.objectValue else { return nil }
+        if let origin = body["origin_id"]?.stringValue { return origin }
+        for value in body.values { if let origin = value["origin_id"]?.stringValue { return origin } }
+        return nil
     }
 
     static let encoder: JSONEncoder = {

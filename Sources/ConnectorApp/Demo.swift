@@ -66,6 +66,9 @@ public enum Demo {
         }
         var lines = ["  run \(summary.runID)", row("purchase orders", summary.purchaseOrders), row("invoices", summary.invoices)]
         for warning in summary.warnings { lines.append("  warning: \(warning)") }
+        if summary.warningCount > summary.warnings.count {
+            lines.append("  … \(summary.warningCount - summary.warnings.count) more warning(s) in the audit (`ml-connector audit`)")
+        }
         for error in summary.errors { lines.append("  error: \(error)") }
         return lines.joined(separator: "\n")
     }

@@ -61,9 +61,14 @@ public struct SimulatedEnvironment: Sendable {
     }
 
     /// A flow wired to the simulators (a new one is like a restarted process: same store, no caches).
-    public func makeFlow(settings: SysproProcoreSettings, policy: BackoffPolicy = BackoffPolicy(), stats: TransportStats = TransportStats()) -> SysproProcoreFlow {
-        let sysproTransport = HTTPTransport(http: http, system: "syspro", clock: clock, policy: policy, logger: logger, stats: stats)
-        let procoreTransport = HTTPTransport(http: http, system: "procore", clock: clock, policy: policy, logger: logger, stats: stats, seed: 2)
+    public func makeFlow(
+        settings: SysproProcoreSettings, policy: BackoffPolicy = BackoffPolicy(), stats: TransportStats = TransportStats(),
+        timeout: Duration = .seconds(30)
+    ) -> SysproProcoreFlow {
+        let sysproTransport = HTTPTransport(
+            http: http, system: "syspro", clock: clock, policy: policy, timeout: timeout, logger: logger, stats: stats)
+        let procoreTransport = HTTPTransport(
+            http: http, system: "procore", clock: clock, policy: policy, timeout: timeout, logger: logger, stats: stats, seed: 2)
         return SysproProcoreFlow(
             settings: settings, syspro: SysproClient(connection: sysproConnection, transport: sysproTransport),
             procore: ProcoreClient(connection: procoreConnection, transport: procoreTransport), store: store, clock: clock,

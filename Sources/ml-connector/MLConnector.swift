@@ -6,13 +6,14 @@ import Foundation
 import Logging
 import SyncEngine
 import SyncStore
+import Scenarios
 
 @main
 struct MLConnector: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ml-connector",
         abstract: "Move purchase orders and invoices between business systems, with simulators to prove it first.",
-        subcommands: [Demo.self, Sync.self, Audit.self, Replay.self, Simulate.self, Bench.self])
+        subcommands: [Demo.self, Sync.self, Audit.self, Replay.self, Simulate.self, Bench.self, ScenarioCommand.self])
 }
 
 struct LogOptions: ParsableArguments {
@@ -197,5 +198,50 @@ struct Bench: AsyncParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(figures), as: UTF8.self))
         }
+    }
+}
+
+struct ScenarioCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scenario", abstract: "Scenario scripts: drive and check end-to-end runs.", subcommands: [ScenarioRun.self])
+}
+
+struct ScenarioRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run scenario files or folders against the in-process simulators; non-zero exit on any failure.")
+    @Argument(help: "Scenario files or folders (every .yaml below a folder).") var paths: [String]
+    @Option(help: "Write a JUnit XML report here.") var junit: String?
+    @OptionGroup var log: LogOptions
+
+    func run() async throws {
+        let logger = log.bootstrap()
+        let files: [String]
+        do {
+            files = try ScenarioReport.files(paths)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        guard !files.isEmpty else { throw ValidationError("no .yaml scenario files under \(paths.joined(separator: ", "))") }
+        var results: [ScenarioResult] = []
+        var loadErrors: [ScenarioLoadError] = []
+        let runner = ScenarioRunner(logger: logger)
+        for file in files {
+            do {
+                let scenario = try Scenario.load(path: file)
+                let result = await runner.run(scenario)
+                print(ScenarioReport.text(result))
+                results.append(result)
+            } catch let error as ScenarioLoadError {
+                print("FAIL  \(error)")
+                loadErrors.append(error)
+            }
+        }
+        let failed = results.filter { !$0.passed }.count + loadErrors.count
+        print("\n\(results.count + loadErrors.count - failed) passed, \(failed) failed")
+        if let junit {
+            try ScenarioReport.junit(results, loadErrors: loadErrors).write(toFile: junit, atomically: true, encoding: .utf8)
+            print("JUnit report: \(junit)")
+        }
+        if failed > 0 { throw ExitCode(1) }
     }
 }

@@ -18,8 +18,30 @@ public struct CycleSummary: Sendable, Codable, Equatable {
     /// Problems that stopped part of the cycle (a page that could not be read); the watermark of
     /// that entity did not move.
     public var errors: [String] = []
+    /// The first ``maxListed`` warnings (every one is in the audit); ``warningCount`` counts all.
     public var warnings: [String] = []
+    public var warningCount = 0
+    /// Errors and warnings kept in the summary at most, so a cycle over 100k records stays flat.
+    public static let maxListed = 20
     public init(runID: String) { self.runID = runID }
+}
+
+/// Named points inside a cycle where a scenario can make the engine stop dead, as a killed
+/// process would, to prove that a restart ends in the same destination state as a clean run.
+public enum CrashPoint: String, Sendable, Codable, CaseIterable {
+    /// The destination record is written; its cross-reference and audit row are not committed.
+    case afterDestinationWrite = "after-destination-write"
+    /// The cross-reference is committed; the page's watermark has not moved yet.
+    case afterCrossReference = "after-cross-reference"
+    /// Half of a polled page is processed.
+    case midPage = "mid-page"
+}
+
+/// Thrown at a ``CrashPoint``; nothing in the flow catches it, like a process that dies there.
+public struct SimulatedCrash: Error, CustomStringConvertible {
+    public var point: CrashPoint
+    public var sourceID: String
+    public var description: String { "simulated crash at \(point.rawValue) (record \(sourceID))" }
 }
 
 /// Flow 000: SYSPRO purchase orders and AP invoices into Procore commitments and requisitions.
@@ -51,6 +73,8 @@ public actor SysproProcoreFlow {
     /// Records already handled in this cycle (a held record retried at the start is not handled
     /// again when the overlap window re-reads it).
     private var handled: Set<String> = []
+    /// An armed crash: the point, and how many more passes of it to let through first.
+    private var crash: (point: CrashPoint, skip: Int)?
 
     public init(
         settings: SysproProcoreSettings, syspro: SysproClient, procore: ProcoreClient, store: any SyncStateStore,
@@ -66,6 +90,21 @@ public actor SysproProcoreFlow {
 
     // MARK: cycle
 
+    /// Arms a crash: the `(skip + 1)`-th time the cycle passes `point`, it throws
+    /// ``SimulatedCrash`` and stops. A crash fires once.
+    public func armCrash(at point: CrashPoint, skip: Int = 0) { crash = (point, skip) }
+
+    private func crashPoint(_ point: CrashPoint, _ sourceID: String) throws {
+        guard let armed = crash, armed.point == point else { return }
+        if armed.skip > 0 {
+            crash = (point, armed.skip - 1)
+            return
+        }
+        crash = nil
+        logger.warning("Simulated crash", metadata: ["sync.run.id": "\(summary.runID)", "crash.point": "\(point.rawValue)"])
+        throw SimulatedCrash(point: point, sourceID: sourceID)
+    }
+
     /// Runs one cycle.
     /// - Throws: only when the cycle cannot start (credentials refused); record-level problems go to
     ///   quarantine and page-level ones into ``CycleSummary/errors``.
@@ -75,9 +114,11 @@ public actor SysproProcoreFlow {
         do {
             // POs before invoices, so an invoice waiting for its PO goes through in the same cycle.
             try await retryQuarantined(entity: Self.poEntity, filter: nil)
-            await pollPurchaseOrders()
+            try await pollPurchaseOrders()
             try await retryQuarantined(entity: Self.invoiceEntity, filter: nil)
-            await pollInvoices()
+            try await pollInvoices()
+        } catch let crash as SimulatedCrash {
+            throw crash  // a dead process finishes nothing: no logoff, no run summary
         } catch {
             failure = error
         }
@@ -96,6 +137,8 @@ public actor SysproProcoreFlow {
             let filter = sourceIDs.isEmpty ? nil : Set(sourceIDs)
             try await retryQuarantined(entity: Self.poEntity, filter: filter)
             try await retryQuarantined(entity: Self.invoiceEntity, filter: filter)
+        } catch let crash as SimulatedCrash {
+            throw crash
         } catch {
             failure = error
         }
@@ -151,7 +194,7 @@ public actor SysproProcoreFlow {
     /// for time zones.
     private var latestDate: Date { clock.now().addingTimeInterval(86400) }
 
-    private func pollPurchaseOrders() async {
+    private func pollPurchaseOrders() async throws {
         let column = settings.poWatermarkColumn
         do {
             let from = try await windowStart(entity: Self.poEntity)
@@ -162,6 +205,7 @@ public actor SysproProcoreFlow {
                     Self.poEntity, filter: filter, orderBy: "\(column),PurchaseOrder", top: settings.pageSize, skip: skip)
                 if page.rows.isEmpty { break }
                 var maxDate: String?
+                var processedInPage = 0
                 for batch in stride(from: 0, to: page.rows.count, by: settings.lineBatchSize) {
                     let headers = Array(page.rows[batch..<min(page.rows.count, batch + settings.lineBatchSize)])
                     let lines = try await fetchLines(for: headers)
@@ -169,24 +213,24 @@ public actor SysproProcoreFlow {
                         let po = header["PurchaseOrder"]?.stringValue
                         if let po, handled.contains("\(Self.poEntity)|\(po)") { continue }
                         summary.purchaseOrders.read += 1
-                        await processPurchaseOrder(header: header, lines: po.flatMap { lines[$0] } ?? [], replaying: false)
-                        if let day = header[column]?.stringValue.map({ String($0.prefix(10)) }), Field.dayFormatter.date(from: day) != nil,
-                            maxDate == nil || day > maxDate!
-                        {
-                            maxDate = day
-                        }
+                        try await processPurchaseOrder(header: header, lines: po.flatMap { lines[$0] } ?? [], replaying: false)
+                        processedInPage += 1
+                        if processedInPage == page.rows.count / 2 { try crashPoint(.midPage, po ?? "?") }
+                        maxDate = laterWatermark(maxDate, header[column])
                     }
                 }
                 try await advanceWatermark(entity: Self.poEntity, to: maxDate)
                 if page.rows.count < settings.pageSize { break }
                 skip += page.rows.count
             }
+        } catch let crash as SimulatedCrash {
+            throw crash
         } catch {
             summary.errors.append("Purchase orders: \(error). The PO watermark did not move; the next cycle reads the same window again.")
         }
     }
 
-    private func pollInvoices() async {
+    private func pollInvoices() async throws {
         let column = settings.invoiceWatermarkColumn
         do {
             let from = try await windowStart(entity: Self.invoiceEntity)
@@ -197,6 +241,7 @@ public actor SysproProcoreFlow {
                     Self.invoiceEntity, filter: filter, orderBy: "\(column),Supplier,Invoice", top: settings.pageSize, skip: skip)
                 if page.rows.isEmpty { break }
                 var maxDate: String?
+                var processedInPage = 0
                 for row in page.rows {
                     if let supplier = row["Supplier"]?.stringValue, let invoice = row["Invoice"]?.stringValue,
                         handled.contains("\(Self.invoiceEntity)|\(supplier)/\(invoice)")
@@ -204,20 +249,31 @@ public actor SysproProcoreFlow {
                         continue
                     }
                     summary.invoices.read += 1
-                    await processInvoice(row, replaying: false)
-                    if let day = row[column]?.stringValue.map({ String($0.prefix(10)) }), Field.dayFormatter.date(from: day) != nil,
-                        maxDate == nil || day > maxDate!
-                    {
-                        maxDate = day
-                    }
+                    try await processInvoice(row, replaying: false)
+                    processedInPage += 1
+                    if processedInPage == page.rows.count / 2 { try crashPoint(.midPage, row["Invoice"]?.stringValue ?? "?") }
+                    maxDate = laterWatermark(maxDate, row[column])
                 }
                 try await advanceWatermark(entity: Self.invoiceEntity, to: maxDate)
                 if page.rows.count < settings.pageSize { break }
                 skip += page.rows.count
             }
+        } catch let crash as SimulatedCrash {
+            throw crash
         } catch {
             summary.errors.append("Invoices: \(error). The invoice watermark did not move; the next cycle reads the same window again.")
         }
+    }
+
+    /// The later of a page's running maximum and a record's date. Dates that are not dates, or lie
+    /// beyond "today" (a typo such as 2099), never move the watermark: one bad record must not make
+    /// the engine skip every later posting.
+    private func laterWatermark(_ current: String?, _ value: JSONValue?) -> String? {
+        guard let text = value?.stringValue else { return current }
+        let day = String(text.prefix(10))
+        guard let date = Field.dayFormatter.date(from: day), date <= latestDate else { return current }
+        guard let current else { return day }
+        return day > current ? day : current
     }
 
     /// Moves a watermark forward (never back) once every record of a page is resolved.
@@ -258,14 +314,14 @@ public actor SysproProcoreFlow {
                 let rows = try await reread(entry)
                 if let header = rows.first {
                     let lines = try await fetchLines(for: [header])
-                    await processPurchaseOrder(header: header, lines: lines.values.first ?? [], replaying: true)
+                    try await processPurchaseOrder(header: header, lines: lines.values.first ?? [], replaying: true)
                 } else {
                     await dropVanished(entry)
                 }
             } else {
                 summary.invoices.read += 1
                 if let row = try await reread(entry).first {
-                    await processInvoice(row, replaying: true)
+                    try await processInvoice(row, replaying: true)
                 } else {
                     await dropVanished(entry)
                 }
@@ -311,7 +367,7 @@ public actor SysproProcoreFlow {
         var warning: String?
     }
 
-    private func processPurchaseOrder(header: JSONValue, lines: [JSONValue], replaying: Bool) async {
+    private func processPurchaseOrder(header: JSONValue, lines: [JSONValue], replaying: Bool) async throws {
         let started = clock.now()
         let rawID = header["PurchaseOrder"]?.stringValue
         let sourceID = rawID ?? "?PorMasterHdr#\(Self.version(header).prefix(12))"
@@ -337,6 +393,7 @@ public actor SysproProcoreFlow {
                 state: .pending, updatedAt: clock.now())
             try await store.recordIntent(xref)
             let written = try await writeCommitment(order, plan: plan, originID: originID)
+            try crashPoint(.afterDestinationWrite, sourceID)
             xref.destinationID = written.destinationID
             xref.state = .done
             xref.updatedAt = clock.now()
@@ -346,15 +403,21 @@ public actor SysproProcoreFlow {
                 destinationSystem: "procore", destinationID: written.destinationID, destinationResponse: written.response,
                 outcome: written.outcome, warning: written.warning, attempts: attempts, startedAt: started, finishedAt: clock.now())
             try await store.complete(xref, audit: audit)
+            try crashPoint(.afterCrossReference, sourceID)
             count(written.outcome, \.purchaseOrders)
             if wasHeld { summary.purchaseOrders.released += 1 }
-            if let warning = written.warning { summary.warnings.append(warning) }
+            if let warning = written.warning {
+                summary.warningCount += 1
+                if summary.warnings.count < CycleSummary.maxListed { summary.warnings.append(warning) }
+            }
+        } catch let crash as SimulatedCrash {
+            throw crash
         } catch {
             await hold(error, entity: Self.poEntity, sourceID: sourceID, payload: payload, started: started, counts: \.purchaseOrders)
         }
     }
 
-    private func processInvoice(_ row: JSONValue, replaying: Bool) async {
+    private func processInvoice(_ row: JSONValue, replaying: Bool) async throws {
         let started = clock.now()
         let supplier = row["Supplier"]?.stringValue
         let number = row["Invoice"]?.stringValue
@@ -384,6 +447,7 @@ public actor SysproProcoreFlow {
                 state: .pending, updatedAt: clock.now())
             try await store.recordIntent(xref)
             let written = try await writeRequisition(invoice, on: target, originID: originID)
+            try crashPoint(.afterDestinationWrite, sourceID)
             xref.destinationID = written.destinationID
             xref.state = .done
             xref.updatedAt = clock.now()
@@ -393,8 +457,11 @@ public actor SysproProcoreFlow {
                 destinationSystem: "procore", destinationID: written.destinationID, destinationResponse: written.response,
                 outcome: written.outcome, attempts: attempts, startedAt: started, finishedAt: clock.now())
             try await store.complete(xref, audit: audit)
+            try crashPoint(.afterCrossReference, sourceID)
             count(written.outcome, \.invoices)
             if wasHeld { summary.invoices.released += 1 }
+        } catch let crash as SimulatedCrash {
+            throw crash
         } catch {
             await hold(error, entity: Self.invoiceEntity, sourceID: sourceID, payload: row, started: started, counts: \.invoices)
         }

@@ -1,0 +1,370 @@
+import Flows
+import Foundation
+import SimulatorKit
+import SyncEngine
+import Yams
+
+/// One scenario file: a set-up and the steps that drive and check a flow. The language is
+/// documented, with an example of every step and assertion, in `scenarios/README.md`.
+public struct Scenario: Sendable {
+    public struct Setup: Sendable {
+        public var flow = SysproProcoreFlow.name
+        public var purchaseOrders = 12
+        public var budget = 50_000_000.0
+        public var clock = Date(timeIntervalSince1970: 1_796_000_000)
+        /// Overrides of the flow settings (any key of ``SysproProcoreSettings``).
+        public var settings: JSONValue = [:]
+        /// Overrides of the Procore simulator settings (`hourlyLimit`, `spikeLimit`, `strictCompanyHeader`, …).
+        public var procore: JSONValue = [:]
+        /// Overrides of the SYSPRO simulator settings (`idleTimeoutSeconds`, `maxPageSize`, …).
+        public var syspro: JSONValue = [:]
+        /// The engine's per-request deadline.
+        public var clientTimeout: Duration = .seconds(30)
+    }
+
+    public enum Action: Sendable {
+        case sync(expectErrors: Bool)
+        case replay(ids: [String], overrideBudget: Bool)
+        case advance(Duration)
+        case fault(system: String, rule: FaultRule)
+        case clearFaults(system: String?)
+        case crash(point: CrashPoint, skip: Int)
+        case createCostCode(project: String, code: String, name: String, budget: Double?)
+        case insertRows(table: String, rows: [[String: JSONValue]])
+        case updateRows(table: String, column: String, value: JSONValue, set: [String: JSONValue])
+        case deleteRows(table: String, column: String, value: JSONValue)
+        case addLatePurchaseOrder
+        case procoreSettings(JSONValue)
+        case expect([Assertion])
+    }
+
+    public enum Assertion: Sendable {
+        case commitments(count: Int)
+        case requisitions(count: Int)
+        case commitment(origin: String, exists: Bool, total: String?, lines: Int?)
+        case requisition(origin: String, exists: Bool, total: String?, commitmentOrigin: String?)
+        case quarantine(source: String, status: String?, code: String?, reasonContains: String?)
+        case quarantineCount(count: Int, status: String?, code: String?)
+        case audit(source: String?, outcome: String?, count: Int?, outcomes: [String]?)
+        case watermark(entity: String, equals: String?)
+        case summary(path: String, equals: Int)
+        case journal(system: String, method: String?, path: String?, status: Int?, count: Int?, atLeast: Int?, atMost: Int?)
+        case slept(atLeastSeconds: Double)
+        case noExpiredTokenReused
+        case noRepeatedPost
+        case noDuplicates
+        case converged
+    }
+
+    public struct Step: Sendable {
+        public var line: Int
+        public var name: String
+        public var action: Action
+    }
+
+    public var file: String
+    public var name: String
+    public var description: String
+    public var setup: Setup
+    public var steps: [Step]
+
+    static let systems = ["syspro", "procore"]
+    static let tables = ["PorMasterHdr", "PorMasterDetail", "ApInvoice", "ApSupplier", "GenMaster"]
+    static let entities = ["PorMasterHdr", "ApInvoice"]
+
+    /// Reads and checks a scenario file.
+    /// - Throws: ``ScenarioLoadError`` with file:line for unknown keys, wrong types and references
+    ///   to things that do not exist.
+    public static func load(path: String) throws -> Scenario {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ScenarioLoadError(file: path, line: 0, message: "cannot read the file")
+        }
+        return try parse(text, file: path)
+    }
+
+    public static func parse(_ text: String, file: String) throws -> Scenario {
+        let node: Node
+        do {
+            guard let composed = try Yams.compose(yaml: text) else {
+                throw ScenarioLoadError(file: file, line: 1, message: "the file is empty")
+            }
+            node = composed
+        } catch let error as ScenarioLoadError {
+            throw error
+        } catch let error as YamlError {
+            throw ScenarioLoadError(file: file, line: Self.line(of: error), message: "not valid YAML: \(error)")
+        }
+        let root = try YAMLReader(file: file, node: node, context: "scenario").mapping(allowed: ["name", "description", "setup", "steps"])
+        guard let name = try root["name"]?.string() else { throw YAMLReader(file: file, node: node, context: "scenario").fail("scenario needs a name") }
+        var scenario = Scenario(
+            file: file, name: name, description: try root["description"]?.string() ?? "", setup: Setup(), steps: [])
+        if let setup = root["setup"] { scenario.setup = try parseSetup(setup) }
+        guard let steps = root["steps"] else { throw YAMLReader(file: file, node: node, context: "scenario").fail("scenario needs steps") }
+        for step in try steps.sequence() { scenario.steps.append(try parseStep(step, setup: scenario.setup)) }
+        guard !scenario.steps.isEmpty else { throw steps.fail("steps is empty") }
+        return scenario
+    }
+
+    static func line(of error: YamlError) -> Int {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
+        default: return 1
+        }
+    }
+
+    static func parseSetup(_ reader: YAMLReader) throws -> Setup {
+        let keys = try reader.mapping(allowed: ["flow", "dataset", "purchaseOrders", "budget", "clock", "settings", "procore", "syspro", "clientTimeout"])
+        var setup = Setup()
+        if let flow = keys["flow"] { setup.flow = try flow.oneOf([SysproProcoreFlow.name]) }
+        if let dataset = keys["dataset"] { _ = try dataset.oneOf(["demo"]) }
+        if let count = keys["purchaseOrders"] {
+            setup.purchaseOrders = try count.int()
+            guard setup.purchaseOrders >= 0 else { throw count.fail("purchaseOrders must be 0 or more") }
+        }
+        if let budget = keys["budget"] { setup.budget = try budget.double() }
+        if let timeout = keys["clientTimeout"] { setup.clientTimeout = try timeout.duration() }
+        if let clock = keys["clock"] {
+            let text = try clock.string()
+            guard let date = ISO8601DateFormatter().date(from: text) else {
+                throw clock.fail("setup.clock must be an ISO 8601 time such as 2026-11-30T00:00:00Z, found '\(text)'")
+            }
+            setup.clock = date
+        }
+        if let settings = keys["settings"] {
+            setup.settings = try settings.json()
+            do {
+                var merged = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(SysproProcoreSettings()))
+                if case .object(var base) = merged, case .object(let overrides) = setup.settings {
+                    let known = Set(base.keys)
+                    for (key, value) in overrides {
+                        guard known.contains(key) else {
+                            throw settings.fail("unknown flow setting '\(key)'; expected one of: \(known.sorted().joined(separator: ", "))")
+                        }
+                        base[key] = value
+                    }
+                    merged = .object(base)
+                }
+                _ = try JSONDecoder().decode(SysproProcoreSettings.self, from: JSONEncoder().encode(merged))
+            } catch let error as ScenarioLoadError {
+                throw error
+            } catch {
+                throw settings.fail("setup.settings does not fit the flow settings: \(error)")
+            }
+        }
+        if let procore = keys["procore"] {
+            setup.procore = try procore.json()
+            try checkKeys(setup.procore, allowed: ["tokenLifetimeSeconds", "hourlyLimit", "spikeLimit", "strictCompanyHeader", "defaultPerPage"], reader: procore)
+        }
+        if let syspro = keys["syspro"] {
+            setup.syspro = try syspro.json()
+            try checkKeys(setup.syspro, allowed: ["idleTimeoutSeconds", "evictOnRelogon", "maxPageSize", "emitNextLinks"], reader: syspro)
+        }
+        return setup
+    }
+
+    static func checkKeys(_ value: JSONValue, allowed: [String], reader: YAMLReader) throws {
+        guard let object = value.objectValue else { throw reader.fail("\(reader.context) must be a mapping") }
+        for key in object.keys where !allowed.contains(key) {
+            throw reader.fail("unknown key '\(key)' in \(reader.context); expected one of: \(allowed.joined(separator: ", "))")
+        }
+    }
+
+    static let stepKinds = [
+        "sync", "replay", "advance", "fault", "clearFaults", "crash", "createCostCode", "insertRows", "updateRows", "deleteRows",
+        "addLatePurchaseOrder", "procoreSettings", "expect",
+    ]
+
+    static func parseStep(_ reader: YAMLReader, setup: Setup) throws -> Step {
+        let keys = try reader.mapping(allowed: stepKinds + ["name"])
+        let kinds = keys.keys.filter { $0 != "name" }
+        guard kinds.count == 1, let kind = kinds.first, let body = keys[kind] else {
+            throw reader.fail("a step has exactly one of: \(stepKinds.joined(separator: ", ")) (found \(kinds.sorted().joined(separator: ", ")))")
+        }
+        let name = try keys["name"]?.string() ?? kind
+        let action: Action
+        switch kind {
+        case "sync":
+            let options = body.node.mapping == nil ? [:] : try body.mapping(allowed: ["expectErrors"])
+            action = .sync(expectErrors: try options["expectErrors"]?.bool() ?? false)
+        case "replay":
+            let options = body.node.mapping == nil ? [:] : try body.mapping(allowed: ["ids", "overrideBudget"])
+            action = .replay(
+                ids: try options["ids"]?.sequence().map { try $0.string() } ?? [],
+                overrideBudget: try options["overrideBudget"]?.bool() ?? false)
+        case "advance":
+            action = .advance(try body.duration())
+        case "fault":
+            action = try parseFault(body, start: setup.clock)
+        case "clearFaults":
+            let system = try body.string()
+            action = .clearFaults(system: system == "all" ? nil : try body.oneOf(systems + ["all"]))
+        case "crash":
+            let options = try body.mapping(allowed: ["at", "skip"])
+            guard let at = options["at"] else { throw body.fail("crash needs 'at': one of \(CrashPoint.allCases.map(\.rawValue).joined(separator: ", "))") }
+            let point = try at.oneOf(CrashPoint.allCases.map(\.rawValue))
+            action = .crash(point: CrashPoint(rawValue: point)!, skip: try options["skip"]?.int() ?? 0)
+        case "createCostCode":
+            let options = try body.mapping(allowed: ["project", "code", "name", "budget"])
+            guard let project = options["project"], let code = options["code"] else { throw body.fail("createCostCode needs project and code") }
+            let number = try project.string()
+            guard ["2301", "2302", "2303"].contains(number) else {
+                throw project.fail("project '\(number)' is not in the demo data set; projects are 2301, 2302, 2303")
+            }
+            action = .createCostCode(
+                project: number, code: try code.string(), name: try options["name"]?.string() ?? "Created by scenario",
+                budget: try options["budget"]?.double())
+        case "insertRows":
+            let options = try body.mapping(allowed: ["table", "rows"])
+            let table = try requireTable(options["table"], in: body)
+            guard let rows = options["rows"] else { throw body.fail("insertRows needs rows") }
+            action = .insertRows(table: table, rows: try rows.sequence().map {
+                guard let object = try $0.json().objectValue else { throw $0.fail("each row must be a mapping of column: value") }
+                return object
+            })
+        case "updateRows", "deleteRows":
+            let options = try body.mapping(allowed: kind == "updateRows" ? ["table", "where", "set"] : ["table", "where"])
+            let table = try requireTable(options["table"], in: body)
+            guard let whereReader = options["where"], let condition = try whereReader.json().objectValue, condition.count == 1,
+                let (column, value) = condition.first
+            else { throw body.fail("\(kind) needs where: {Column: value} with one column") }
+            if kind == "updateRows" {
+                guard let set = try options["set"]?.json().objectValue else { throw body.fail("updateRows needs set: {Column: value, …}") }
+                action = .updateRows(table: table, column: column, value: value, set: set)
+            } else {
+                action = .deleteRows(table: table, column: column, value: value)
+            }
+        case "addLatePurchaseOrder":
+            action = .addLatePurchaseOrder
+        case "procoreSettings":
+            let value = try body.json()
+            try checkKeys(value, allowed: ["tokenLifetimeSeconds", "hourlyLimit", "spikeLimit", "strictCompanyHeader", "defaultPerPage"], reader: body)
+            action = .procoreSettings(value)
+        default:  // expect
+            action = .expect(try body.sequence().map(parseAssertion))
+        }
+        return Step(line: reader.line, name: name, action: action)
+    }
+
+    static func requireTable(_ reader: YAMLReader?, in parent: YAMLReader) throws -> String {
+        guard let reader else { throw parent.fail("a table is required: one of \(tables.joined(separator: ", "))") }
+        return try reader.oneOf(tables)
+    }
+
+    /// `from`/`until` are durations after the scenario's clock start.
+    static func parseFault(_ body: YAMLReader, start: Date) throws -> Action {
+        let keys = try body.mapping(allowed: [
+            "system", "method", "path", "nth", "everyNth", "probability", "seed", "times", "from", "until",
+            "status", "body", "headers", "delayMs", "action", "truncateBody",
+        ])
+        guard let systemReader = keys["system"] else { throw body.fail("fault needs system: \(systems.joined(separator: " or "))") }
+        let system = try systemReader.oneOf(systems)
+        var effect = FaultEffect()
+        effect.status = try keys["status"]?.int()
+        effect.body = try keys["body"]?.string()
+        if let headers = keys["headers"] {
+            effect.headers = try headers.mapping(allowed: ["Retry-After", "X-Rate-Limit-Limit", "X-Rate-Limit-Remaining", "X-Rate-Limit-Reset", "Content-Type"])
+                .mapValues { try $0.string() }
+        }
+        effect.delayMilliseconds = try keys["delayMs"]?.int()
+        if let action = keys["action"] {
+            effect.action = FaultAction(rawValue: try action.oneOf(["expire-tokens", "kill-sessions"]))
+            if effect.action == .expireTokens && system != "procore" { throw action.fail("expire-tokens applies to procore") }
+            if effect.action == .killSessions && system != "syspro" { throw action.fail("kill-sessions applies to syspro") }
+        }
+        effect.truncateBody = try keys["truncateBody"]?.bool()
+        guard effect.status != nil || effect.action != nil || effect.truncateBody == true || effect.delayMilliseconds != nil else {
+            throw body.fail("a fault needs an effect: status, action, truncateBody or delayMs")
+        }
+        if let probability = try keys["probability"]?.double(), !(0...1).contains(probability) {
+            throw body.fail("probability must be between 0 and 1")
+        }
+        let rule = FaultRule(
+            method: try keys["method"]?.oneOf(["GET", "POST", "PATCH", "PUT", "DELETE"]), path: try keys["path"]?.string(),
+            nth: try keys["nth"]?.int(), everyNth: try keys["everyNth"]?.int(), probability: try keys["probability"]?.double(),
+            seed: (try keys["seed"]?.int()).map { UInt64($0) },
+            from: (try keys["from"]?.duration()).map { start.addingTimeInterval($0.timeInterval) },
+            until: (try keys["until"]?.duration()).map { start.addingTimeInterval($0.timeInterval) }, times: try keys["times"]?.int(),
+            effect: effect)
+        return .fault(system: system, rule: rule)
+    }
+
+    static let assertionKinds = [
+        "commitments", "requisitions", "commitment", "requisition", "quarantine", "quarantineCount", "audit", "watermark", "summary",
+        "journal", "slept", "noExpiredTokenReused", "noRepeatedPost", "no_duplicates", "converged",
+    ]
+
+    static func parseAssertion(_ reader: YAMLReader) throws -> Assertion {
+        if let word = reader.node.scalar?.string {
+            switch word {
+            case "no_duplicates": return .noDuplicates
+            case "converged": return .converged
+            case "noExpiredTokenReused": return .noExpiredTokenReused
+            case "noRepeatedPost": return .noRepeatedPost
+            default: throw reader.fail("unknown assertion '\(word)'; expected one of: \(assertionKinds.joined(separator: ", "))")
+            }
+        }
+        let keys = try reader.mapping(allowed: assertionKinds)
+        guard keys.count == 1, let (kind, body) = keys.first else { throw reader.fail("an assertion has exactly one kind") }
+        switch kind {
+        case "commitments", "requisitions":
+            let count = try body.mapping(allowed: ["count"])["count"]
+            guard let count else { throw body.fail("\(kind) needs count") }
+            return kind == "commitments" ? .commitments(count: try count.int()) : .requisitions(count: try count.int())
+        case "commitment":
+            let o = try body.mapping(allowed: ["origin", "exists", "total", "lines"])
+            guard let origin = o["origin"] else { throw body.fail("commitment needs origin (its origin_id, e.g. SYSPRO-PO-DEMO-LATE)") }
+            return .commitment(origin: try origin.string(), exists: try o["exists"]?.bool() ?? true, total: try o["total"]?.string(), lines: try o["lines"]?.int())
+        case "requisition":
+            let o = try body.mapping(allowed: ["origin", "exists", "total", "commitment"])
+            guard let origin = o["origin"] else { throw body.fail("requisition needs origin") }
+            return .requisition(origin: try origin.string(), exists: try o["exists"]?.bool() ?? true, total: try o["total"]?.string(),
+                                commitmentOrigin: try o["commitment"]?.string())
+        case "quarantine":
+            let o = try body.mapping(allowed: ["source", "status", "code", "reasonContains"])
+            guard let source = o["source"] else { throw body.fail("quarantine needs source (a PO number or SUPPLIER/INVOICE)") }
+            return .quarantine(source: try source.string(), status: try o["status"]?.oneOf(["held", "released"]),
+                               code: try o["code"]?.oneOf(SyncError.Code.allCases.map(\.rawValue)), reasonContains: try o["reasonContains"]?.string())
+        case "quarantineCount":
+            let o = try body.mapping(allowed: ["count", "status", "code"])
+            guard let count = o["count"] else { throw body.fail("quarantineCount needs count") }
+            return .quarantineCount(count: try count.int(), status: try o["status"]?.oneOf(["held", "released"]),
+                                    code: try o["code"]?.oneOf(SyncError.Code.allCases.map(\.rawValue)))
+        case "audit":
+            let o = try body.mapping(allowed: ["source", "outcome", "count", "outcomes"])
+            let outcomes = Outcome.allCases.map(\.rawValue)
+            return .audit(source: try o["source"]?.string(), outcome: try o["outcome"]?.oneOf(outcomes), count: try o["count"]?.int(),
+                          outcomes: try o["outcomes"]?.sequence().map { try $0.oneOf(outcomes) })
+        case "watermark":
+            let o = try body.mapping(allowed: ["entity", "equals"])
+            guard let entity = o["entity"] else { throw body.fail("watermark needs entity: \(entities.joined(separator: " or "))") }
+            let equals: String? = o["equals"].map { $0.node.scalar?.string == "null" ? nil : $0.node.string } ?? nil
+            return .watermark(entity: try entity.oneOf(entities), equals: equals)
+        case "summary":
+            guard let mapping = body.node.mapping, mapping.count == 1, let (key, value) = mapping.first, let path = key.string else {
+                throw body.fail("summary takes one entry such as {purchaseOrders.created: 11}")
+            }
+            let fields = ["read", "created", "updated", "skipped", "held", "released", "failed"]
+            let parts = path.split(separator: ".").map(String.init)
+            guard parts.count == 2, ["purchaseOrders", "invoices"].contains(parts[0]), fields.contains(parts[1]) else {
+                throw body.fail("summary key '\(path)' must be purchaseOrders.X or invoices.X with X one of \(fields.joined(separator: ", "))")
+            }
+            return .summary(path: path, equals: try YAMLReader(file: body.file, node: value, context: "summary.\(path)").int())
+        case "journal":
+            let o = try body.mapping(allowed: ["system", "method", "path", "status", "count", "atLeast", "atMost"])
+            guard let system = o["system"] else { throw body.fail("journal needs system") }
+            let assertion = Assertion.journal(
+                system: try system.oneOf(systems), method: try o["method"]?.string(), path: try o["path"]?.string(),
+                status: try o["status"]?.int(), count: try o["count"]?.int(), atLeast: try o["atLeast"]?.int(), atMost: try o["atMost"]?.int())
+            guard o["count"] != nil || o["atLeast"] != nil || o["atMost"] != nil else { throw body.fail("journal needs count, atLeast or atMost") }
+            return assertion
+        case "slept":
+            let o = try body.mapping(allowed: ["atLeast"])
+            guard let atLeast = o["atLeast"] else { throw body.fail("slept needs atLeast (a duration)") }
+            return .slept(atLeastSeconds: try atLeast.duration().timeInterval)
+        case "no_duplicates": return .noDuplicates
+        case "converged": return .converged
+        case "noExpiredTokenReused": return .noExpiredTokenReused
+        default: return .noRepeatedPost
+        }
+    }
+}

@@ -1,0 +1,168 @@
+import ConnectorApp
+import Flows
+import Foundation
+import SimulatorKit
+import SyncEngine
+
+extension ScenarioRunner {
+    /// - Returns: `nil` when the assertion holds, otherwise what was expected and what was found.
+    func check(_ assertion: Scenario.Assertion, env: SimulatedEnvironment, state: RunState) async -> String? {
+        do {
+            return try await evaluate(assertion, env: env, state: state)
+        } catch {
+            return "could not evaluate: \(error)"
+        }
+    }
+
+    private func evaluate(_ assertion: Scenario.Assertion, env: SimulatedEnvironment, state: RunState) async throws -> String? {
+        let flow = SysproProcoreFlow.name
+        switch assertion {
+        case .commitments(let count):
+            let found = await env.procore.commitmentCount
+            return found == count ? nil : "expected \(count) commitments in Procore, found \(found)"
+        case .requisitions(let count):
+            let found = await env.procore.requisitionCount
+            return found == count ? nil : "expected \(count) requisitions in Procore, found \(found)"
+        case .commitment(let origin, let exists, let total, let lines):
+            let matches = await env.procore.allCommitments().filter { $0.originID == origin }
+            if !exists { return matches.isEmpty ? nil : "expected no commitment with origin_id \(origin), found \(matches.count)" }
+            guard matches.count == 1, let commitment = matches.first else {
+                return "expected one commitment with origin_id \(origin), found \(matches.count)"
+            }
+            if let total, commitment.total.decimalString != total {
+                return "commitment \(origin): expected grand total \(total), found \(commitment.total.decimalString)"
+            }
+            if let lines, commitment.lines != lines { return "commitment \(origin): expected \(lines) line items, found \(commitment.lines)" }
+            return nil
+        case .requisition(let origin, let exists, let total, let commitmentOrigin):
+            let matches = await env.procore.allRequisitions().filter { $0.originID == origin }
+            if !exists { return matches.isEmpty ? nil : "expected no requisition with origin_id \(origin), found \(matches.count)" }
+            guard matches.count == 1, let requisition = matches.first else {
+                return "expected one requisition with origin_id \(origin), found \(matches.count)"
+            }
+            if let total, requisition.total.decimalString != total {
+                return "requisition \(origin): expected total \(total), found \(requisition.total.decimalString)"
+            }
+            if let commitmentOrigin {
+                let parent = await env.procore.allCommitments().first { $0.id == requisition.commitmentID }
+                if parent?.originID != commitmentOrigin {
+                    return "requisition \(origin): expected it on commitment \(commitmentOrigin), found it on \(parent?.originID ?? "?")"
+                }
+            }
+            return nil
+        case .quarantine(let source, let status, let code, let reasonContains):
+            let entries = try await env.store.quarantined(flow: flow, status: nil).filter { $0.sourceID == source }
+            guard let entry = entries.first else { return "expected \(source) in quarantine, it is not there" }
+            if let status, entry.status.rawValue != status { return "\(source): expected quarantine status \(status), found \(entry.status.rawValue)" }
+            if let code, entry.errorCode != code { return "\(source): expected error code \(code), found \(entry.errorCode) (\(entry.reason))" }
+            if let reasonContains, !entry.reason.contains(reasonContains) {
+                return "\(source): expected the reason to mention '\(reasonContains)', it says: \(entry.reason)"
+            }
+            return nil
+        case .quarantineCount(let count, let status, let code):
+            let entries = try await env.store.quarantined(flow: flow, status: status.flatMap(QuarantineEntry.Status.init))
+                .filter { code == nil || $0.errorCode == code }
+            return entries.count == count ? nil
+                : "expected \(count) quarantined record(s)\(status.map { " \($0)" } ?? "")\(code.map { " with code \($0)" } ?? ""), found \(entries.count): \(entries.map(\.sourceID).joined(separator: ", "))"
+        case .audit(let source, let outcome, let count, let outcomes):
+            let rows = try await env.store.audit(AuditFilter(outcome: outcome.flatMap(Outcome.init), sourceID: source, flow: flow, limit: 1_000_000))
+            if let count, rows.count != count {
+                return "expected \(count) audit row(s)\(source.map { " for \($0)" } ?? "")\(outcome.map { " with outcome \($0)" } ?? ""), found \(rows.count)"
+            }
+            if let outcomes, rows.map(\.outcome.rawValue) != outcomes {
+                return "expected audit outcomes \(outcomes) for \(source ?? "all"), found \(rows.map(\.outcome.rawValue))"
+            }
+            return nil
+        case .watermark(let entity, let equals):
+            let found = try await env.store.watermark(flow: flow, entity: entity)
+            return found == equals ? nil : "expected the \(entity) watermark at \(equals ?? "nothing"), found \(found ?? "nothing")"
+        case .summary(let path, let equals):
+            guard let summary = state.last else { return "no sync or replay has finished yet to read \(path) from" }
+            let parts = path.split(separator: ".").map(String.init)
+            let counts = parts[0] == "purchaseOrders" ? summary.purchaseOrders : summary.invoices
+            let values = ["read": counts.read, "created": counts.created, "updated": counts.updated, "skipped": counts.skipped,
+                          "held": counts.held, "released": counts.released, "failed": counts.failed]
+            let found = values[parts[1]] ?? -1
+            return found == equals ? nil : "expected \(path) = \(equals) in the last cycle, found \(found)"
+        case .journal(let system, let method, let path, let status, let count, let atLeast, let atMost):
+            let entries = core(system, env).journal.all.filter {
+                (method == nil || $0.method == method!.uppercased()) && (path == nil || FaultRule.glob(path!, matches: $0.path))
+                    && (status == nil || $0.status == status!)
+            }
+            let what = "\(system) requests\(method.map { " \($0)" } ?? "")\(path.map { " \($0)" } ?? "")\(status.map { " answered \($0)" } ?? "")"
+            if let count, entries.count != count { return "expected \(count) \(what), found \(entries.count)" }
+            if let atLeast, entries.count < atLeast { return "expected at least \(atLeast) \(what), found \(entries.count)" }
+            if let atMost, entries.count > atMost { return "expected at most \(atMost) \(what), found \(entries.count)" }
+            return nil
+        case .slept(let seconds):
+            let total = env.clock.sleeps.reduce(0) { $0 + $1.timeInterval }
+            return total >= seconds ? nil : "expected the engine to back off at least \(Int(seconds)) s in all, it waited \(Int(total)) s"
+        case .noExpiredTokenReused:
+            var rejections: [String: Int] = [:]
+            for entry in env.procoreCore.journal.all where entry.status == 401 { rejections[entry.credential ?? "-", default: 0] += 1 }
+            let reused = rejections.filter { $0.value > 1 }
+            return reused.isEmpty ? nil : "a rejected token was sent again: \(reused.values.max()!) requests carried the same expired token (token refresh is not working)"
+        case .noRepeatedPost:
+            var posts: [String: Int] = [:]
+            for entry in env.procoreCore.journal.all where entry.method == "POST" && (200..<300).contains(entry.status) {
+                if let origin = entry.origin { posts["\(Self.resource(entry.path)) \(origin)", default: 0] += 1 }
+            }
+            let repeated = posts.filter { $0.value > 1 }.keys.sorted()
+            return repeated.isEmpty ? nil : "the same record was created more than once: \(repeated.prefix(5).joined(separator: ", "))"
+        case .noDuplicates:
+            let commitments = await env.procore.allCommitments().compactMap(\.originID)
+            let requisitions = await env.procore.allRequisitions().compactMap(\.originID)
+            let dupes = Dictionary(grouping: commitments + requisitions, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
+            return dupes.isEmpty ? nil : "duplicate records in Procore for: \(dupes.prefix(5).joined(separator: ", "))"
+        case .converged:
+            return try await converged(env)
+        }
+    }
+
+    /// Source and destination agree: every SYSPRO PO and invoice is in Procore once with the
+    /// source amount, or held in quarantine; nothing in Procore lacks a source.
+    func converged(_ env: SimulatedEnvironment) async throws -> String? {
+        var problems: [String] = []
+        let held = Set(try await env.store.quarantined(flow: SysproProcoreFlow.name, status: .held).map(\.sourceID))
+        let commitments = Dictionary(grouping: await env.procore.allCommitments(), by: { $0.originID ?? "" })
+        let lines = Dictionary(grouping: await env.syspro.rows("PorMasterDetail"), by: { $0["PurchaseOrder"]?.stringValue ?? "" })
+        var sourceOrigins = Set<String>()
+        for header in await env.syspro.rows("PorMasterHdr") {
+            guard let po = header["PurchaseOrder"]?.stringValue else { continue }
+            let origin = "SYSPRO-PO-\(po)"
+            sourceOrigins.insert(origin)
+            if held.contains(po) { continue }
+            guard let found = commitments[origin], found.count == 1 else {
+                problems.append("PO \(po): \(commitments[origin]?.count ?? 0) commitments in Procore and not held")
+                continue
+            }
+            let expected = (lines[po] ?? []).reduce(Int64(0)) {
+                $0 + Int64((($1["MOrderQty"]?.doubleValue ?? 0) * ($1["MPrice"]?.doubleValue ?? 0) * 100).rounded())
+            }
+            if found[0].total.minor != expected { problems.append("PO \(po): Procore total \(found[0].total), SYSPRO \(Money(minor: expected))") }
+        }
+        for origin in commitments.keys where !sourceOrigins.contains(origin) { problems.append("commitment \(origin) has no SYSPRO PO") }
+        let requisitions = Dictionary(grouping: await env.procore.allRequisitions(), by: { $0.originID ?? "" })
+        var invoiceOrigins = Set<String>()
+        for invoice in await env.syspro.rows("ApInvoice") {
+            guard let supplier = invoice["Supplier"]?.stringValue, let number = invoice["Invoice"]?.stringValue else { continue }
+            let origin = "SYSPRO-AP-\(supplier)-\(number)"
+            invoiceOrigins.insert(origin)
+            if held.contains("\(supplier)/\(number)") { continue }
+            guard let found = requisitions[origin], found.count == 1 else {
+                problems.append("invoice \(supplier)/\(number): \(requisitions[origin]?.count ?? 0) requisitions in Procore and not held")
+                continue
+            }
+            if found[0].total != Money.parse(invoice["OrigInvValue"]) {
+                problems.append("invoice \(supplier)/\(number): Procore \(found[0].total), SYSPRO \(invoice["OrigInvValue"]?.canonicalJSON() ?? "?")")
+            }
+        }
+        for origin in requisitions.keys where !invoiceOrigins.contains(origin) { problems.append("requisition \(origin) has no SYSPRO invoice") }
+        return problems.isEmpty ? nil : "not converged: " + problems.prefix(6).joined(separator: "; ") + (problems.count > 6 ? " (+\(problems.count - 6) more)" : "")
+    }
+
+    /// `/rest/v1.0/purchase_order_contracts/123/line_items` → `purchase_order_contracts/*/line_items`.
+    static func resource(_ path: String) -> String {
+        path.split(separator: "/").dropFirst(2).map { $0.allSatisfy(\.isNumber) ? "*" : String($0) }.joined(separator: "/")
+    }
+}

@@ -1,0 +1,182 @@
+import ConnectorApp
+import Flows
+import Foundation
+import Logging
+import ProcoreSimulator
+import SimulatorKit
+import SyncEngine
+import SyncStore
+import SysproSimulator
+
+/// The result of one step.
+public struct StepResult: Sendable {
+    public var step: Scenario.Step
+    public var passed: Bool
+    public var skipped: Bool = false
+    public var detail: String
+}
+
+/// The result of one scenario.
+public struct ScenarioResult: Sendable {
+    public var scenario: Scenario
+    public var steps: [StepResult]
+    public var seconds: Double
+    public var passed: Bool { steps.allSatisfy { $0.passed || $0.skipped } }
+    public var firstFailure: StepResult? { steps.first { !$0.passed && !$0.skipped } }
+}
+
+/// Runs scenarios against the in-process simulators on a simulated clock. Each scenario gets
+/// fresh simulators, a fresh in-memory store and a fresh engine; a step that fails stops the
+/// scenario (later steps would only report consequences).
+public struct ScenarioRunner: Sendable {
+    public var logger: Logger
+
+    public init(logger: Logger) { self.logger = logger }
+
+    public func run(_ scenario: Scenario) async -> ScenarioResult {
+        let started = ContinuousClock.now
+        let steps: [StepResult]
+        do {
+            steps = try await execute(scenario)
+        } catch {
+            let failed = StepResult(
+                step: Scenario.Step(line: 0, name: "setup", action: .expect([])), passed: false, detail: "setup failed: \(error)")
+            steps = [failed]
+        }
+        return ScenarioResult(scenario: scenario, steps: steps, seconds: (ContinuousClock.now - started).timeInterval)
+    }
+
+    func execute(_ scenario: Scenario) async throws -> [StepResult] {
+        let setup = scenario.setup
+        let clock = ManualClock(start: setup.clock)
+        let data = DemoData.generate(purchaseOrders: setup.purchaseOrders, today: clock.now(), budgetPerCostCode: setup.budget)
+        let settings = try flowSettings(setup.settings, mappings: data.mappings)
+        let store = try SQLiteSyncStore.inMemory()
+        let logger = self.logger
+        return try await SimulatedEnvironment.run(data: data, clock: clock, store: store, logger: logger) { env in
+            if let overrides = setup.procore.objectValue, !overrides.isEmpty {
+                await env.procore.setSettings(try merge(await env.procore.settings, overrides))
+            }
+            if let overrides = setup.syspro.objectValue, !overrides.isEmpty {
+                await env.syspro.setSettings(try merge(await env.syspro.settings, overrides))
+            }
+            var state = RunState(flow: env.makeFlow(settings: settings, timeout: setup.clientTimeout), timeout: setup.clientTimeout)
+            var results: [StepResult] = []
+            for step in scenario.steps {
+                let result: StepResult
+                do {
+                    result = try await perform(step, env: env, data: data, settings: settings, state: &state)
+                } catch {
+                    result = StepResult(step: step, passed: false, detail: "\(error)")
+                }
+                results.append(result)
+                if !result.passed && !result.skipped { break }
+            }
+            return results
+        }
+    }
+
+    struct RunState {
+        var flow: SysproProcoreFlow
+        var timeout: Duration = .seconds(30)
+        var last: CycleSummary?
+        var restarts = 0
+    }
+
+    func perform(_ step: Scenario.Step, env: SimulatedEnvironment, data: DemoData, settings: SysproProcoreSettings, state: inout RunState) async throws -> StepResult {
+        switch step.action {
+        case .sync(let expectErrors):
+            do {
+                let summary = try await state.flow.runCycle()
+                state.last = summary
+                let text = "POs " + describe(summary.purchaseOrders) + "; invoices " + describe(summary.invoices)
+                if !summary.errors.isEmpty && !expectErrors {
+                    return StepResult(step: step, passed: false, detail: "the cycle reported errors: \(summary.errors.joined(separator: " | "))")
+                }
+                if summary.errors.isEmpty && expectErrors {
+                    return StepResult(step: step, passed: false, detail: "expected the cycle to report an error, it reported none (\(text))")
+                }
+                return StepResult(step: step, passed: true, detail: text + (summary.errors.isEmpty ? "" : "; errors as expected: \(summary.errors.joined(separator: " | "))"))
+            } catch let crash as SimulatedCrash {
+                // The process "died": a new engine on the same state and simulators takes over.
+                state.flow = env.makeFlow(settings: settings, timeout: state.timeout)
+                state.restarts += 1
+                state.last = nil
+                return StepResult(step: step, passed: true, detail: "\(crash); engine restarted on the same state")
+            }
+        case .replay(let ids, let overrideBudget):
+            let summary = try await state.flow.replay(sourceIDs: ids, overrideBudget: overrideBudget)
+            state.last = summary
+            return StepResult(step: step, passed: summary.errors.isEmpty,
+                              detail: "POs " + describe(summary.purchaseOrders) + "; invoices " + describe(summary.invoices)
+                                + (summary.errors.isEmpty ? "" : "; errors: \(summary.errors.joined(separator: " | "))"))
+        case .advance(let duration):
+            env.clock.advance(by: duration)
+            return StepResult(step: step, passed: true, detail: "clock now \(ISO8601DateFormatter().string(from: env.clock.now()))")
+        case .fault(let system, let rule):
+            core(system, env).faults.add(rule)
+            return StepResult(step: step, passed: true, detail: "fault armed on \(system)")
+        case .clearFaults(let system):
+            for name in system.map({ [$0] }) ?? Scenario.systems { core(name, env).faults.clear() }
+            return StepResult(step: step, passed: true, detail: "faults cleared")
+        case .crash(let point, let skip):
+            await state.flow.armCrash(at: point, skip: skip)
+            return StepResult(step: step, passed: true, detail: "the next sync crashes at \(point.rawValue)")
+        case .createCostCode(let project, let code, let name, let budget):
+            guard let projectID = await env.procore.projectID(number: project) else {
+                return StepResult(step: step, passed: false, detail: "no project \(project) in the Procore simulator")
+            }
+            if let budget {
+                try await env.procore.addCostCode(projectID: projectID, fullCode: code, name: name, budget: Money(minor: Int64((budget * 100).rounded())))
+            } else {
+                try await env.procore.addCostCode(projectID: projectID, fullCode: code, name: name)
+            }
+            return StepResult(step: step, passed: true, detail: "cost code \(code) created in project \(project)")
+        case .insertRows(let table, let rows):
+            await env.syspro.insert(table, rows: rows)
+            return StepResult(step: step, passed: true, detail: "\(rows.count) row(s) inserted into \(table)")
+        case .updateRows(let table, let column, let value, let set):
+            let changed = await env.syspro.update(table, where: column, equals: value, set: set)
+            return StepResult(step: step, passed: changed > 0, detail: "\(changed) row(s) of \(table) changed" + (changed == 0 ? " — no row has \(column) = \(value.canonicalJSON())" : ""))
+        case .deleteRows(let table, let column, let value):
+            let removed = await env.syspro.delete(table, where: column, equals: value)
+            return StepResult(step: step, passed: removed > 0, detail: "\(removed) row(s) of \(table) deleted")
+        case .addLatePurchaseOrder:
+            await env.syspro.insert("PorMasterHdr", rows: [data.latePurchaseOrder.header])
+            await env.syspro.insert("PorMasterDetail", rows: data.latePurchaseOrder.lines)
+            return StepResult(step: step, passed: true, detail: "PO DEMO-LATE entered in SYSPRO")
+        case .procoreSettings(let overrides):
+            await env.procore.setSettings(try merge(await env.procore.settings, overrides.objectValue ?? [:]))
+            return StepResult(step: step, passed: true, detail: "Procore simulator settings changed")
+        case .expect(let assertions):
+            var failures: [String] = []
+            for assertion in assertions {
+                if let failure = await check(assertion, env: env, state: state) { failures.append(failure) }
+            }
+            return StepResult(step: step, passed: failures.isEmpty,
+                              detail: failures.isEmpty ? "\(assertions.count) assertion(s) hold" : failures.joined(separator: "; "))
+        }
+    }
+
+    func core(_ system: String, _ env: SimulatedEnvironment) -> SimulatorCore {
+        system == "syspro" ? env.sysproCore : env.procoreCore
+    }
+
+    func describe(_ c: EntityCounts) -> String {
+        "read \(c.read) created \(c.created) updated \(c.updated) skipped \(c.skipped) held \(c.held) released \(c.released) failed \(c.failed)"
+    }
+
+    func flowSettings(_ overrides: JSONValue, mappings: [CostCodeMapping]) throws -> SysproProcoreSettings {
+        var settings = SysproProcoreSettings(costCodes: mappings)
+        settings.pageSize = 5
+        return try merge(settings, overrides.objectValue ?? [:])
+    }
+}
+
+/// Applies JSON overrides to a Codable value.
+func merge<T: Codable>(_ value: T, _ overrides: [String: JSONValue]) throws -> T {
+    guard !overrides.isEmpty else { return value }
+    guard case .object(var base) = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value)) else { return value }
+    for (key, override) in overrides { base[key] = override }
+    return try JSONDecoder().decode(T.self, from: JSONEncoder().encode(JSONValue.object(base)))
+}

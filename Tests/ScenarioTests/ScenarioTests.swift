@@ -1,0 +1,65 @@
+import Foundation
+import Logging
+import Scenarios
+import SyncEngine
+import Testing
+
+/// Every scenario under `scenarios/`, each as its own test, plus the loader's error messages.
+@Suite(.serialized) struct ScenarioTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("scenarios").path
+
+    static var files: [String] { (try? ScenarioReport.files([root])) ?? [] }
+
+    @Test func thereAreScenarios() {
+        #expect(Self.files.count >= 14)
+    }
+
+    @Test(arguments: files)
+    func scenarioPasses(_ file: String) async throws {
+        let scenario = try Scenario.load(path: file)
+        var logger = Logger(label: "scenario")
+        logger.logLevel = .critical
+        let result = await ScenarioRunner(logger: logger).run(scenario)
+        #expect(result.passed, "\(ScenarioReport.text(result))")
+    }
+}
+
+@Suite struct ScenarioLoaderTests {
+    func loadError(_ yaml: String) -> ScenarioLoadError? {
+        do {
+            _ = try Scenario.parse(yaml, file: "t.yaml")
+            return nil
+        } catch let error as ScenarioLoadError {
+            return error
+        } catch {
+            return ScenarioLoadError(file: "?", line: 0, message: "\(error)")
+        }
+    }
+
+    @Test func unknownKeysNameTheLineAndTheExpectedKeys() {
+        let error = loadError("""
+            name: x
+            steps:
+              - sync: {}
+              - expect:
+                  - commitmentz: {count: 1}
+            """)
+        #expect(error?.line == 5)
+        #expect(error?.message.contains("unknown key 'commitmentz'") == true)
+        #expect(error?.message.contains("commitments") == true)
+    }
+
+    @Test func wrongTypesAndMissingThingsAreCaught() {
+        #expect(loadError("name: x\nsteps:\n  - advance: soon\n")?.message.contains("duration") == true)
+        #expect(loadError("name: x\nsetup:\n  purchaseOrders: many\nsteps:\n  - sync: {}\n")?.line == 3)
+        #expect(loadError("name: x\nsteps:\n  - createCostCode: {project: '9999', code: 31-100}\n")?.message.contains("not in the demo data set") == true)
+        #expect(loadError("name: x\nsteps:\n  - fault: {system: sap, status: 500}\n")?.message.contains("syspro, procore") == true)
+        #expect(loadError("name: x\nsteps:\n  - crash: {at: somewhere}\n")?.message.contains("after-destination-write") == true)
+        #expect(loadError("name: x\nsetup:\n  settings: {budgetPolicy: maybe}\nsteps:\n  - sync: {}\n") != nil)
+        #expect(loadError("name: x\nsetup:\n  settings: {nope: 1}\nsteps:\n  - sync: {}\n")?.message.contains("unknown flow setting 'nope'") == true)
+        #expect(loadError("name: x\nsteps:\n  - insertRows: {table: Nope, rows: []}\n")?.message.contains("PorMasterHdr") == true)
+        #expect(loadError("name: x\nsteps: [\n")?.message.contains("not valid YAML") == true)
+        #expect(loadError("steps:\n  - sync: {}\n")?.message.contains("needs a name") == true)
+    }
+}
