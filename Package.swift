@@ -110,6 +110,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Simulators/SimulatorKit",
             swiftSettings: swiftSettings
@@ -143,7 +144,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ScenarioTests",
-            dependencies: ["Scenarios", "SyncEngine"],
+            dependencies: ["Scenarios", "SyncEngine", "ConnectorApp", "SyncStore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -228,6 +228,7 @@ extension ProcoreBackend {
         guard let name = body["name"]?.stringValue, !name.isEmpty else { throw ProcoreError.unprocessable(["name": ["can't be blank"]]) }
         try checkOriginID(body["origin_id"]?.stringValue, company: company, kind: "vendor")
         let id = addVendor(companyID: company, name: name, originID: body["origin_id"]?.stringValue, originCode: body["origin_code"]?.stringValue)
+        emit("Company Vendors", "create", id: id, company: company, project: nil)
         return json(vendors[id]!)
     }
 
@@ -241,6 +242,7 @@ extension ProcoreBackend {
             full = "\(division)-\(code)"
         }
         let id = try addCostCode(projectID: project.id, fullCode: full, name: name, originID: body["origin_id"]?.stringValue)
+        emit("Cost Codes", "create", id: id, company: project.companyID, project: project.id)
         return json(costCodes[id]!)
     }
 
@@ -253,6 +255,7 @@ extension ProcoreBackend {
             throw ProcoreError.unprocessable(["original_budget_amount": ["is not a number"]])
         }
         let id = try addBudget(projectID: project.id, costCodeID: code, lineItemTypeID: type, amount: amount)
+        emit("Budget Line Items", "create", id: id, company: project.companyID, project: project.id)
         return ["id": JSONValue(id: id), "cost_code": costCodeRef(code), "original_budget_amount": .number(Double(amount.minor) / 100)]
     }
 
@@ -281,6 +284,7 @@ extension ProcoreBackend {
         commitments[c.id] = c
         commitmentNumbers.insert("\(project.id)|\(number)")
         if let origin = c.originID { originIndex["commitment|\(c.companyID)|\(origin)"] = c.id }
+        emit("Purchase Order Contracts", "create", id: c.id, company: c.companyID, project: c.projectID)
         return json(c, full: true)
     }
 
@@ -309,6 +313,7 @@ extension ProcoreBackend {
         }
         c.updatedAt = now
         commitments[id] = c
+        emit("Purchase Order Contracts", "update", id: id, company: c.companyID, project: c.projectID)
         return json(c, full: true)
     }
 
@@ -336,6 +341,7 @@ extension ProcoreBackend {
         c.lines.append(line)
         c.updatedAt = now
         commitments[id] = c
+        emit("Purchase Order Contract Line Items", "create", id: line.id, company: c.companyID, project: c.projectID)
         return json(line, holder: c)
     }
 
@@ -361,6 +367,7 @@ extension ProcoreBackend {
         c.lines[index].updatedAt = now
         c.updatedAt = now
         commitments[id] = c
+        emit("Purchase Order Contract Line Items", "update", id: lineID, company: c.companyID, project: c.projectID)
         return json(c.lines[index], holder: c)
     }
 

@@ -39,7 +39,10 @@ public actor ProcoreBackend {
     var commitmentNumbers: Set<String> = []
     var requisitionsByCommitment: [Int64: [Int64]] = [:]
     private var rateWindows: [String: (hourStart: Date, hourCount: Int, spikeStart: Date, spikeCount: Int)] = [:]
-    private var random = SplitMix64(seed: 99)
+    var random = SplitMix64(seed: 99)
+    var hooks: [Int64: ProcoreHook] = [:]
+    var triggers: [Int64: ProcoreTrigger] = [:]
+    var changes: [ProcoreChange] = []
     /// Calls that arrived without a `Procore-Company-Id` header (lenient mode journals them).
     public private(set) var missingCompanyHeaderCalls = 0
     public private(set) var tokensIssued = 0
@@ -61,6 +64,7 @@ public actor ProcoreBackend {
         companies = [:]; apps = [:]; tokens = [:]; projects = [:]; vendors = [:]; costCodes = [:]
         lineItemTypes = [:]; budgetLines = [:]; commitments = [:]; requisitions = [:]; rateWindows = [:]
         originIndex = [:]; commitmentNumbers = []; requisitionsByCommitment = [:]
+        hooks = [:]; triggers = [:]; changes = []
         missingCompanyHeaderCalls = 0; tokensIssued = 0; settings = Settings()
     }
 

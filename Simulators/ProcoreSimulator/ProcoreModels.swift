@@ -140,6 +140,15 @@ enum ProcoreTime {
         return formatter
     }()
     static func string(_ date: Date) -> JSONValue { .string(iso.string(from: date)) }
+    nonisolated(unsafe) static let isoMicro: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"
+        return formatter
+    }()
+    /// Webhook timestamps carry microseconds: `2026-03-02T14:05:09.246562Z`.
+    static func microseconds(_ date: Date) -> String { isoMicro.string(from: date) }
 }
 
 extension JSONValue {

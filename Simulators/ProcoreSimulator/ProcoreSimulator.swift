@@ -8,12 +8,16 @@ import SyncEngine
 public struct ProcoreSimulator: SimulatedSystem {
     public let name = "procore"
     public let backend: ProcoreBackend
+    /// Delivers webhook events to the hooks' destinations (Procore's retry ladder, on the clock).
+    public let webhooks: WebhookDispatcher?
     private let routes: RouteTable
 
     public init(clock: any SyncClock) {
         let backend = ProcoreBackend(clock: clock)
+        let dispatcher = WebhookDispatcher(clock: clock)
         self.backend = backend
-        self.routes = ProcoreRoutes(backend: backend).table
+        self.webhooks = dispatcher
+        self.routes = ProcoreRoutes(backend: backend, dispatcher: dispatcher).table
     }
 
     public static func makeCore(clock: any SyncClock) -> (SimulatorCore, ProcoreBackend) {
@@ -21,16 +25,27 @@ public struct ProcoreSimulator: SimulatedSystem {
         return (SimulatorCore(system: simulator, clock: clock), simulator.backend)
     }
 
+    /// Answers a request; the changes it made become webhook events, delivered before the answer
+    /// goes out (deterministic for tests; Procore itself delivers a moment later). Deliveries that
+    /// failed earlier are retried here too once due, and whenever the simulated clock advances.
     public func handle(_ request: SimRequest) async -> SimResponse {
-        if let response = await routes.dispatch(request) { return response }
-        return ProcoreError.notFound("Route not found: \(request.method) \(request.path)").response
+        let response = await routes.dispatch(request)
+            ?? ProcoreError.notFound("Route not found: \(request.method) \(request.path)").response
+        if let webhooks {
+            for event in await backend.drainEvents() { await webhooks.enqueue(event) }
+            await webhooks.deliverDue()
+        }
+        return response
     }
 
     public func apply(_ action: FaultAction) async {
         if action == .expireTokens { await backend.expireAllTokens() }
     }
 
-    public func reset() async { await backend.reset() }
+    public func reset() async {
+        await backend.reset()
+        await webhooks?.reset()
+    }
 
     public func seed(_ data: JSONValue) async throws { try await ProcoreSeed.load(data, into: backend) }
 }
@@ -38,6 +53,7 @@ public struct ProcoreSimulator: SimulatedSystem {
 /// HTTP handlers: decode the request, call the backend, encode Procore's answer.
 struct ProcoreRoutes {
     let backend: ProcoreBackend
+    let dispatcher: WebhookDispatcher
 
     var table: RouteTable {
         RouteTable([
@@ -149,6 +165,61 @@ struct ProcoreRoutes {
                 let r = try await backend.requisition(params["id"] ?? "", project: project)
                 return .list(await r.items.asyncMap { await backend.json($0) })
             }),
+            SimRoute("POST", "/rest/v1.0/webhooks/hooks", api { request, _, company, app in
+                let (companyID, projectID) = try await hookScope(request, company: company, app: app)
+                return .object(201, try await backend.createHook(company: companyID, project: projectID, body: try Self.body(request, key: "hook")))
+            }),
+            SimRoute("GET", "/rest/v1.0/webhooks/hooks", api { request, _, company, app in
+                let (companyID, projectID) = try await hookScope(request, company: company, app: app)
+                return .list(await backend.listHooks(company: companyID, project: projectID, namespace: request.queryValue("namespace")))
+            }),
+            SimRoute("PATCH", "/rest/v1.0/webhooks/hooks/{id}", api { request, params, company, _ in
+                let hook = try await backend.hook(params["id"] ?? "", company: company)
+                return .object(200, try await backend.updateHook(hook.id, body: try Self.body(request, key: "hook")))
+            }),
+            SimRoute("DELETE", "/rest/v1.0/webhooks/hooks/{id}", api { _, params, company, _ in
+                let hook = try await backend.hook(params["id"] ?? "", company: company)
+                await backend.deleteHook(hook.id)
+                return .object(204, nil)
+            }),
+            SimRoute("POST", "/rest/v1.0/webhooks/hooks/{id}/triggers", api { request, params, company, _ in
+                let hook = try await backend.hook(params["id"] ?? "", company: company)
+                guard let json = request.jsonBody() else { throw ProcoreError.badRequest("Malformed JSON in request body") }
+                // Some clients nest the trigger inside "hook"; Procore's reference puts it at the top.
+                guard let trigger = json["trigger"]?.objectValue ?? json["hook"]?["trigger"]?.objectValue else {
+                    throw ProcoreError.badRequest("param is missing or the value is empty: trigger")
+                }
+                return .object(201, try await backend.createTrigger(hook: hook, body: trigger))
+            }),
+            SimRoute("POST", "/rest/v1.0/webhooks/hooks/{id}/triggers/bulk", api { request, params, company, _ in
+                let hook = try await backend.hook(params["id"] ?? "", company: company)
+                guard let list = request.jsonBody()?["triggers"]?.arrayValue else { throw ProcoreError.badRequest("param is missing or the value is empty: triggers") }
+                guard list.count <= 100 else { return .object(413, ["errors": "Too many triggers in one request (at most 100)"]) }
+                var created: [JSONValue] = []
+                var failed: [JSONValue] = []
+                for item in list {
+                    do {
+                        created.append(try await backend.createTrigger(hook: hook, body: item.objectValue ?? [:]))
+                    } catch let error as ProcoreError {
+                        failed.append(["trigger": item, "errors": .string("\(error)")])
+                    }
+                }
+                return .object(failed.isEmpty ? 200 : 207, ["created": .array(created), "failed": .array(failed)])
+            }),
+            SimRoute("GET", "/rest/v1.0/webhooks/hooks/{id}/triggers", api { _, params, company, _ in
+                let hook = try await backend.hook(params["id"] ?? "", company: company)
+                return .list(await backend.listTriggers(hook: hook.id))
+            }),
+            SimRoute("DELETE", "/rest/v1.0/webhooks/hooks/{id}/triggers/{trigger}", api { _, params, company, _ in
+                let hook = try await backend.hook(params["id"] ?? "", company: company)
+                try await backend.deleteTrigger(hook: hook.id, params["trigger"] ?? "")
+                return .object(204, nil)
+            }),
+            SimRoute("GET", "/rest/v1.0/webhooks/hooks/{id}/deliveries", api { request, params, company, _ in
+                let hook = try await backend.hook(params["id"] ?? "", company: company)
+                return .object(200, await deliveries(hook: hook.id, request: request))
+            }),
+            SimRoute("GET", "/rest/v1.0/webhooks/resources", api { _, _, _, _ in .object(200, .array(await backend.resourceCatalogue())) }),
             SimRoute("PATCH", "/rest/v1.0/requisitions/{id}/contract_items/{item}", api { request, params, company, app in
                 let project = try await backend.project(Self.scope(request, "project_id"), company: company, app: app)
                 let r = try await backend.requisition(params["id"] ?? "", project: project)
@@ -156,6 +227,42 @@ struct ProcoreRoutes {
                     requisition: r.id, item: params["item"] ?? "", body: try Self.body(request, key: "requisition_contract_item")))
             }),
         ])
+    }
+
+    /// A hook is scoped to the company, or to one project when `project_id` is given.
+    func hookScope(_ request: SimRequest, company: Int64?, app: ProcoreApp) async throws -> (Int64, Int64?) {
+        if let projectText = Self.scope(request, "project_id") {
+            let project = try await backend.project(projectText, company: company, app: app)
+            return (project.companyID, project.id)
+        }
+        return (try requireCompany(company), nil)
+    }
+
+    /// The deliveries log: cursor paging by `page_start` (last id seen) and `page_size`,
+    /// `filters[status]` any | successful | failing | discarded.
+    func deliveries(hook: Int64, request: SimRequest) async -> JSONValue {
+        let status = request.queryValue("filters[status]") ?? "any"
+        let size = max(1, min(Int(request.queryValue("page_size") ?? "") ?? 100, 1000))
+        let start = Int64(request.queryValue("page_start") ?? "") ?? 0
+        let attempts = await dispatcher.attempts.filter { attempt in
+            guard attempt.event.hookID == hook, attempt.id > start else { return false }
+            switch status {
+            case "successful": return attempt.outcome == .ok
+            case "failing": return attempt.outcome == .retried || attempt.outcome == .failed
+            case "discarded": return attempt.outcome == .discarded
+            default: return true
+            }
+        }
+        return .array(attempts.prefix(size).map { attempt in
+            [
+                "id": JSONValue(id: attempt.id), "event_id": attempt.event.payload["id"] ?? nil, "outcome": .string(attempt.outcome.rawValue),
+                "started_at": .string(ProcoreTime.microseconds(attempt.startedAt)),
+                "completed_at": .string(ProcoreTime.microseconds(attempt.completedAt)),
+                "response_status": attempt.responseStatus.map { .number(Double($0)) } ?? nil,
+                "response_headers": [:], "response_body": JSONValue(attempt.responseBody), "response_error": JSONValue(attempt.responseError),
+                "event": attempt.event.payload,
+            ]
+        })
     }
 
     enum Answer {
@@ -185,7 +292,7 @@ struct ProcoreRoutes {
                 rateHeaders = try await backend.countRequest(app: app.clientID, company: companyID)
                 var response: SimResponse
                 switch try await handler(request, params, companyID, app) {
-                case .object(let status, let value): response = .json(status, value)
+                case .object(let status, let value): response = status == 204 ? SimResponse(status: 204) : .json(status, value)
                 case .list(let items): response = await paginate(items, request: request)
                 }
                 response.headers += rateHeaders

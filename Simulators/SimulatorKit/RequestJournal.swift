@@ -20,7 +20,8 @@ public struct JournalEntry: Sendable, Codable, Equatable {
     public var origin: String?
 }
 
-/// Everything a simulator was asked, in order. Thread-safe; bounded so a long soak stays flat.
+/// Everything a simulator was asked, in order. Thread-safe; bounded (between half the capacity
+/// and the capacity of the latest entries are kept) so a long soak stays flat.
 public final class RequestJournal: Sendable {
     private let entries = Mutex<[JournalEntry]>([])
     private let counter = Mutex<Int>(0)
@@ -41,7 +42,9 @@ public final class RequestJournal: Sendable {
             credential: authorization.map(Self.fingerprint), faulted: faulted, origin: origin)
         entries.withLock { list in
             list.append(entry)
-            if list.count > capacity { list.removeFirst(list.count - capacity) }
+            // Drop the oldest half at once: amortised O(1), where trimming one entry per request
+            // made every request past the capacity copy the whole buffer.
+            if list.count > capacity { list.removeFirst(list.count - capacity / 2) }
         }
     }
 

@@ -16,10 +16,13 @@ public protocol SimulatedSystem: Sendable {
     func seed(_ data: JSONValue) async throws
     /// Adds headers every answer carries (Procore's rate-limit headers), fault answers included.
     func decorate(_ response: inout SimResponse, for request: SimRequest) async
+    /// The system's outbound webhook deliveries, if it sends any.
+    var webhooks: WebhookDispatcher? { get }
 }
 
 extension SimulatedSystem {
     public func decorate(_ response: inout SimResponse, for request: SimRequest) async {}
+    public var webhooks: WebhookDispatcher? { nil }
 }
 
 /// Wraps a simulated system with the shared machinery: fault plan, request journal, control API.
@@ -80,6 +83,7 @@ public final class SimulatorCore: Sendable {
     /// | `POST /_sim/faults` (body: a ``FaultRule``) · `GET` · `DELETE` | manage fault rules |
     /// | `POST /_sim/expire-tokens` · `POST /_sim/kill-sessions` | the fault actions, now |
     /// | `GET /_sim/journal` | the request journal |
+    /// | `POST /_sim/webhooks/{deliver,hold,release,reorder}` · `POST /_sim/webhooks/duplicate {"count":1}` · `GET /_sim/webhooks/attempts` | webhook delivery control (systems that send webhooks) |
     func control(_ request: SimRequest) async -> SimResponse {
         let sub = String(request.path.dropFirst("/_sim".count))
         switch (request.method, sub) {
@@ -105,7 +109,11 @@ public final class SimulatorCore: Sendable {
             guard let seconds = request.jsonBody()?["seconds"]?.doubleValue, seconds >= 0 else {
                 return .json(400, ["error": "body must be {\"seconds\": N} with N >= 0"])
             }
-            manual.advance(by: .interval(seconds))
+            if let webhooks = system.webhooks {
+                await webhooks.advance(manual, by: .interval(seconds))  // retries fall due on the way
+            } else {
+                manual.advance(by: .interval(seconds))
+            }
             return .json(200, ["now": .string(ISO8601DateFormatter().string(from: clock.now()))])
         case ("GET", "/faults"):
             let data = (try? Self.encoder.encode(faults.rules)) ?? Data("[]".utf8)
@@ -127,6 +135,28 @@ public final class SimulatorCore: Sendable {
         case ("POST", "/kill-sessions"):
             await system.apply(.killSessions)
             return .json(200, ["applied": "kill-sessions"])
+        case ("POST", "/webhooks/deliver"), ("POST", "/webhooks/hold"), ("POST", "/webhooks/release"),
+            ("POST", "/webhooks/duplicate"), ("POST", "/webhooks/reorder"), ("GET", "/webhooks/attempts"):
+            guard let webhooks = system.webhooks else { return .json(404, ["error": .string("\(name) sends no webhooks")]) }
+            switch sub {
+            case "/webhooks/deliver":
+                let made = await webhooks.deliverDue()
+                return .json(200, ["attempts": .number(Double(made.count))])
+            case "/webhooks/hold": await webhooks.hold()
+            case "/webhooks/release":
+                await webhooks.release()
+                await webhooks.deliverDue()
+            case "/webhooks/duplicate":
+                await webhooks.duplicateNextEvents(Int(request.jsonBody()?["count"]?.doubleValue ?? 1))
+            case "/webhooks/reorder": await webhooks.reorder()
+            default:
+                let list: [JSONValue] = await webhooks.attempts.map {
+                    ["id": .number(Double($0.id)), "url": .string($0.event.url), "outcome": .string($0.outcome.rawValue),
+                     "status": $0.responseStatus.map { .number(Double($0)) } ?? .null, "error": $0.responseError.map { .string($0) } ?? .null]
+                }
+                return .json(200, .array(list))
+            }
+            return .json(200, ["applied": .string(String(sub.dropFirst("/webhooks/".count)))])
         case ("GET", "/journal"):
             let data = (try? Self.encoder.encode(journal.all)) ?? Data("[]".utf8)
             return SimResponse(status: 200, headers: [("Content-Type", "application/json")], body: data)

@@ -17,6 +17,8 @@ import Yams
 /// | `database` | path of the SQLite state file | `ml-connector.sqlite` |
 /// | `integrations[].name` | text | required |
 /// | `integrations[].flow` | `syspro-procore` | required |
+/// | `integrations[].sandbox` | whether these are sandbox systems (`scenario run --against real` refuses others) | `false` |
+/// | `integrations[].intervalMinutes` | polling interval for `sync --watch` | `10` |
 /// | `integrations[].syspro` | enetBase, odataRoot, operator, operatorPassword*, companyId, companyPassword*, odataUser, odataPassword* | required |
 /// | `integrations[].procore` | loginBase, apiBase, clientId, clientSecret*, companyId | required |
 /// | `integrations[].settings` | ``SysproProcoreSettings`` | defaults per key |
@@ -43,6 +45,8 @@ public struct ConnectorConfig: Codable, Sendable {
     public struct Integration: Codable, Sendable {
         public var name: String
         public var flow: String
+        /// Whether the systems behind this integration are sandboxes (scenarios refuse others).
+        public var sandbox: Bool?
         public var intervalMinutes: Int?
         public var syspro: SysproSection
         public var procore: ProcoreSection

@@ -19,6 +19,9 @@ public struct SimulatedEnvironment: Sendable {
     public let syspro: SysproBackend
     public let procoreCore: SimulatorCore
     public let procore: ProcoreBackend
+    /// A webhook receiver that records what Procore's simulator delivers (and can refuse it).
+    public let receiverCore: SimulatorCore
+    public let receiver: WebhookReceiver
     public let urls: [String: String]
     public let http: HTTPClient
     public let store: any SyncStateStore
@@ -31,14 +34,17 @@ public struct SimulatedEnvironment: Sendable {
     ) async throws -> R {
         let (sysproCore, syspro) = SysproSimulator.makeCore(clock: clock)
         let (procoreCore, procore) = ProcoreSimulator.makeCore(clock: clock)
+        let receiver = WebhookReceiver()
+        let receiverCore = SimulatorCore(system: receiver, clock: clock)
         try await syspro.seed(data.syspro)
         try await procoreCore.system.seed(data.procore)
-        return try await SimulatorHost.withRunning([sysproCore, procoreCore]) { urls in
+        return try await SimulatorHost.withRunning([sysproCore, procoreCore, receiverCore]) { urls in
             var config = HTTPClient.Configuration(timeout: .init(connect: .seconds(5), read: .seconds(30)))
             config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 4
             return try await HTTPClient.withHTTPClient(configuration: config) { http in
                 let environment = SimulatedEnvironment(
-                    clock: clock, sysproCore: sysproCore, syspro: syspro, procoreCore: procoreCore, procore: procore, urls: urls,
+                    clock: clock, sysproCore: sysproCore, syspro: syspro, procoreCore: procoreCore, procore: procore,
+                    receiverCore: receiverCore, receiver: receiver, urls: urls,
                     http: http, store: store, logger: logger)
                 return try await body(environment)
             }
@@ -58,6 +64,19 @@ public struct SimulatedEnvironment: Sendable {
         return ProcoreConnection(
             loginBase: base, apiBase: base, clientID: DemoData.clientID, clientSecret: DemoData.clientSecret,
             companyID: DemoData.companyID)
+    }
+
+    /// The Procore simulator's webhook dispatcher.
+    public var webhooks: WebhookDispatcher { procoreCore.system.webhooks! }
+
+    /// Moves the simulated clock; webhook retries that fall due on the way are delivered on time.
+    public func advance(by duration: Duration) async {
+        await webhooks.advance(clock, by: duration)
+    }
+
+    /// A Procore client on the simulator (for set-up calls such as registering webhooks).
+    public func makeProcoreClient() -> ProcoreClient {
+        ProcoreClient(connection: procoreConnection, transport: HTTPTransport(http: http, system: "procore", clock: clock, logger: logger))
     }
 
     /// A flow wired to the simulators (a new one is like a restarted process: same store, no caches).

@@ -35,6 +35,9 @@ public struct Scenario: Sendable {
         case deleteRows(table: String, column: String, value: JSONValue)
         case addLatePurchaseOrder
         case procoreSettings(JSONValue)
+        case registerHook(resources: [String], events: [String], project: String?, apiVersion: String)
+        case receiver(failNext: Int, status: Int)
+        case webhooks(String, Int)
         case expect([Assertion])
     }
 
@@ -54,6 +57,8 @@ public struct Scenario: Sendable {
         case noRepeatedPost
         case noDuplicates
         case converged
+        case received(resource: String?, event: String?, count: Int?, distinct: Int?, atLeast: Int?)
+        case deliveries(outcome: String?, count: Int?, atLeast: Int?)
     }
 
     public struct Step: Sendable {
@@ -171,7 +176,7 @@ public struct Scenario: Sendable {
 
     static let stepKinds = [
         "sync", "replay", "advance", "fault", "clearFaults", "crash", "createCostCode", "insertRows", "updateRows", "deleteRows",
-        "addLatePurchaseOrder", "procoreSettings", "expect",
+        "addLatePurchaseOrder", "procoreSettings", "registerHook", "receiver", "webhooks", "expect",
     ]
 
     static func parseStep(_ reader: YAMLReader, setup: Setup) throws -> Step {
@@ -239,6 +244,25 @@ public struct Scenario: Sendable {
             let value = try body.json()
             try checkKeys(value, allowed: ["tokenLifetimeSeconds", "hourlyLimit", "spikeLimit", "strictCompanyHeader", "defaultPerPage"], reader: body)
             action = .procoreSettings(value)
+        case "registerHook":
+            let o = try body.mapping(allowed: ["resources", "events", "project", "apiVersion"])
+            let known = ["Purchase Order Contracts", "Purchase Order Contract Line Items", "Cost Codes", "Budget Line Items", "Company Vendors"]
+            guard let resources = o["resources"] else { throw body.fail("registerHook needs resources: a list of \(known.joined(separator: ", "))") }
+            let project = try o["project"]?.string()
+            if let project, !["2301", "2302", "2303"].contains(project) {
+                throw o["project"]!.fail("project '\(project)' is not in the demo data set; projects are 2301, 2302, 2303")
+            }
+            action = .registerHook(
+                resources: try resources.sequence().map { try $0.oneOf(known) },
+                events: try o["events"]?.sequence().map { try $0.oneOf(["create", "update", "delete"]) } ?? ["create", "update"],
+                project: project, apiVersion: try o["apiVersion"]?.oneOf(["v2", "v3", "v4"]) ?? "v2")
+        case "receiver":
+            let o = try body.mapping(allowed: ["failNext", "status"])
+            action = .receiver(failNext: try o["failNext"]?.int() ?? 0, status: try o["status"]?.int() ?? 500)
+        case "webhooks":
+            let o = try body.mapping(allowed: ["hold", "release", "reorder", "duplicate", "deliver"])
+            guard o.count == 1, let (key, value) = o.first else { throw body.fail("webhooks takes one of: hold, release, reorder, duplicate, deliver") }
+            action = .webhooks(key, key == "duplicate" ? try value.int() : 0)
         default:  // expect
             action = .expect(try body.sequence().map(parseAssertion))
         }
@@ -290,7 +314,7 @@ public struct Scenario: Sendable {
 
     static let assertionKinds = [
         "commitments", "requisitions", "commitment", "requisition", "quarantine", "quarantineCount", "audit", "watermark", "summary",
-        "journal", "slept", "noExpiredTokenReused", "noRepeatedPost", "no_duplicates", "converged",
+        "journal", "slept", "noExpiredTokenReused", "noRepeatedPost", "no_duplicates", "converged", "received", "deliveries",
     ]
 
     static func parseAssertion(_ reader: YAMLReader) throws -> Assertion {
@@ -361,6 +385,14 @@ public struct Scenario: Sendable {
             let o = try body.mapping(allowed: ["atLeast"])
             guard let atLeast = o["atLeast"] else { throw body.fail("slept needs atLeast (a duration)") }
             return .slept(atLeastSeconds: try atLeast.duration().timeInterval)
+        case "received":
+            let o = try body.mapping(allowed: ["resource", "event", "count", "distinct", "atLeast"])
+            return .received(resource: try o["resource"]?.string(), event: try o["event"]?.oneOf(["create", "update", "delete"]),
+                             count: try o["count"]?.int(), distinct: try o["distinct"]?.int(), atLeast: try o["atLeast"]?.int())
+        case "deliveries":
+            let o = try body.mapping(allowed: ["outcome", "count", "atLeast"])
+            return .deliveries(outcome: try o["outcome"]?.oneOf(["ok", "retried", "failed", "discarded"]), count: try o["count"]?.int(),
+                               atLeast: try o["atLeast"]?.int())
         case "no_duplicates": return .noDuplicates
         case "converged": return .converged
         case "noExpiredTokenReused": return .noExpiredTokenReused

@@ -116,6 +116,23 @@ extension ScenarioRunner {
             return dupes.isEmpty ? nil : "duplicate records in Procore for: \(dupes.prefix(5).joined(separator: ", "))"
         case .converged:
             return try await converged(env)
+        case .received(let resource, let event, let count, let distinct, let atLeast):
+            let accepted = env.receiver.accepted.compactMap(\.body).filter {
+                (resource == nil || ($0["resource_name"] ?? $0["resource_type"])?.stringValue == resource)
+                    && (event == nil || ($0["event_type"] ?? $0["reason"])?.stringValue == event)
+            }
+            let ids = Set(accepted.compactMap { ($0["ulid"] ?? $0["id"])?.canonicalJSON() })
+            let what = "webhook deliveries accepted by the receiver\(resource.map { " for \($0)" } ?? "")\(event.map { " (\($0))" } ?? "")"
+            if let count, accepted.count != count { return "expected \(count) \(what), found \(accepted.count)" }
+            if let distinct, ids.count != distinct { return "expected \(distinct) distinct events among the \(what), found \(ids.count)" }
+            if let atLeast, accepted.count < atLeast { return "expected at least \(atLeast) \(what), found \(accepted.count)" }
+            return nil
+        case .deliveries(let outcome, let count, let atLeast):
+            let attempts = await env.webhooks.attempts.filter { outcome == nil || $0.outcome.rawValue == outcome }
+            let what = "delivery attempts\(outcome.map { " with outcome \($0)" } ?? "")"
+            if let count, attempts.count != count { return "expected \(count) \(what), found \(attempts.count)" }
+            if let atLeast, attempts.count < atLeast { return "expected at least \(atLeast) \(what), found \(attempts.count)" }
+            return nil
         }
     }
 

@@ -111,7 +111,7 @@ public struct ScenarioRunner: Sendable {
                               detail: "POs " + describe(summary.purchaseOrders) + "; invoices " + describe(summary.invoices)
                                 + (summary.errors.isEmpty ? "" : "; errors: \(summary.errors.joined(separator: " | "))"))
         case .advance(let duration):
-            env.clock.advance(by: duration)
+            await env.advance(by: duration)
             return StepResult(step: step, passed: true, detail: "clock now \(ISO8601DateFormatter().string(from: env.clock.now()))")
         case .fault(let system, let rule):
             core(system, env).faults.add(rule)
@@ -148,6 +148,44 @@ public struct ScenarioRunner: Sendable {
         case .procoreSettings(let overrides):
             await env.procore.setSettings(try merge(await env.procore.settings, overrides.objectValue ?? [:]))
             return StepResult(step: step, passed: true, detail: "Procore simulator settings changed")
+        case .registerHook(let resources, let events, let project, let apiVersion):
+            let client = env.makeProcoreClient()
+            var scope: [String: JSONValue] = ["company_id": .number(Double(DemoData.companyID))]
+            if let project, let id = await env.procore.projectID(number: project) { scope = ["project_id": .number(Double(id))] }
+            var body = scope
+            body["hook"] = [
+                "api_version": .string(apiVersion), "namespace": "ml-connector",
+                "destination_url": .string(env.urls["receiver"]! + "/procore/webhooks"),
+                "destination_headers": ["Authorization": "Bearer receiver-token"],
+            ]
+            let hook = try await client.json("POST", "/rest/v1.0/webhooks/hooks", body: .object(body), what: "webhook hook")
+            guard let hookID = hook["id"]?.doubleValue.map({ Int64($0) }) else { throw SyncError(.unexpectedResponse, "hook has no id") }
+            var triggers: [JSONValue] = []
+            for resource in resources {
+                for event in events { triggers.append(["resource_name": .string(resource), "event_type": .string(event)]) }
+            }
+            var bulk = scope
+            bulk["api_version"] = .string(apiVersion)
+            bulk["triggers"] = .array(triggers)
+            let reply = try await client.call("POST", "/rest/v1.0/webhooks/hooks/\(hookID)/triggers/bulk", body: .object(bulk))
+            guard reply.status == 200 || reply.status == 207 else {
+                return StepResult(step: step, passed: false, detail: "registering triggers answered \(reply.status): \(reply.excerpt)")
+            }
+            return StepResult(step: step, passed: true, detail: "hook \(hookID) → receiver, \(triggers.count) trigger(s)\(reply.status == 207 ? " (some refused: \(reply.excerpt))" : "")")
+        case .receiver(let failNext, let status):
+            env.receiver.failNext(failNext, status: status)
+            return StepResult(step: step, passed: true, detail: "the receiver refuses the next \(failNext) deliveries with \(status)")
+        case .webhooks(let command, let count):
+            switch command {
+            case "hold": await env.webhooks.hold()
+            case "release":
+                await env.webhooks.release()
+                await env.webhooks.deliverDue()
+            case "reorder": await env.webhooks.reorder()
+            case "duplicate": await env.webhooks.duplicateNextEvents(count)
+            default: await env.webhooks.deliverDue()
+            }
+            return StepResult(step: step, passed: true, detail: "webhooks \(command)\(command == "duplicate" ? " \(count)" : ""); \(await env.webhooks.pending) event(s) waiting")
         case .expect(let assertions):
             var failures: [String] = []
             for assertion in assertions {

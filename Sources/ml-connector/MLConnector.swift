@@ -30,6 +30,26 @@ struct LogOptions: ParsableArguments {
     }
 }
 
+/// Loads a config, opens its state file and runs `body` with a flow wired to the configured
+/// systems over one HTTP client. A configuration or credential problem exits with status 2 and
+/// a message that says what to fix.
+func withConfiguredFlow(
+    config: String, integration: String?, logger: Logger,
+    _ body: @Sendable (SysproProcoreFlow, ConnectorConfig.Integration) async throws -> Void
+) async throws {
+    do {
+        let file = try ConnectorConfig.load(path: config)
+        let chosen = try file.integration(named: integration)
+        let store = try SQLiteSyncStore.open(path: file.database ?? "ml-connector.sqlite")
+        try await HTTPClient.withHTTPClient { http in
+            try await body(try chosen.makeFlow(http: http, store: store, clock: SystemClock(), logger: logger), chosen)
+        }
+    } catch let error as SyncError {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(2)
+    }
+}
+
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run flow 000 (SYSPRO → Procore) end to end against in-process simulators on an embedded SQLite file.")
@@ -57,26 +77,17 @@ struct Sync: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = log.bootstrap()
-        do {
-            let file = try ConnectorConfig.load(path: config)
-            let chosen = try file.integration(named: integration)
-            let store = try SQLiteSyncStore.open(path: file.database ?? "ml-connector.sqlite")
-            try await HTTPClient.withHTTPClient { http in
-                let flow = try chosen.makeFlow(http: http, store: store, clock: SystemClock(), logger: logger)
-                repeat {
-                    let summary = try await flow.runCycle()
-                    print(ConnectorApp.Demo.describe(summary))
-                    if !watch {
-                        if !summary.errors.isEmpty { throw ExitCode(1) }
-                        break
-                    }
-                    try await Task.sleep(for: .seconds(60 * (chosen.intervalMinutes ?? 10)))
-                } while !Task.isCancelled
-            }
-        } catch let error as SyncError {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw ExitCode(2)
+        let watch = self.watch
+        try await withConfiguredFlow(config: config, integration: integration, logger: log.bootstrap()) { flow, chosen in
+            repeat {
+                let summary = try await flow.runCycle()
+                print(ConnectorApp.Demo.describe(summary))
+                if !watch {
+                    if !summary.errors.isEmpty { throw ExitCode(1) }
+                    break
+                }
+                try await Task.sleep(for: .seconds(60 * (chosen.intervalMinutes ?? 10)))
+            } while !Task.isCancelled
         }
     }
 }
@@ -132,20 +143,11 @@ struct Replay: AsyncParsableCommand {
     @OptionGroup var log: LogOptions
 
     func run() async throws {
-        let logger = log.bootstrap()
-        do {
-            let file = try ConnectorConfig.load(path: config)
-            let chosen = try file.integration(named: integration)
-            let store = try SQLiteSyncStore.open(path: file.database ?? "ml-connector.sqlite")
-            try await HTTPClient.withHTTPClient { http in
-                let flow = try chosen.makeFlow(http: http, store: store, clock: SystemClock(), logger: logger)
-                let summary = try await flow.replay(sourceIDs: sourceIDs, overrideBudget: overrideBudget)
-                print(ConnectorApp.Demo.describe(summary))
-                if !summary.errors.isEmpty { throw ExitCode(1) }
-            }
-        } catch let error as SyncError {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw ExitCode(2)
+        let (ids, override) = (sourceIDs, overrideBudget)
+        try await withConfiguredFlow(config: config, integration: integration, logger: log.bootstrap()) { flow, _ in
+            let summary = try await flow.replay(sourceIDs: ids, overrideBudget: override)
+            print(ConnectorApp.Demo.describe(summary))
+            if !summary.errors.isEmpty { throw ExitCode(1) }
         }
     }
 }
@@ -208,10 +210,24 @@ struct ScenarioCommand: AsyncParsableCommand {
 
 struct ScenarioRun: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "Run scenario files or folders against the in-process simulators; non-zero exit on any failure.")
+        commandName: "run", abstract: "Run scenario files or folders; non-zero exit on any failure.")
     @Argument(help: "Scenario files or folders (every .yaml below a folder).") var paths: [String]
     @Option(help: "Write a JUnit XML report here.") var junit: String?
+    @Option(help: "simulators (default) or real.") var against = "simulators"
+    @Option(help: "With --against real: the config file of the connections (integrations marked sandbox: true).") var connections: String?
+    @Option(help: "With --against real: which integration (default: the first).") var integration: String?
+    @Flag(help: "With --against real: let sync and replay steps write to the destination.") var allowWrites = false
+    @Flag(help: "With --against real: accept a connection not marked sandbox: true.") var allowProduction = false
+    @Option(help: "With --against real: the state file for the run.") var database = ".build/scenario-real.sqlite"
     @OptionGroup var log: LogOptions
+
+    func validate() throws {
+        guard ["simulators", "real"].contains(against) else { throw ValidationError("--against takes simulators or real") }
+        if against == "real" && connections == nil { throw ValidationError("--against real needs --connections FILE (see Fixtures/config/sample.yaml)") }
+        if against == "simulators" && (connections != nil || allowWrites || allowProduction) {
+            throw ValidationError("--connections, --allow-writes and --allow-production apply only with --against real")
+        }
+    }
 
     func run() async throws {
         let logger = log.bootstrap()
@@ -222,13 +238,24 @@ struct ScenarioRun: AsyncParsableCommand {
             throw ValidationError("\(error)")
         }
         guard !files.isEmpty else { throw ValidationError("no .yaml scenario files under \(paths.joined(separator: ", "))") }
+        var real: RealScenarioRunner?
+        if against == "real", let connections {
+            do {
+                real = try RealScenarioRunner(
+                    config: try ConnectorConfig.load(path: connections), integration: integration, allowWrites: allowWrites,
+                    allowProduction: allowProduction, databasePath: database, logger: logger)
+            } catch let error as SyncError {
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+        }
         var results: [ScenarioResult] = []
         var loadErrors: [ScenarioLoadError] = []
         let runner = ScenarioRunner(logger: logger)
         for file in files {
             do {
                 let scenario = try Scenario.load(path: file)
-                let result = await runner.run(scenario)
+                let result = if let real { await real.run(scenario) } else { await runner.run(scenario) }
                 print(ScenarioReport.text(result))
                 results.append(result)
             } catch let error as ScenarioLoadError {

@@ -369,71 +369,34 @@ public actor SysproProcoreFlow {
 
     private func processPurchaseOrder(header: JSONValue, lines: [JSONValue], replaying: Bool) async throws {
         let started = clock.now()
-        let rawID = header["PurchaseOrder"]?.stringValue
-        let sourceID = rawID ?? "?PorMasterHdr#\(Self.version(header).prefix(12))"
+        let sourceID = header["PurchaseOrder"]?.stringValue ?? "?PorMasterHdr#\(Self.version(header).prefix(12))"
         let payload: JSONValue = ["header": header, "lines": .array(lines)]
-        do {
+        try await guarded(entity: Self.poEntity, sourceID: sourceID, payload: payload, started: started, counts: \.purchaseOrders) {
             let order = try SysproPurchaseOrder.parse(header: header, lines: lines, settings: settings, latest: latestDate)
             let version = Self.version(payload)
-            let previous = try await store.quarantine(flow: Self.name, entity: Self.poEntity, sourceID: sourceID)
-            let wasHeld = previous?.status == .held
-            let attempts = wasHeld ? (previous?.attempts ?? 0) + 1 : 1
-            if let xref = try await store.crossReference(flow: Self.name, entity: Self.poEntity, sourceID: sourceID),
-                xref.state == .done, xref.sourceVersion == version
-            {
-                await record(.skippedDuplicate, entity: Self.poEntity, sourceID: sourceID, payload: nil, started: started,
-                             destinationID: xref.destinationID, counts: \.purchaseOrders)
-                if wasHeld { try await store.release(flow: Self.name, entity: Self.poEntity, sourceID: sourceID, at: clock.now()) }
+            guard let prior = try await prior(Self.poEntity, sourceID, version: version, started: started, counts: \.purchaseOrders) else {
                 return
             }
             let originID = "SYSPRO-PO-\(order.number)"
             let plan = try await planCommitment(order)
-            var xref = CrossReference(
-                flow: Self.name, entity: Self.poEntity, sourceID: sourceID, sourceVersion: version, idempotencyKey: originID,
-                state: .pending, updatedAt: clock.now())
-            try await store.recordIntent(xref)
+            let xref = try await intent(Self.poEntity, sourceID, version: version, originID: originID)
             let written = try await writeCommitment(order, plan: plan, originID: originID)
-            try crashPoint(.afterDestinationWrite, sourceID)
-            xref.destinationID = written.destinationID
-            xref.state = .done
-            xref.updatedAt = clock.now()
-            let audit = AuditEntry(
-                runID: summary.runID, flow: Self.name, sourceSystem: "syspro", sourceEntity: Self.poEntity, sourceID: sourceID,
-                sourcePayload: payload.canonicalJSON(), transformedPayload: written.transformed.canonicalJSON(),
-                destinationSystem: "procore", destinationID: written.destinationID, destinationResponse: written.response,
-                outcome: written.outcome, warning: written.warning, attempts: attempts, startedAt: started, finishedAt: clock.now())
-            try await store.complete(xref, audit: audit)
-            try crashPoint(.afterCrossReference, sourceID)
-            count(written.outcome, \.purchaseOrders)
-            if wasHeld { summary.purchaseOrders.released += 1 }
-            if let warning = written.warning {
-                summary.warningCount += 1
-                if summary.warnings.count < CycleSummary.maxListed { summary.warnings.append(warning) }
-            }
-        } catch let crash as SimulatedCrash {
-            throw crash
-        } catch {
-            await hold(error, entity: Self.poEntity, sourceID: sourceID, payload: payload, started: started, counts: \.purchaseOrders)
+            try await commit(xref, written, payload: payload, prior: prior, started: started, counts: \.purchaseOrders)
         }
     }
 
     private func processInvoice(_ row: JSONValue, replaying: Bool) async throws {
         let started = clock.now()
-        let supplier = row["Supplier"]?.stringValue
-        let number = row["Invoice"]?.stringValue
-        let sourceID = (supplier != nil && number != nil) ? "\(supplier!)/\(number!)" : "?ApInvoice#\(Self.version(row).prefix(12))"
-        do {
+        let sourceID: String
+        if let supplier = row["Supplier"]?.stringValue, let number = row["Invoice"]?.stringValue {
+            sourceID = "\(supplier)/\(number)"
+        } else {
+            sourceID = "?ApInvoice#\(Self.version(row).prefix(12))"
+        }
+        try await guarded(entity: Self.invoiceEntity, sourceID: sourceID, payload: row, started: started, counts: \.invoices) {
             let invoice = try SysproInvoice.parse(row, settings: settings, latest: latestDate)
             let version = Self.version(row)
-            let previous = try await store.quarantine(flow: Self.name, entity: Self.invoiceEntity, sourceID: sourceID)
-            let wasHeld = previous?.status == .held
-            let attempts = wasHeld ? (previous?.attempts ?? 0) + 1 : 1
-            if let xref = try await store.crossReference(flow: Self.name, entity: Self.invoiceEntity, sourceID: sourceID),
-                xref.state == .done, xref.sourceVersion == version
-            {
-                await record(.skippedDuplicate, entity: Self.invoiceEntity, sourceID: sourceID, payload: nil, started: started,
-                             destinationID: xref.destinationID, counts: \.invoices)
-                if wasHeld { try await store.release(flow: Self.name, entity: Self.invoiceEntity, sourceID: sourceID, at: clock.now()) }
+            guard let prior = try await prior(Self.invoiceEntity, sourceID, version: version, started: started, counts: \.invoices) else {
                 return
             }
             guard let poRef = try await store.crossReference(flow: Self.name, entity: Self.poEntity, sourceID: invoice.purchaseOrder),
@@ -442,28 +405,84 @@ public actor SysproProcoreFlow {
                 throw SyncError(.waitingForDependency, "\(sourceID): invoice waits for PO \(invoice.purchaseOrder), which has not reached Procore yet (see `ml-connector audit --source-id \(invoice.purchaseOrder)`). It goes through by itself once the PO lands.")
             }
             let originID = "SYSPRO-AP-\(invoice.supplier)-\(invoice.invoice)"
-            var xref = CrossReference(
-                flow: Self.name, entity: Self.invoiceEntity, sourceID: sourceID, sourceVersion: version, idempotencyKey: originID,
-                state: .pending, updatedAt: clock.now())
-            try await store.recordIntent(xref)
+            let xref = try await intent(Self.invoiceEntity, sourceID, version: version, originID: originID)
             let written = try await writeRequisition(invoice, on: target, originID: originID)
-            try crashPoint(.afterDestinationWrite, sourceID)
-            xref.destinationID = written.destinationID
-            xref.state = .done
-            xref.updatedAt = clock.now()
-            let audit = AuditEntry(
-                runID: summary.runID, flow: Self.name, sourceSystem: "syspro", sourceEntity: Self.invoiceEntity, sourceID: sourceID,
-                sourcePayload: row.canonicalJSON(), transformedPayload: written.transformed.canonicalJSON(),
-                destinationSystem: "procore", destinationID: written.destinationID, destinationResponse: written.response,
-                outcome: written.outcome, attempts: attempts, startedAt: started, finishedAt: clock.now())
-            try await store.complete(xref, audit: audit)
-            try crashPoint(.afterCrossReference, sourceID)
-            count(written.outcome, \.invoices)
-            if wasHeld { summary.invoices.released += 1 }
+            try await commit(xref, written, payload: row, prior: prior, started: started, counts: \.invoices)
+        }
+    }
+
+    // MARK: the steps every record shares
+
+    /// Runs a record's processing; whatever it throws (except a simulated crash) holds the record
+    /// in quarantine with the reason.
+    private func guarded(
+        entity: String, sourceID: String, payload: JSONValue, started: Date, counts: WritableKeyPath<CycleSummary, EntityCounts>,
+        _ body: () async throws -> Void
+    ) async throws {
+        do {
+            try await body()
         } catch let crash as SimulatedCrash {
             throw crash
         } catch {
-            await hold(error, entity: Self.invoiceEntity, sourceID: sourceID, payload: row, started: started, counts: \.invoices)
+            await hold(error, entity: entity, sourceID: sourceID, payload: payload, started: started, counts: counts)
+        }
+    }
+
+    /// Where a record stood before this attempt.
+    private struct Prior {
+        var wasHeld: Bool
+        var attempts: Int
+    }
+
+    /// - Returns: `nil` when this version of the record was written already (the skip is audited
+    ///   and any hold released); otherwise whether it was held and how many attempts it has had.
+    private func prior(
+        _ entity: String, _ sourceID: String, version: String, started: Date, counts: WritableKeyPath<CycleSummary, EntityCounts>
+    ) async throws -> Prior? {
+        let previous = try await store.quarantine(flow: Self.name, entity: entity, sourceID: sourceID)
+        let wasHeld = previous?.status == .held
+        if let xref = try await store.crossReference(flow: Self.name, entity: entity, sourceID: sourceID),
+            xref.state == .done, xref.sourceVersion == version
+        {
+            await record(.skippedDuplicate, entity: entity, sourceID: sourceID, payload: nil, started: started,
+                         destinationID: xref.destinationID, counts: counts)
+            if wasHeld { try await store.release(flow: Self.name, entity: entity, sourceID: sourceID, at: clock.now()) }
+            return nil
+        }
+        return Prior(wasHeld: wasHeld, attempts: wasHeld ? (previous?.attempts ?? 0) + 1 : 1)
+    }
+
+    /// Records the intent to write, before the destination call.
+    private func intent(_ entity: String, _ sourceID: String, version: String, originID: String) async throws -> CrossReference {
+        let xref = CrossReference(
+            flow: Self.name, entity: entity, sourceID: sourceID, sourceVersion: version, idempotencyKey: originID,
+            state: .pending, updatedAt: clock.now())
+        try await store.recordIntent(xref)
+        return xref
+    }
+
+    /// Completes the intent with the destination id and writes the audit row, in one transaction.
+    private func commit(
+        _ pending: CrossReference, _ written: Written, payload: JSONValue, prior: Prior, started: Date,
+        counts: WritableKeyPath<CycleSummary, EntityCounts>
+    ) async throws {
+        try crashPoint(.afterDestinationWrite, pending.sourceID)
+        var xref = pending
+        xref.destinationID = written.destinationID
+        xref.state = .done
+        xref.updatedAt = clock.now()
+        let audit = AuditEntry(
+            runID: summary.runID, flow: Self.name, sourceSystem: "syspro", sourceEntity: xref.entity, sourceID: xref.sourceID,
+            sourcePayload: payload.canonicalJSON(), transformedPayload: written.transformed.canonicalJSON(),
+            destinationSystem: "procore", destinationID: written.destinationID, destinationResponse: written.response,
+            outcome: written.outcome, warning: written.warning, attempts: prior.attempts, startedAt: started, finishedAt: clock.now())
+        try await store.complete(xref, audit: audit)
+        try crashPoint(.afterCrossReference, xref.sourceID)
+        count(written.outcome, counts)
+        if prior.wasHeld { summary[keyPath: counts].released += 1 }
+        if let warning = written.warning {
+            summary.warningCount += 1
+            if summary.warnings.count < CycleSummary.maxListed { summary.warnings.append(warning) }
         }
     }
 

@@ -1,0 +1,133 @@
+import AsyncHTTPClient
+import ConnectorApp
+import Flows
+import Foundation
+import Logging
+import SyncEngine
+import SyncStore
+
+/// Runs the same scenario files against real systems (`scenario run --against real`).
+///
+/// Only what can apply to a real system runs: `sync`, `replay` and `crash` drive the engine
+/// (and write to the destination, so they need `allowWrites`); assertions on the engine's own
+/// state (quarantine, audit, watermark, summary) are checked. Everything that needs a simulator —
+/// faults, the clock, editing source data, webhook control, assertions that inspect a simulated
+/// system — is skipped with the reason. A connection not marked `sandbox: true` is refused unless
+/// `allowProduction` is set.
+public struct RealScenarioRunner: Sendable {
+    public var config: ConnectorConfig
+    public var integration: ConnectorConfig.Integration
+    public var allowWrites: Bool
+    public var databasePath: String
+    public var logger: Logger
+
+    /// - Throws: ``SyncError`` `.invalidConfig` when the connection is not a sandbox and
+    ///   production was not allowed.
+    public init(
+        config: ConnectorConfig, integration: String?, allowWrites: Bool, allowProduction: Bool, databasePath: String, logger: Logger
+    ) throws {
+        self.config = config
+        self.integration = try config.integration(named: integration)
+        guard self.integration.sandbox == true || allowProduction else {
+            throw SyncError(.invalidConfig, "connection \(self.integration.name) is not marked sandbox: true; scenarios write test data, so they refuse production systems. Mark the connection as a sandbox, or pass --allow-production if you really mean it.")
+        }
+        self.allowWrites = allowWrites
+        self.databasePath = databasePath
+        self.logger = logger
+    }
+
+    public func run(_ scenario: Scenario) async -> ScenarioResult {
+        let started = ContinuousClock.now
+        var results: [StepResult] = []
+        do {
+            let store = try SQLiteSyncStore.open(path: databasePath)
+            try await HTTPClient.withHTTPClient { http in
+                let flow = try integration.makeFlow(http: http, store: store, clock: SystemClock(), logger: logger)
+                var last: CycleSummary?
+                for step in scenario.steps {
+                    let result = await perform(step, flow: flow, store: store, last: &last)
+                    results.append(result)
+                    if !result.passed && !result.skipped { break }
+                }
+            }
+        } catch {
+            results.append(StepResult(step: Scenario.Step(line: 0, name: "connect", action: .expect([])), passed: false, detail: "\(error)"))
+        }
+        return ScenarioResult(scenario: scenario, steps: results, seconds: (ContinuousClock.now - started).timeInterval)
+    }
+
+    func skip(_ step: Scenario.Step, _ reason: String) -> StepResult {
+        StepResult(step: step, passed: true, skipped: true, detail: "skipped against a real system: \(reason)")
+    }
+
+    func perform(_ step: Scenario.Step, flow: SysproProcoreFlow, store: any SyncStateStore, last: inout CycleSummary?) async -> StepResult {
+        switch step.action {
+        case .sync, .replay, .crash:
+            guard allowWrites else { return skip(step, "it writes to \(integration.name); pass --allow-writes") }
+            do {
+                switch step.action {
+                case .sync:
+                    last = try await flow.runCycle()
+                case .replay(let ids, let overrideBudget):
+                    last = try await flow.replay(sourceIDs: ids, overrideBudget: overrideBudget)
+                case .crash(let point, let skip):
+                    await flow.armCrash(at: point, skip: skip)
+                    return StepResult(step: step, passed: true, detail: "the next sync stops at \(point.rawValue)")
+                default: break
+                }
+                let errors = last?.errors ?? []
+                return StepResult(step: step, passed: errors.isEmpty, detail: errors.isEmpty ? "cycle finished" : errors.joined(separator: " | "))
+            } catch let crash as SimulatedCrash {
+                return StepResult(step: step, passed: true, detail: "\(crash)")
+            } catch {
+                return StepResult(step: step, passed: false, detail: "\(error)")
+            }
+        case .advance: return skip(step, "the clock of a real system cannot be moved")
+        case .fault, .clearFaults: return skip(step, "faults are injected into simulators only")
+        case .createCostCode, .insertRows, .updateRows, .deleteRows, .addLatePurchaseOrder:
+            return skip(step, "it edits simulator data; prepare the sandbox's data by hand")
+        case .procoreSettings: return skip(step, "simulator settings")
+        case .registerHook, .receiver, .webhooks: return skip(step, "webhook control needs the simulator and its test receiver")
+        case .expect(let assertions):
+            var failures: [String] = []
+            var checked = 0
+            for assertion in assertions {
+                guard let failure = await check(assertion, store: store, last: last) else { continue }
+                checked += 1
+                if let failure { failures.append(failure) }
+            }
+            if checked == 0 { return skip(step, "every assertion here inspects a simulated system") }
+            return StepResult(step: step, passed: failures.isEmpty,
+                              detail: failures.isEmpty ? "\(checked) engine-side assertion(s) hold; the rest need a simulator" : failures.joined(separator: "; "))
+        }
+    }
+
+    /// - Returns: `nil` when the assertion cannot be checked against a real system; otherwise
+    ///   `.some(nil)` when it holds and `.some(message)` when it fails.
+    func check(_ assertion: Scenario.Assertion, store: any SyncStateStore, last: CycleSummary?) async -> String?? {
+        do {
+            switch assertion {
+            case .quarantine(let source, let status, let code, _):
+                let entry = try await store.quarantined(flow: SysproProcoreFlow.name, status: nil).first { $0.sourceID == source }
+                guard let entry else { return .some("expected \(source) in quarantine, it is not there") }
+                if let status, entry.status.rawValue != status { return .some("\(source): status \(entry.status.rawValue), expected \(status)") }
+                if let code, entry.errorCode != code { return .some("\(source): code \(entry.errorCode), expected \(code)") }
+                return .some(nil)
+            case .watermark(let entity, let equals):
+                let found = try await store.watermark(flow: SysproProcoreFlow.name, entity: entity)
+                return .some(found == equals ? nil : "the \(entity) watermark is \(found ?? "unset"), expected \(equals ?? "unset")")
+            case .summary(let path, let equals):
+                guard let last else { return .some("no cycle has run to read \(path) from") }
+                let parts = path.split(separator: ".").map(String.init)
+                let counts = parts[0] == "purchaseOrders" ? last.purchaseOrders : last.invoices
+                let values = ["read": counts.read, "created": counts.created, "updated": counts.updated, "skipped": counts.skipped,
+                              "held": counts.held, "released": counts.released, "failed": counts.failed]
+                return .some(values[parts[1]] == equals ? nil : "\(path) is \(values[parts[1]] ?? -1), expected \(equals)")
+            default:
+                return nil
+            }
+        } catch {
+            return .some("could not read the engine's state: \(error)")
+        }
+    }
+}
