@@ -181,6 +181,12 @@ public actor ProcoreBackend {
         return app
     }
 
+    /// The app a bearer header belongs to, expired or not (for headers on fault answers).
+    func appID(forAuthorization header: String?) -> String? {
+        guard let header, header.lowercased().hasPrefix("bearer ") else { return nil }
+        return tokens[String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)]?.clientID
+    }
+
     func tokenInfo(_ header: String?) throws -> JSONValue {
         let app = try authenticate(header)
         let value = String(header!.dropFirst(7)).trimmingCharacters(in: .whitespaces)

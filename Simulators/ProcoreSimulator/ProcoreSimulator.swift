@@ -42,6 +42,14 @@ public struct ProcoreSimulator: SimulatedSystem {
         if action == .expireTokens { await backend.expireAllTokens() }
     }
 
+    /// Every answer carries the rate-limit headers, fault answers included (procore.md §6).
+    public func decorate(_ response: inout SimResponse, for request: SimRequest) async {
+        guard response.header("X-Rate-Limit-Limit") == nil, request.path.hasPrefix("/rest/") else { return }
+        let app = await backend.appID(forAuthorization: request.header("authorization"))
+        let company = request.header("procore-company-id").flatMap(Int64.init)
+        for (name, value) in await backend.currentRateHeaders(app: app, company: company) { response.headers.append((name, value)) }
+    }
+
     public func reset() async {
         await backend.reset()
         await webhooks?.reset()

@@ -44,8 +44,10 @@ public enum Bench {
         defer { if child.isRunning { child.terminate() } }
         output("Simulators starting in child process \(child.processIdentifier) with \(purchaseOrders) POs…")
         guard let line = readLine(pipe.fileHandleForReading),
-            let endpoints = try? JSONDecoder().decode(Simulate.Endpoints.self, from: Data(line.utf8))
+            let announced = try? JSONDecoder().decode(Simulate.Endpoints.self, from: Data(line.utf8)),
+            let sysproURL = announced.syspro, let procoreURL = announced.procore
         else { throw SyncError(.unexpectedResponse, "the simulator child process did not announce its endpoints") }
+        let endpoints = (syspro: sysproURL, procore: procoreURL)
 
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
         let store = try SQLiteSyncStore.open(path: databasePath)

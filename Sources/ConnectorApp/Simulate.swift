@@ -10,9 +10,11 @@ import SysproSimulator
 public enum Simulate {
     /// What a client needs to reach the simulators.
     public struct Endpoints: Codable, Sendable {
-        public var syspro: String
-        public var procore: String
+        public var syspro: String?
+        public var procore: String?
     }
+
+    public static let systems = ["syspro", "procore"]
 
     /// Serves until the task is cancelled or the process is stopped.
     /// - Parameters:
@@ -20,38 +22,68 @@ public enum Simulate {
     ///   - unlimited: lift Procore's hourly request budget (for benchmarks, where the budget
     ///     would otherwise be what is measured).
     ///   - announce: receives the endpoints once both listeners are bound.
+    ///   - systems: which simulators to serve (`syspro`, `procore`).
+    ///   - dataFile: a JSON file `{"syspro": {…}, "procore": {…}}` in each simulator's seed format,
+    ///     instead of the generated demo data.
+    ///   - simulatedClock: run on a manual clock (moved with `POST /_sim/clock/advance`) instead of
+    ///     the wall clock.
     public static func serve(
-        host: String = "127.0.0.1", firstPort: Int = 0, purchaseOrders: Int, unlimited: Bool, logger: Logger,
+        host: String = "127.0.0.1", firstPort: Int = 0, systems: [String] = Simulate.systems, purchaseOrders: Int,
+        dataFile: String? = nil, simulatedClock: Bool = false, unlimited: Bool, logger: Logger,
         announce: @Sendable (Endpoints) -> Void
     ) async throws {
-        let clock = SystemClock()
-        let data = DemoData.generate(purchaseOrders: purchaseOrders, today: clock.now())
+        let clock: any SyncClock = simulatedClock ? ManualClock(start: Date()) : SystemClock()
+        var sysproSeed: JSONValue
+        var procoreSeed: JSONValue
+        if let dataFile {
+            guard let data = FileManager.default.contents(atPath: dataFile),
+                let json = try? JSONDecoder().decode(JSONValue.self, from: data)
+            else { throw SyncError(.invalidConfig, "cannot read \(dataFile) as JSON") }
+            sysproSeed = json["syspro"] ?? [:]
+            procoreSeed = json["procore"] ?? [:]
+        } else {
+            let data = DemoData.generate(purchaseOrders: purchaseOrders, today: clock.now())
+            (sysproSeed, procoreSeed) = (data.syspro, data.procore)
+        }
         let (sysproCore, syspro) = SysproSimulator.makeCore(clock: clock)
         let (procoreCore, procore) = ProcoreSimulator.makeCore(clock: clock)
-        try await syspro.seed(data.syspro)
-        try await procoreCore.system.seed(data.procore)
+        do {
+            try await syspro.seed(sysproSeed)
+            try await procoreCore.system.seed(procoreSeed)
+        } catch {
+            throw SyncError(.invalidConfig, "the data set does not fit the simulators: \(error)")
+        }
         if unlimited {
             var settings = await procore.settings
             settings.hourlyLimit = 1_000_000_000
             await procore.setSettings(settings)
         }
-        try await SimulatorHost.withRunning([sysproCore, procoreCore], host: host, firstPort: firstPort, logger: logger) { urls in
-            announce(Endpoints(syspro: urls["syspro"]!, procore: urls["procore"]!))
+        let cores = [sysproCore, procoreCore].filter { systems.contains($0.name) }
+        try await SimulatorHost.withRunning(cores, host: host, firstPort: firstPort, logger: logger) { urls in
+            announce(Endpoints(syspro: urls["syspro"], procore: urls["procore"]))
             while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
         }
     }
 
     /// The human-readable description `simulate` prints.
     public static func describe(_ endpoints: Endpoints) -> String {
-        """
-        SYSPRO   \(endpoints.syspro)
-          e.net REST  \(endpoints.syspro)\(SysproSimulator.enetRoot)/Logon?Operator=\(DemoData.operatorCode)&OperatorPassword=\(DemoData.operatorPassword)&CompanyId=\(DemoData.sysproCompany)
-          OData       \(endpoints.syspro)\(SysproSimulator.odataRoot)/\(DemoData.sysproCompany)/PorMasterHdr  (Basic \(DemoData.operatorCode):\(DemoData.odataPassword))
-          control     \(endpoints.syspro)/_sim/{reset,seed,clock,faults,kill-sessions,journal}
-        Procore  \(endpoints.procore)
-          token       POST \(endpoints.procore)/oauth/token  client_id=\(DemoData.clientID) client_secret=\(DemoData.clientSecret)  company \(DemoData.companyID)
-          control     \(endpoints.procore)/_sim/{reset,seed,clock,faults,expire-tokens,journal}
-        (simulator credentials: they open nothing but these simulators)
-        """
+        var lines: [String] = []
+        if let syspro = endpoints.syspro {
+            lines += [
+                "SYSPRO   \(syspro)",
+                "  e.net REST  \(syspro)\(SysproSimulator.enetRoot)/Logon?Operator=\(DemoData.operatorCode)&OperatorPassword=\(DemoData.operatorPassword)&CompanyId=\(DemoData.sysproCompany)",
+                "  OData       \(syspro)\(SysproSimulator.odataRoot)/\(DemoData.sysproCompany)/PorMasterHdr  (Basic \(DemoData.operatorCode):\(DemoData.odataPassword))",
+                "  control     \(syspro)/_sim/{reset,seed,clock,clock/advance,faults,kill-sessions,journal}",
+            ]
+        }
+        if let procore = endpoints.procore {
+            lines += [
+                "Procore  \(procore)",
+                "  token       POST \(procore)/oauth/token  client_id=\(DemoData.clientID) client_secret=\(DemoData.clientSecret)  company \(DemoData.companyID)",
+                "  control     \(procore)/_sim/{reset,seed,clock,clock/advance,faults,expire-tokens,journal,webhooks/…}",
+            ]
+        }
+        lines.append("(simulator credentials: they open nothing but these simulators; no .ionapi file: CloudSuite is not simulated yet)")
+        return lines.joined(separator: "\n")
     }
 }

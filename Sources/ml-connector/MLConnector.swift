@@ -158,14 +158,29 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "First port (SYSPRO on it, Procore on the next); 0 picks free ports.") var port = 0
     @Option(help: "Address to bind.") var host = "127.0.0.1"
     @Option(help: "Purchase orders in the generated data set.") var pos = 60
+    @Option(help: "Which simulators, comma-separated: syspro,procore.") var systems = "syspro,procore"
+    @Option(help: "A data set file {\"syspro\": {…}, \"procore\": {…}} instead of the generated demo data.") var data: String?
+    @Flag(help: "Run on a simulated clock (move it with POST /_sim/clock/advance) instead of the wall clock.") var simulatedClock = false
     @Flag(help: "Lift Procore's hourly request budget (benchmarks).") var unlimited = false
     @Flag(help: "Print the endpoints as one JSON line (for scripts).") var json = false
     @OptionGroup var log: LogOptions
 
+    var systemList: [String] { systems.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+
+    func validate() throws {
+        let unknown = systemList.filter { !ConnectorApp.Simulate.systems.contains($0) }
+        guard unknown.isEmpty, !systemList.isEmpty else {
+            throw ValidationError("unknown system(s) \(unknown.joined(separator: ", ")); this build simulates: \(ConnectorApp.Simulate.systems.joined(separator: ", "))")
+        }
+    }
+
     func run() async throws {
         let logger = log.bootstrap()
         let json = self.json
-        try await ConnectorApp.Simulate.serve(host: host, firstPort: port, purchaseOrders: pos, unlimited: unlimited, logger: logger) { endpoints in
+        try await ConnectorApp.Simulate.serve(
+            host: host, firstPort: port, systems: systemList, purchaseOrders: pos, dataFile: data, simulatedClock: simulatedClock,
+            unlimited: unlimited, logger: logger
+        ) { endpoints in
             // Written straight to the file descriptor: a parent reading the pipe sees it at once.
             let text: String
             if json {

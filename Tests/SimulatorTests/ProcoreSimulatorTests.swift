@@ -145,5 +145,10 @@ import Testing
         #expect(limited.header("X-Rate-Limit-Reset") == String(1_800_000_000 + 3600))
         clock.advance(by: .seconds(3600))
         #expect(await call("GET", "/rest/v1.0/projects", "company_id=8", token: bearer).status == 200)
+        // a fault's answer carries the figures too
+        core.faults.add(FaultRule(path: "/rest/v1.0/projects", nth: 1, effect: FaultEffect(status: 503, headers: ["Retry-After": "9"])))
+        let faulted = await call("GET", "/rest/v1.0/projects", "company_id=8", token: bearer)
+        #expect(faulted.status == 503)
+        #expect(faulted.header("X-Rate-Limit-Remaining") == "2")
     }
 }
