@@ -11,9 +11,7 @@ enum ProcoreSeed {
     struct SeedError: Error, CustomStringConvertible { var description: String }
 
     static func load(_ data: JSONValue, into backend: ProcoreBackend) async throws {
-        if let raw = data["settings"] {
-            await backend.setSettings(try JSONDecoder().decode(ProcoreBackend.Settings.self, from: JSONEncoder().encode(raw)))
-        }
+        if let raw = data["settings"] { await backend.setSettings(try raw.applied(to: await backend.settings)) }
         for company in data["companies"]?.arrayValue ?? [] {
             guard let id = company["id"].flatMap(ProcoreBackend.int64), let name = company["name"]?.stringValue else {
                 throw SeedError(description: "companies[]: id and name are required")

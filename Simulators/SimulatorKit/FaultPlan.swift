@@ -22,10 +22,13 @@ public struct FaultEffect: Sendable, Codable, Equatable {
     public var action: FaultAction?
     /// Let the real handler answer, then cut its body in half (a truncated, malformed body).
     public var truncateBody: Bool?
+    /// Send the status line and headers, then close the connection before the body: a connection
+    /// dropped mid-answer.
+    public var dropConnection: Bool?
 
     public init(
         status: Int? = nil, body: String? = nil, headers: [String: String]? = nil, delayMilliseconds: Int? = nil,
-        action: FaultAction? = nil, truncateBody: Bool? = nil
+        action: FaultAction? = nil, truncateBody: Bool? = nil, dropConnection: Bool? = nil
     ) {
         self.status = status
         self.body = body
@@ -33,6 +36,7 @@ public struct FaultEffect: Sendable, Codable, Equatable {
         self.delayMilliseconds = delayMilliseconds
         self.action = action
         self.truncateBody = truncateBody
+        self.dropConnection = dropConnection
     }
 }
 

@@ -66,6 +66,8 @@ public struct SimResponse: Sendable {
     public var status: Int
     public var headers: [(String, String)]
     public var body: Data
+    /// Close the connection after the head instead of sending the body (a fault).
+    public var dropConnection = false
 
     public init(status: Int, headers: [(String, String)] = [], body: Data = Data()) {
         self.status = status

@@ -61,6 +61,7 @@ public final class SimulatorCore: Sendable {
             }
             for (name, value) in effect.headers ?? [:] { response.setHeader(name, value) }
             if effect.truncateBody == true { response.body = response.body.prefix(response.body.count / 2) }
+            if effect.dropConnection == true { response.dropConnection = true }
         } else {
             response = await system.handle(request)
         }

@@ -65,6 +65,13 @@ public enum SimulatorHost {
             for (name, value) in answer.headers {
                 if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
             }
+            if answer.dropConnection {
+                // The head goes out; the body writer fails, and the server closes the connection.
+                let length = max(answer.body.count, 1)
+                return Response(
+                    status: .init(code: answer.status), headers: fields,
+                    body: .init(contentLength: length) { _ in throw DroppedConnection() })
+            }
             return Response(
                 status: .init(code: answer.status), headers: fields,
                 body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
@@ -78,3 +85,6 @@ public enum SimulatorHost {
             logger: quiet)
     }
 }
+
+/// Thrown by a response body to make the server drop the connection (a fault).
+struct DroppedConnection: Error {}

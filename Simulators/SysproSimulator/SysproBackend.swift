@@ -145,9 +145,7 @@ public actor SysproBackend {
             let decoded = try JSONDecoder().decode([Operator].self, from: JSONEncoder().encode(ops))
             for op in decoded { addOperator(op) }
         }
-        if let raw = data["settings"] {
-            settings = try JSONDecoder().decode(Settings.self, from: JSONEncoder().encode(raw))
-        }
+        if let raw = data["settings"] { settings = try raw.applied(to: settings) }
         for (table, rows) in data["tables"]?.objectValue ?? [:] {
             guard let list = rows.arrayValue else { throw SysproSeedError(message: "tables.\(table) must be an array") }
             insert(table, rows: list.compactMap(\.objectValue))

@@ -112,16 +112,20 @@ public struct ConnectorConfig: Codable, Sendable {
 }
 
 extension ConnectorConfig.Integration {
-    func secret(_ reference: String, _ field: String) throws -> String {
+    func secret(_ reference: String, _ field: String, vault: ((String) throws -> String)?) throws -> String {
         do {
-            return try CredentialReference(parsing: reference, field: field).resolve()
+            return try CredentialReference(parsing: reference, field: field).resolve(vault: vault)
         } catch let error as CredentialError {
             throw SyncError(.invalidConfig, "\(name).\(field): \(error.message)")
         }
     }
 
     /// The flow with its clients, secrets resolved from their references.
-    public func makeFlow(http: HTTPClient, store: any SyncStateStore, clock: any SyncClock, logger: Logger) throws -> SysproProcoreFlow {
+    /// - Parameter vault: opens `vault:NAME` references (secrets sealed in the state database).
+    public func makeFlow(
+        http: HTTPClient, store: any SyncStateStore, clock: any SyncClock, logger: Logger, vault: ((String) throws -> String)? = nil
+    ) throws -> SysproProcoreFlow {
+        let secret = { (reference: String, field: String) in try self.secret(reference, field, vault: vault) }
         let sysproConnection = SysproConnection(
             enetBase: syspro.enetBase, odataRoot: syspro.odataRoot, operatorCode: syspro.operator,
             operatorPassword: try secret(syspro.operatorPassword, "syspro.operatorPassword"), companyID: syspro.companyId,

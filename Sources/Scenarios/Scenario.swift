@@ -278,7 +278,7 @@ public struct Scenario: Sendable {
     static func parseFault(_ body: YAMLReader, start: Date) throws -> Action {
         let keys = try body.mapping(allowed: [
             "system", "method", "path", "nth", "everyNth", "probability", "seed", "times", "from", "until",
-            "status", "body", "headers", "delayMs", "action", "truncateBody",
+            "status", "body", "headers", "delayMs", "action", "truncateBody", "dropConnection",
         ])
         guard let systemReader = keys["system"] else { throw body.fail("fault needs system: \(systems.joined(separator: " or "))") }
         let system = try systemReader.oneOf(systems)
@@ -296,8 +296,11 @@ public struct Scenario: Sendable {
             if effect.action == .killSessions && system != "syspro" { throw action.fail("kill-sessions applies to syspro") }
         }
         effect.truncateBody = try keys["truncateBody"]?.bool()
-        guard effect.status != nil || effect.action != nil || effect.truncateBody == true || effect.delayMilliseconds != nil else {
-            throw body.fail("a fault needs an effect: status, action, truncateBody or delayMs")
+        effect.dropConnection = try keys["dropConnection"]?.bool()
+        guard effect.status != nil || effect.action != nil || effect.truncateBody == true || effect.delayMilliseconds != nil
+            || effect.dropConnection == true
+        else {
+            throw body.fail("a fault needs an effect: status, action, truncateBody, dropConnection or delayMs")
         }
         if let probability = try keys["probability"]?.double(), !(0...1).contains(probability) {
             throw body.fail("probability must be between 0 and 1")

@@ -213,8 +213,5 @@ public struct ScenarioRunner: Sendable {
 
 /// Applies JSON overrides to a Codable value.
 func merge<T: Codable>(_ value: T, _ overrides: [String: JSONValue]) throws -> T {
-    guard !overrides.isEmpty else { return value }
-    guard case .object(var base) = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value)) else { return value }
-    for (key, override) in overrides { base[key] = override }
-    return try JSONDecoder().decode(T.self, from: JSONEncoder().encode(JSONValue.object(base)))
+    try JSONValue.object(overrides).applied(to: value)
 }

@@ -102,3 +102,15 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
     public init(nilLiteral: ()) { self = .null }
 }
+
+extension JSONValue {
+    /// `base` with the keys of this object laid over it: how partial settings (`{"hourlyLimit": 60}`)
+    /// are applied to a settings struct whose every key has a default.
+    /// - Throws: a `DecodingError` when an override has the wrong type for its key.
+    public func applied<T: Codable>(to base: T) throws -> T {
+        guard case .object(let overrides) = self, !overrides.isEmpty else { return base }
+        guard case .object(var fields) = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(base)) else { return base }
+        for (key, value) in overrides { fields[key] = value }
+        return try JSONDecoder().decode(T.self, from: JSONEncoder().encode(JSONValue.object(fields)))
+    }
+}

@@ -89,7 +89,56 @@ public struct SQLiteSyncStore: SyncStateStore {
                 t.primaryKey(["flow", "entity", "sourceID"])
             }
         }
+        migrator.registerMigration("v2: sealed credentials") { db in
+            try db.create(table: "credential") { t in
+                t.primaryKey("name", .text)
+                t.column("system", .text).notNull()
+                t.column("ciphertext", .blob).notNull()
+                t.column("wrappedKey", .blob).notNull()
+                t.column("keyFingerprint", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("rotatedAt", .datetime)
+                t.column("lastCheckedAt", .datetime)
+                t.column("lastCheckResult", .text)
+            }
+        }
         return migrator
+    }
+
+    // MARK: credentials (sealed by the Vault module; this store only keeps the bytes)
+
+    public func saveCredential(_ credential: StoredCredential) async throws {
+        try await writer.write { db in try credential.save(db) }
+    }
+
+    public func credential(named name: String) async throws -> StoredCredential? {
+        try await writer.read { db in try StoredCredential.fetchOne(db, key: name) }
+    }
+
+    /// The same, synchronously (config references are resolved while a flow is being built).
+    public func credentialNow(named name: String) throws -> StoredCredential? {
+        try writer.read { db in try StoredCredential.fetchOne(db, key: name) }
+    }
+
+    public func credentials() async throws -> [StoredCredential] {
+        try await writer.read { db in try StoredCredential.order(Column("name")).fetchAll(db) }
+    }
+
+    /// - Returns: whether a credential of that name existed.
+    @discardableResult
+    public func removeCredential(named name: String) async throws -> Bool {
+        try await writer.write { db in try StoredCredential.deleteOne(db, key: name) }
+    }
+
+    /// Replaces several credentials in one transaction (a master-key rotation is all or nothing).
+    public func replaceCredentials(_ list: [StoredCredential]) async throws {
+        try await writer.write { db in for credential in list { try credential.save(db) } }
+    }
+
+    public func markChecked(_ name: String, at date: Date, result: String) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE credential SET lastCheckedAt = ?, lastCheckResult = ? WHERE name = ?", arguments: [date, result, name])
+        }
     }
 
     // MARK: runs
@@ -249,4 +298,33 @@ extension CrossReference: FetchableRecord, PersistableRecord {
 
 extension QuarantineEntry: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "quarantine"
+}
+
+/// A credential as stored: the sealed bytes and non-secret facts about it.
+public struct StoredCredential: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "credential"
+    public var name: String
+    public var system: String
+    public var ciphertext: Data
+    public var wrappedKey: Data
+    public var keyFingerprint: String
+    public var createdAt: Date
+    public var rotatedAt: Date?
+    public var lastCheckedAt: Date?
+    public var lastCheckResult: String?
+
+    public init(
+        name: String, system: String, ciphertext: Data, wrappedKey: Data, keyFingerprint: String, createdAt: Date,
+        rotatedAt: Date? = nil, lastCheckedAt: Date? = nil, lastCheckResult: String? = nil
+    ) {
+        self.name = name
+        self.system = system
+        self.ciphertext = ciphertext
+        self.wrappedKey = wrappedKey
+        self.keyFingerprint = keyFingerprint
+        self.createdAt = createdAt
+        self.rotatedAt = rotatedAt
+        self.lastCheckedAt = lastCheckedAt
+        self.lastCheckResult = lastCheckResult
+    }
 }

@@ -1,10 +1,10 @@
 import Foundation
 
-/// A pointer to a secret, as config files hold them: `env:NAME` (an environment variable) or
-/// `file:PATH` (a file whose content, trimmed, is the secret). Config files never hold a secret
-/// itself; the sealed vault (`vault:NAME`) comes with the credentials command.
+/// A pointer to a secret, as config files hold them: `env:NAME` (an environment variable),
+/// `file:PATH` (a file whose content, trimmed, is the secret) or `vault:NAME` (a credential sealed
+/// with `ml-connector credentials add`). Config files never hold a secret itself.
 public struct CredentialReference: Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: String, Sendable { case env, file }
+    public enum Kind: String, Sendable { case env, file, vault }
     public var kind: Kind
     public var name: String
 
@@ -17,8 +17,11 @@ public struct CredentialReference: Sendable, Equatable, CustomStringConvertible 
         } else if text.hasPrefix("file:"), text.count > 5 {
             kind = .file
             name = String(text.dropFirst(5))
+        } else if text.hasPrefix("vault:"), text.count > 6 {
+            kind = .vault
+            name = String(text.dropFirst(6))
         } else {
-            throw CredentialError(message: "\(field) must be a reference such as env:NAME or file:/path/to/secret, not the secret itself; move the value into an environment variable or a file readable only by you")
+            throw CredentialError(message: "\(field) must be a reference such as vault:NAME, env:NAME or file:/path/to/secret, not the secret itself; seal it with `ml-connector credentials add`, or move it into an environment variable or a file readable only by you")
         }
     }
 
@@ -26,8 +29,18 @@ public struct CredentialReference: Sendable, Equatable, CustomStringConvertible 
 
     /// Resolves the secret.
     /// - Throws: ``CredentialError`` naming the reference (never the value) when it cannot be read.
-    public func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+    /// - Parameter vault: opens a `vault:` reference (the caller knows the database and master key).
+    public func resolve(
+        environment: [String: String] = ProcessInfo.processInfo.environment, vault: ((String) throws -> String)? = nil
+    ) throws -> String {
         switch kind {
+        case .vault:
+            guard let vault else { throw CredentialError(message: "\(self) needs the vault, which is not available here") }
+            do {
+                return try vault(name)
+            } catch let error as VaultError {
+                throw CredentialError(message: "\(self): \(error.message)")
+            }
         case .env:
             guard let value = environment[name], !value.isEmpty else {
                 throw CredentialError(message: "environment variable \(name) is not set (referenced as \(self)); export it before running")

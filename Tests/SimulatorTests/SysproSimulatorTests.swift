@@ -1,6 +1,7 @@
 import Foundation
 import SimulatorKit
 import SyncEngine
+import ProcoreSimulator
 import SysproSimulator
 import Testing
 
@@ -131,5 +132,26 @@ import Testing
         #expect(second.header("Retry-After") == "7")
         #expect(await odata("PorMasterHdr").status == 200)
         #expect(core.journal.matching(path: "PorMasterHdr").map(\.faulted) == [false, true, false])
+    }
+}
+
+/// The sample data set for `ml-connector simulate --data` loads into both simulators.
+@Suite struct SampleDataSetTests {
+    @Test func fixtureSeedsBothSimulators() async throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/simulate/small-dataset.json").path
+        let data = try JSONDecoder().decode(JSONValue.self, from: try #require(FileManager.default.contents(atPath: path)))
+        let clock = ManualClock()
+        let (syspro, sysproBackend) = SysproSimulator.makeCore(clock: clock)
+        try await syspro.system.seed(try #require(data["syspro"]))
+        #expect(await sysproBackend.rows("PorMasterHdr").count == 2)
+        #expect(await sysproBackend.settings.idleTimeoutSeconds == 1200)
+        let (procore, procoreBackend) = ProcoreSimulator.makeCore(clock: clock)
+        try await procore.system.seed(try #require(data["procore"]))
+        #expect(await procoreBackend.projectID(number: "2301") == 101)
+        // partial settings lay over the defaults
+        try await procore.system.seed(["settings": ["hourlyLimit": 5]])
+        #expect(await procoreBackend.settings.hourlyLimit == 5)
+        #expect(await procoreBackend.settings.tokenLifetimeSeconds == 5400)
     }
 }
