@@ -62,8 +62,9 @@ extension ScenarioRunner {
         case .quarantineCount(let count, let status, let code):
             let entries = try await env.store.quarantined(flow: flow, status: status.flatMap(QuarantineEntry.Status.init))
                 .filter { code == nil || $0.errorCode == code }
-            return entries.count == count ? nil
-                : "expected \(count) quarantined record(s)\(status.map { " \($0)" } ?? "")\(code.map { " with code \($0)" } ?? ""), found \(entries.count): \(entries.map(\.sourceID).joined(separator: ", "))"
+            guard entries.count != count else { return nil }
+            let listed = entries.prefix(4).map { "\($0.sourceID) [\($0.errorCode): \($0.reason.prefix(120))]" }
+            return "expected \(count) quarantined record(s)\(status.map { " \($0)" } ?? "")\(code.map { " with code \($0)" } ?? ""), found \(entries.count): \(listed.joined(separator: "; "))\(entries.count > 4 ? " …" : "")"
         case .audit(let source, let outcome, let count, let outcomes):
             let rows = try await env.store.audit(AuditFilter(outcome: outcome.flatMap(Outcome.init), sourceID: source, flow: flow, limit: 1_000_000))
             if let count, rows.count != count {
@@ -103,12 +104,19 @@ extension ScenarioRunner {
             let reused = rejections.filter { $0.value > 1 }
             return reused.isEmpty ? nil : "a rejected token was sent again: \(reused.values.max()!) requests carried the same expired token (token refresh is not working)"
         case .noRepeatedPost:
-            var posts: [String: Int] = [:]
-            for entry in env.procoreCore.journal.all where entry.method == "POST" && (200..<300).contains(entry.status) {
-                if let origin = entry.origin { posts["\(Self.resource(entry.path)) \(origin)", default: 0] += 1 }
+            // After a POST for a record succeeded, any further POST of the same record is a blind
+            // re-write (Procore may refuse it with 422, but the engine should have looked first).
+            // Retries of 429/503 answers are fine: those requests were never processed.
+            var created: Set<String> = []
+            var repeated: [String] = []
+            for entry in env.procoreCore.journal.all where entry.method == "POST" {
+                guard let origin = entry.origin else { continue }
+                let key = "\(Self.resource(entry.path)) \(origin)"
+                if [429, 503].contains(entry.status) { continue }
+                if created.contains(key) { repeated.append("\(key) (answered \(entry.status))") }
+                if (200..<300).contains(entry.status) { created.insert(key) }
             }
-            let repeated = posts.filter { $0.value > 1 }.keys.sorted()
-            return repeated.isEmpty ? nil : "the same record was created more than once: \(repeated.prefix(5).joined(separator: ", "))"
+            return repeated.isEmpty ? nil : "a record was POSTed again after it had been created: \(repeated.prefix(5).joined(separator: ", ")) — the engine must look it up by origin_id before writing"
         case .noDuplicates:
             let commitments = await env.procore.allCommitments().compactMap(\.originID)
             let requisitions = await env.procore.allRequisitions().compactMap(\.originID)
