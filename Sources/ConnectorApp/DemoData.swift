@@ -154,6 +154,30 @@ public struct DemoData: Sendable {
             invoiceCount: invoices.count, latePurchaseOrder: (late, lateLines))
     }
 
+    /// A data set from a file: `{"syspro": {…}, "procore": {…}, "costCodes": [{"glAccount", "costCenter",
+    /// "costCode", "project"?}]}` — the simulators' seed formats (as `simulate --data` reads them)
+    /// plus the mapping table the flow needs. It has no late PO.
+    /// - Throws: ``SyncError`` `.invalidConfig` naming the file and what is wrong.
+    public static func load(file path: String) throws -> DemoData {
+        guard let bytes = FileManager.default.contents(atPath: path) else {
+            throw SyncError(.invalidConfig, "cannot read the data set \(path)")
+        }
+        guard let json = try? JSONDecoder().decode(JSONValue.self, from: bytes), let syspro = json["syspro"], let procore = json["procore"] else {
+            throw SyncError(.invalidConfig, "\(path) is not a data set: a JSON object with 'syspro' and 'procore' is expected")
+        }
+        let mappings: [CostCodeMapping]
+        do {
+            mappings = try JSONDecoder().decode([CostCodeMapping].self, from: JSONEncoder().encode(json["costCodes"] ?? []))
+        } catch {
+            throw SyncError(.invalidConfig, "\(path): costCodes must be a list of {glAccount, costCenter, costCode, project?}")
+        }
+        let tables = syspro["tables"]
+        return DemoData(
+            syspro: syspro, procore: procore, mappings: mappings,
+            purchaseOrderCount: tables?["PorMasterHdr"]?.arrayValue?.count ?? 0, invoiceCount: tables?["ApInvoice"]?.arrayValue?.count ?? 0,
+            latePurchaseOrder: ([:], []))
+    }
+
     public static func dayString(_ date: Date) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")

@@ -1,3 +1,4 @@
+import ConnectorApp
 import Flows
 import Foundation
 import SimulatorKit
@@ -9,6 +10,8 @@ import Yams
 public struct Scenario: Sendable {
     public struct Setup: Sendable {
         public var flow = SysproProcoreFlow.name
+        /// A data set file (path resolved against the scenario's folder) instead of the generated demo set.
+        public var datasetFile: String?
         public var purchaseOrders = 12
         public var budget = 50_000_000.0
         public var clock = Date(timeIntervalSince1970: 1_796_000_000)
@@ -121,7 +124,19 @@ public struct Scenario: Sendable {
         let keys = try reader.mapping(allowed: ["flow", "dataset", "purchaseOrders", "budget", "clock", "settings", "procore", "syspro", "clientTimeout"])
         var setup = Setup()
         if let flow = keys["flow"] { setup.flow = try flow.oneOf([SysproProcoreFlow.name]) }
-        if let dataset = keys["dataset"] { _ = try dataset.oneOf(["demo"]) }
+        if let dataset = keys["dataset"] {
+            let value = try dataset.string()
+            if value != "demo" {
+                let folder = (reader.file as NSString).deletingLastPathComponent
+                let path = value.hasPrefix("/") ? value : (folder as NSString).appendingPathComponent(value)
+                do {
+                    _ = try DemoData.load(file: path)
+                } catch {
+                    throw dataset.fail("setup.dataset is 'demo' or a data set file; \(error)")
+                }
+                setup.datasetFile = path
+            }
+        }
         if let count = keys["purchaseOrders"] {
             setup.purchaseOrders = try count.int()
             guard setup.purchaseOrders >= 0 else { throw count.fail("purchaseOrders must be 0 or more") }

@@ -49,7 +49,8 @@ public struct ScenarioRunner: Sendable {
     func execute(_ scenario: Scenario) async throws -> [StepResult] {
         let setup = scenario.setup
         let clock = ManualClock(start: setup.clock)
-        let data = DemoData.generate(purchaseOrders: setup.purchaseOrders, today: clock.now(), budgetPerCostCode: setup.budget)
+        let data = try setup.datasetFile.map { try DemoData.load(file: $0) }
+            ?? DemoData.generate(purchaseOrders: setup.purchaseOrders, today: clock.now(), budgetPerCostCode: setup.budget)
         let settings = try flowSettings(setup.settings, mappings: data.mappings)
         let store = try SQLiteSyncStore.inMemory()
         let logger = self.logger
@@ -142,6 +143,9 @@ public struct ScenarioRunner: Sendable {
             let removed = await env.syspro.delete(table, where: column, equals: value)
             return StepResult(step: step, passed: removed > 0, detail: "\(removed) row(s) of \(table) deleted")
         case .addLatePurchaseOrder:
+            guard !data.latePurchaseOrder.header.isEmpty else {
+                return StepResult(step: step, passed: false, detail: "this data set has no late PO (only the generated demo set does)")
+            }
             await env.syspro.insert("PorMasterHdr", rows: [data.latePurchaseOrder.header])
             await env.syspro.insert("PorMasterDetail", rows: data.latePurchaseOrder.lines)
             return StepResult(step: step, passed: true, detail: "PO DEMO-LATE entered in SYSPRO")

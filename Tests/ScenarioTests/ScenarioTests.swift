@@ -63,3 +63,17 @@ import Testing
         #expect(loadError("steps:\n  - sync: {}\n")?.message.contains("needs a name") == true)
     }
 }
+
+@Suite struct ScenarioDatasetLoadTests {
+    @Test func aMissingDataSetFileIsALoadErrorWithItsLine() {
+        do {
+            _ = try Scenario.parse("name: x\nsetup:\n  dataset: nowhere.json\nsteps:\n  - sync: {}\n", file: "/tmp/x.yaml")
+            Issue.record("a missing data set file was accepted")
+        } catch let error as ScenarioLoadError {
+            #expect(error.line == 3)
+            #expect(error.message.contains("cannot read the data set"))
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+}
