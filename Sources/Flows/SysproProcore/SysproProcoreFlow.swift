@@ -195,74 +195,69 @@ public actor SysproProcoreFlow {
     private var latestDate: Date { clock.now().addingTimeInterval(86400) }
 
     private func pollPurchaseOrders() async throws {
-        let column = settings.poWatermarkColumn
-        do {
-            let from = try await windowStart(entity: Self.poEntity)
-            let filter = from.map { "\(column) ge \($0)T00:00:00Z" }
-            var skip = 0
-            while true {
-                let page = try await syspro.odata(
-                    Self.poEntity, filter: filter, orderBy: "\(column),PurchaseOrder", top: settings.pageSize, skip: skip)
-                if page.rows.isEmpty { break }
-                var maxDate: String?
-                var processedInPage = 0
-                for batch in stride(from: 0, to: page.rows.count, by: settings.lineBatchSize) {
-                    let headers = Array(page.rows[batch..<min(page.rows.count, batch + settings.lineBatchSize)])
-                    let lines = try await fetchLines(for: headers)
-                    for header in headers {
-                        let po = header["PurchaseOrder"]?.stringValue
-                        if let po, handled.contains("\(Self.poEntity)|\(po)") { continue }
-                        summary.purchaseOrders.read += 1
-                        try await processPurchaseOrder(header: header, lines: po.flatMap { lines[$0] } ?? [], replaying: false)
-                        processedInPage += 1
-                        if processedInPage == page.rows.count / 2 { try crashPoint(.midPage, po ?? "?") }
-                        maxDate = laterWatermark(maxDate, header[column])
-                    }
+        try await poll(entity: Self.poEntity, column: settings.poWatermarkColumn, keyOrder: "PurchaseOrder", label: "PO") { rows in
+            var count = 0
+            for batch in stride(from: 0, to: rows.count, by: settings.lineBatchSize) {
+                let headers = Array(rows[batch..<min(rows.count, batch + settings.lineBatchSize)])
+                let lines = try await fetchLines(for: headers)
+                for header in headers {
+                    let po = header["PurchaseOrder"]?.stringValue
+                    if let po, handled.contains("\(Self.poEntity)|\(po)") { continue }
+                    summary.purchaseOrders.read += 1
+                    try await processPurchaseOrder(header: header, lines: po.flatMap { lines[$0] } ?? [], replaying: false)
+                    try resolved(&count, of: rows.count, po ?? "?")
                 }
-                try await advanceWatermark(entity: Self.poEntity, to: maxDate)
-                if page.rows.count < settings.pageSize { break }
-                skip += page.rows.count
             }
-        } catch let crash as SimulatedCrash {
-            throw crash
-        } catch {
-            summary.errors.append("Purchase orders: \(error). The PO watermark did not move; the next cycle reads the same window again.")
         }
     }
 
     private func pollInvoices() async throws {
-        let column = settings.invoiceWatermarkColumn
+        try await poll(entity: Self.invoiceEntity, column: settings.invoiceWatermarkColumn, keyOrder: "Supplier,Invoice", label: "invoice") { rows in
+            var count = 0
+            for row in rows {
+                if let supplier = row["Supplier"]?.stringValue, let invoice = row["Invoice"]?.stringValue,
+                    handled.contains("\(Self.invoiceEntity)|\(supplier)/\(invoice)")
+                {
+                    continue
+                }
+                summary.invoices.read += 1
+                try await processInvoice(row, replaying: false)
+                try resolved(&count, of: rows.count, row["Invoice"]?.stringValue ?? "?")
+            }
+        }
+    }
+
+    /// Polls one entity set from its watermark minus the overlap window, page by page, ordered by
+    /// the watermark column then the key. `handle` resolves every row of a page (written, held or
+    /// skipped), calling ``resolved(_:of:_:)`` after each; then the watermark moves to the page's
+    /// latest date. A page that cannot be read stops this entity for the cycle, watermark unmoved.
+    private func poll(
+        entity: String, column: String, keyOrder: String, label: String, handle: ([JSONValue]) async throws -> Void
+    ) async throws {
         do {
-            let from = try await windowStart(entity: Self.invoiceEntity)
+            let from = try await windowStart(entity: entity)
             let filter = from.map { "\(column) ge \($0)T00:00:00Z" }
             var skip = 0
             while true {
-                let page = try await syspro.odata(
-                    Self.invoiceEntity, filter: filter, orderBy: "\(column),Supplier,Invoice", top: settings.pageSize, skip: skip)
+                let page = try await syspro.odata(entity, filter: filter, orderBy: "\(column),\(keyOrder)", top: settings.pageSize, skip: skip)
                 if page.rows.isEmpty { break }
-                var maxDate: String?
-                var processedInPage = 0
-                for row in page.rows {
-                    if let supplier = row["Supplier"]?.stringValue, let invoice = row["Invoice"]?.stringValue,
-                        handled.contains("\(Self.invoiceEntity)|\(supplier)/\(invoice)")
-                    {
-                        continue
-                    }
-                    summary.invoices.read += 1
-                    try await processInvoice(row, replaying: false)
-                    processedInPage += 1
-                    if processedInPage == page.rows.count / 2 { try crashPoint(.midPage, row["Invoice"]?.stringValue ?? "?") }
-                    maxDate = laterWatermark(maxDate, row[column])
-                }
-                try await advanceWatermark(entity: Self.invoiceEntity, to: maxDate)
+                try await handle(page.rows)
+                let latest = page.rows.reduce(nil as String?) { laterWatermark($0, $1[column]) }
+                try await advanceWatermark(entity: entity, to: latest)
                 if page.rows.count < settings.pageSize { break }
                 skip += page.rows.count
             }
         } catch let crash as SimulatedCrash {
             throw crash
         } catch {
-            summary.errors.append("Invoices: \(error). The invoice watermark did not move; the next cycle reads the same window again.")
+            summary.errors.append("\(entity): \(error). The \(label) watermark did not move; the next cycle reads the same window again.")
         }
+    }
+
+    /// Counts a resolved record of a page; halfway through is the `mid-page` crash point.
+    private func resolved(_ count: inout Int, of total: Int, _ sourceID: String) throws {
+        count += 1
+        if count == total / 2 { try crashPoint(.midPage, sourceID) }
     }
 
     /// The later of a page's running maximum and a record's date. Dates that are not dates, or lie
