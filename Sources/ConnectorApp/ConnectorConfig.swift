@@ -120,24 +120,33 @@ extension ConnectorConfig.Integration {
         }
     }
 
+    /// The SYSPRO connection, secrets resolved from their references.
+    public func sysproConnection(vault: ((String) throws -> String)? = nil) throws -> SysproConnection {
+        SysproConnection(
+            enetBase: syspro.enetBase, odataRoot: syspro.odataRoot, operatorCode: syspro.operator,
+            operatorPassword: try secret(syspro.operatorPassword, "syspro.operatorPassword", vault: vault), companyID: syspro.companyId,
+            companyPassword: try syspro.companyPassword.map { try secret($0, "syspro.companyPassword", vault: vault) } ?? "",
+            odataUser: syspro.odataUser, odataPassword: try secret(syspro.odataPassword, "syspro.odataPassword", vault: vault))
+    }
+
+    /// The Procore connection, the client secret resolved from its reference.
+    public func procoreConnection(vault: ((String) throws -> String)? = nil) throws -> ProcoreConnection {
+        ProcoreConnection(
+            loginBase: procore.loginBase, apiBase: procore.apiBase, clientID: procore.clientId,
+            clientSecret: try secret(procore.clientSecret, "procore.clientSecret", vault: vault), companyID: procore.companyId)
+    }
+
     /// The flow with its clients, secrets resolved from their references.
     /// - Parameter vault: opens `vault:NAME` references (secrets sealed in the state database).
     public func makeFlow(
         http: HTTPClient, store: any SyncStateStore, clock: any SyncClock, logger: Logger, vault: ((String) throws -> String)? = nil
     ) throws -> SysproProcoreFlow {
-        let secret = { (reference: String, field: String) in try self.secret(reference, field, vault: vault) }
-        let sysproConnection = SysproConnection(
-            enetBase: syspro.enetBase, odataRoot: syspro.odataRoot, operatorCode: syspro.operator,
-            operatorPassword: try secret(syspro.operatorPassword, "syspro.operatorPassword"), companyID: syspro.companyId,
-            companyPassword: try syspro.companyPassword.map { try secret($0, "syspro.companyPassword") } ?? "",
-            odataUser: syspro.odataUser, odataPassword: try secret(syspro.odataPassword, "syspro.odataPassword"))
-        let procoreConnection = ProcoreConnection(
-            loginBase: procore.loginBase, apiBase: procore.apiBase, clientID: procore.clientId,
-            clientSecret: try secret(procore.clientSecret, "procore.clientSecret"), companyID: procore.companyId)
-        return SysproProcoreFlow(
+        SysproProcoreFlow(
             settings: settings ?? SysproProcoreSettings(),
-            syspro: SysproClient(connection: sysproConnection, transport: HTTPTransport(http: http, system: "syspro", clock: clock, logger: logger)),
-            procore: ProcoreClient(connection: procoreConnection, transport: HTTPTransport(http: http, system: "procore", clock: clock, logger: logger)),
+            syspro: SysproClient(
+                connection: try sysproConnection(vault: vault), transport: HTTPTransport(http: http, system: "syspro", clock: clock, logger: logger)),
+            procore: ProcoreClient(
+                connection: try procoreConnection(vault: vault), transport: HTTPTransport(http: http, system: "procore", clock: clock, logger: logger)),
             store: store, clock: clock, logger: logger)
     }
 }

@@ -33,6 +33,8 @@ public actor ProcoreClient {
     private let transport: HTTPTransport
     private var auth = AuthStateMachine()
     public private(set) var tokensFetched = 0
+    /// `expires_in` of the latest token, in seconds.
+    public private(set) var tokenLifetime: Double?
     /// The latest `X-Rate-Limit-*` figures Procore reported.
     public private(set) var rateLimit: (limit: Int, remaining: Int, reset: Int)?
 
@@ -63,6 +65,7 @@ public actor ProcoreClient {
         let issued = json["created_at"]?.doubleValue.map { Date(timeIntervalSince1970: $0) } ?? transport.clock.now()
         auth.loggedIn(token: token, expiresAt: issued.addingTimeInterval(lifetime))
         tokensFetched += 1
+        tokenLifetime = lifetime
     }
 
     /// Sends one API call, handling the token around it.

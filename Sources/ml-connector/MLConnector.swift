@@ -17,7 +17,7 @@ struct MLConnector: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ml-connector",
         abstract: "Move purchase orders and invoices between business systems, with simulators to prove it first.",
-        subcommands: [Demo.self, Sync.self, Audit.self, Replay.self, Credentials.self, Simulate.self, Bench.self, ScenarioCommand.self])
+        subcommands: [Demo.self, Sync.self, Audit.self, Replay.self, Credentials.self, PingCommand.self, Simulate.self, Bench.self, ScenarioCommand.self])
 }
 
 struct LogOptions: ParsableArguments {
@@ -419,6 +419,80 @@ struct CredentialsRotateKey: AsyncParsableCommand {
             let (_, vault) = try options.vault()
             let count = try await vault.rotate(to: try MasterKey.load(file: newKeyFile))
             print("re-wrapped \(count) credential(s); use the new key from now on")
+        }
+    }
+}
+
+struct PingCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ping",
+        abstract: "Check credentials against the configured systems: real authentication and one cheap read each.",
+        discussion: "Exit status 0 when every pinged system answered and accepted the credentials.")
+    @Argument(help: "The system to ping: syspro or procore (or use --all).") var system: String?
+    @Flag(help: "Ping every system of the connection.") var all = false
+    @Option(help: "Config file with the connections.") var config: String
+    @Option(help: "Which connection (integration) to use (default: the first).") var connection: String?
+    @Option(help: "State database (for vault: references).") var database: String?
+    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var log: LogOptions
+
+    func validate() throws {
+        if all == (system != nil) { throw ValidationError("name one system (syspro, procore) or pass --all") }
+        if let system, !["syspro", "procore"].contains(system) {
+            throw ValidationError("unknown system '\(system)'; this build pings: syspro, procore")
+        }
+    }
+
+    func run() async throws {
+        let logger = log.bootstrap()
+        let results: [ConnectorApp.Ping.Result]
+        do {
+            let file = try ConnectorConfig.load(path: config)
+            let chosen = try file.integration(named: connection)
+            let store = try SQLiteSyncStore.open(path: database ?? file.database ?? "ml-connector.sqlite")
+            let vault = CredentialVault.resolver(store: store)
+            let systems = all ? ["syspro", "procore"] : [system!]
+            let sysproConnection = systems.contains("syspro") ? try chosen.sysproConnection(vault: vault) : nil
+            let procoreConnection = systems.contains("procore") ? try chosen.procoreConnection(vault: vault) : nil
+            results = try await HTTPClient.withHTTPClient { http in
+                var found: [ConnectorApp.Ping.Result] = []
+                if let sysproConnection {
+                    found.append(await ConnectorApp.Ping.syspro(sysproConnection, name: chosen.name, http: http, logger: logger))
+                }
+                if let procoreConnection {
+                    found.append(await ConnectorApp.Ping.procore(procoreConnection, name: chosen.name, http: http, logger: logger))
+                }
+                return found
+            }
+        } catch let error as SyncError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        try await recordChecks(results)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(results), as: UTF8.self))
+        } else {
+            for result in results { print(ConnectorApp.Ping.describe(result)) }
+        }
+        if !results.allSatisfy(\.ok) { throw ExitCode(1) }
+    }
+
+    /// Stamps the vault credentials a ping used with when and how they were last checked.
+    func recordChecks(_ results: [ConnectorApp.Ping.Result]) async throws {
+        let file = try ConnectorConfig.load(path: config)
+        let chosen = try file.integration(named: connection)
+        let store = try SQLiteSyncStore.open(path: database ?? file.database ?? "ml-connector.sqlite")
+        let references: [String: [String]] = [
+            "syspro": [chosen.syspro.operatorPassword, chosen.syspro.odataPassword] + (chosen.syspro.companyPassword.map { [$0] } ?? []),
+            "procore": [chosen.procore.clientSecret],
+        ]
+        for result in results {
+            for text in references[result.system] ?? [] {
+                guard let reference = try? CredentialReference(parsing: text, field: ""), reference.kind == .vault else { continue }
+                try await store.markChecked(reference.name, at: Date(), result: result.ok ? "ok" : (result.failure?.category.rawValue ?? "failed"))
+            }
         }
     }
 }
