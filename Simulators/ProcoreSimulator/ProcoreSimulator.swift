@@ -346,11 +346,7 @@ struct ProcoreRoutes {
         return .json(200, .array(Array(items[start..<end])), headers: headers)
     }
 
-    static func encode(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
-    }
+    static func encode(_ text: String) -> String { text.percentEncoded(keeping: "-._~") }
 
     static func text(_ value: JSONValue) -> String {
         switch value {

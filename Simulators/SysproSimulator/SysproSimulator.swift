@@ -253,11 +253,7 @@ struct ODataRoutes {
         return .json(200, .object(envelope), headers: [("OData-Version", "4.0")])
     }
 
-    static func encode(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~$")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
-    }
+    static func encode(_ text: String) -> String { text.percentEncoded(keeping: "-._~$") }
 
     static func basicCredentials(_ header: String?) -> (String, String)? {
         guard let header, header.lowercased().hasPrefix("basic "),

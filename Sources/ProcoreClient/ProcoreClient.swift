@@ -163,15 +163,7 @@ public actor ProcoreClient {
         return nil
     }
 
-    static func formEncode(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
-    }
+    static func formEncode(_ text: String) -> String { text.percentEncoded(keeping: "-._~") }
 
-    static func queryEncode(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~[]")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
-    }
+    static func queryEncode(_ text: String) -> String { text.percentEncoded(keeping: "-._~[]") }
 }

@@ -114,3 +114,13 @@ extension JSONValue {
         return try JSONDecoder().decode(T.self, from: JSONEncoder().encode(JSONValue.object(fields)))
     }
 }
+
+extension String {
+    /// Percent-encodes everything except ASCII letters, digits and the characters in `keeping`
+    /// (RFC 3986's unreserved set by default): for query values and form fields.
+    public func percentEncoded(keeping extra: String = "-._~") -> String {
+        var allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        allowed.insert(charactersIn: extra)
+        return addingPercentEncoding(withAllowedCharacters: allowed) ?? self
+    }
+}

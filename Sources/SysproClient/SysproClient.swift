@@ -191,9 +191,5 @@ public actor SysproClient {
         return ODataPage(rows: rows, nextLink: envelope["@odata.nextLink"]?.stringValue)
     }
 
-    static func encode(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~$")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
-    }
+    static func encode(_ text: String) -> String { text.percentEncoded(keeping: "-._~$") }
 }
