@@ -17,7 +17,7 @@ struct MLConnector: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ml-connector",
         abstract: "Move purchase orders and invoices between business systems, with simulators to prove it first.",
-        subcommands: [Demo.self, Sync.self, Audit.self, Replay.self, Credentials.self, PingCommand.self, Simulate.self, Bench.self, ScenarioCommand.self])
+        subcommands: [Demo.self, Sync.self, Audit.self, Replay.self, Credentials.self, PingCommand.self, Contract.self, Simulate.self, Bench.self, ScenarioCommand.self])
 }
 
 struct LogOptions: ParsableArguments {
@@ -494,5 +494,58 @@ struct PingCommand: AsyncParsableCommand {
                 try await store.markChecked(reference.name, at: Date(), result: result.ok ? "ok" : (result.failure?.category.rawValue ?? "failed"))
             }
         }
+    }
+}
+
+struct Contract: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The API contract our clients rely on, checked against a simulator or a real sandbox.",
+        subcommands: [ContractVerify.self])
+}
+
+struct ContractVerify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "Run the contract checks for a system against a configured connection; non-zero exit on a failure.")
+    @Argument(help: "syspro or procore.") var system: String
+    @Option(help: "Config file with the connections.") var config: String
+    @Option(help: "Which connection (integration) to use (default: the first).") var connection: String?
+    @Option(help: "State database (for vault: references).") var database: String?
+    @Flag(help: "Also run the checks that write test data or make a deliberately failed logon.") var allowWrites = false
+    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var log: LogOptions
+
+    func validate() throws {
+        guard ["syspro", "procore"].contains(system) else { throw ValidationError("unknown system '\(system)'; this build verifies: syspro, procore") }
+    }
+
+    func run() async throws {
+        let logger = log.bootstrap()
+        let outcomes: [ContractSuite.Outcome]
+        do {
+            let file = try ConnectorConfig.load(path: config)
+            let chosen = try file.integration(named: connection)
+            let store = try SQLiteSyncStore.open(path: database ?? file.database ?? "ml-connector.sqlite")
+            let vault = CredentialVault.resolver(store: store)
+            let (system, allowWrites) = (self.system, self.allowWrites)
+            let syspro = system == "syspro" ? try chosen.sysproConnection(vault: vault) : nil
+            let procore = system == "procore" ? try chosen.procoreConnection(vault: vault) : nil
+            outcomes = try await HTTPClient.withHTTPClient { http in
+                if let syspro { return await ContractSuite.syspro(syspro, http: http, logger: logger, allowIntrusive: allowWrites) }
+                return await ContractSuite.procore(procore!, http: http, logger: logger, allowWrites: allowWrites)
+            }
+        } catch let error as SyncError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(outcomes), as: UTF8.self))
+        } else {
+            print(ContractSuite.describe(outcomes))
+        }
+        let failed = outcomes.filter { $0.status == .failed }.count
+        print("\(outcomes.count - failed - outcomes.filter { $0.status == .skipped }.count) passed, \(failed) failed, \(outcomes.filter { $0.status == .skipped }.count) skipped")
+        if failed > 0 { throw ExitCode(1) }
     }
 }
