@@ -11,6 +11,7 @@ import Vault
 import Glibc
 #endif
 import Scenarios
+import ServiceLifecycle
 
 @main
 struct MLConnector: AsyncParsableCommand {
@@ -84,16 +85,33 @@ struct Sync: AsyncParsableCommand {
 
     func run() async throws {
         let watch = self.watch
-        try await withConfiguredFlow(config: config, integration: integration, logger: log.bootstrap()) { flow, chosen in
-            repeat {
+        let logger = log.bootstrap()
+        try await withConfiguredFlow(config: config, integration: integration, logger: logger) { flow, chosen in
+            guard watch else {
                 let summary = try await flow.runCycle()
                 print(ConnectorApp.Demo.describe(summary))
-                if !watch {
-                    if !summary.errors.isEmpty { throw ExitCode(1) }
-                    break
-                }
-                try await Task.sleep(for: .seconds(60 * (chosen.intervalMinutes ?? 10)))
-            } while !Task.isCancelled
+                if !summary.errors.isEmpty { throw ExitCode(1) }
+                return
+            }
+            let poller = Poller(flow: flow, interval: .seconds(60 * (chosen.intervalMinutes ?? 10)))
+            let group = ServiceGroup(configuration: .init(
+                services: [poller], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+        }
+    }
+}
+
+/// `sync --watch`: one cycle per interval until SIGTERM/SIGINT. A cycle in progress runs to
+/// completion on shutdown; only the wait between cycles is cut short.
+struct Poller: Service {
+    let flow: SysproProcoreFlow
+    let interval: Duration
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            let summary = try await flow.runCycle()
+            print(ConnectorApp.Demo.describe(summary))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 }
