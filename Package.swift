@@ -71,6 +71,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Cin7Client",
+            dependencies: ["SyncEngine", "ClientKit"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Flows",
             dependencies: ["SyncEngine", "SyncStore", "SysproClient", "ProcoreClient"],
             swiftSettings: swiftSettings
@@ -79,7 +84,7 @@ let package = Package(
             name: "ConnectorApp",
             dependencies: [
                 "SyncEngine", "SyncStore", "Vault", "Flows", "SysproClient", "ProcoreClient",
-                "SimulatorKit", "SysproSimulator", "ProcoreSimulator",
+                "SimulatorKit", "SysproSimulator", "ProcoreSimulator", "Cin7Simulator", "Cin7Client",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
@@ -124,6 +129,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Cin7Simulator",
+            dependencies: ["SimulatorKit"],
+            path: "Simulators/Cin7Simulator",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ProcoreSimulator",
             dependencies: ["SimulatorKit", .product(name: "Hummingbird", package: "hummingbird")],
             path: "Simulators/ProcoreSimulator",
@@ -134,7 +145,7 @@ let package = Package(
         .testTarget(
             name: "SimulatorTests",
             dependencies: [
-                "SysproSimulator", "ProcoreSimulator", "SimulatorKit",
+                "SysproSimulator", "ProcoreSimulator", "SimulatorKit", "Cin7Simulator",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -152,8 +163,8 @@ let package = Package(
         .testTarget(
             name: "FlowTests",
             dependencies: [
-                "ConnectorApp", "Flows", "SyncEngine", "SyncStore", "SysproClient", "ProcoreClient",
-                "SimulatorKit", "SysproSimulator", "ProcoreSimulator",
+                "ConnectorApp", "Flows", "SyncEngine", "SyncStore", "SysproClient", "ProcoreClient", "Cin7Client",
+                "SimulatorKit", "SysproSimulator", "ProcoreSimulator", "Cin7Simulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings

@@ -65,6 +65,8 @@ public struct HTTPTransport: Sendable {
     public let stats: TransportStats
     private let random: RandomSource
     public let system: String
+    /// Statuses that mean "throttled" for this system (Cin7 answers its rate limit with 503).
+    public var throttleStatuses: Set<Int> = [429]
 
     public init(
         http: HTTPClient, system: String, clock: any SyncClock, policy: BackoffPolicy = BackoffPolicy(),
@@ -114,7 +116,7 @@ public struct HTTPTransport: Sendable {
             stats.count(retry: false, waited: 0)
             guard retryable else { return reply }
             guard attempt < policy.maxAttempts else {
-                if status == 429 {
+                if throttleStatuses.contains(status) {
                     throw SyncError(.rateLimited, "\(system) kept answering 429 after \(attempt) attempts on \(Self.pathOnly(url)); the hourly budget is spent, the next cycle continues")
                 }
                 throw SyncError(.transient, "\(system) answered \(status) \(attempt) times on \(method) \(Self.pathOnly(url))")

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Cin7Client
 import ClientKit
 import Flows
 import Foundation
@@ -52,8 +53,32 @@ public struct ConnectorConfig: Codable, Sendable {
         public var procore: ProcoreSection
         public var settings: SysproProcoreSettings?
     }
+    /// Connections to systems no flow uses yet, for `ping` and `contract verify`.
+    public struct Connection: Codable, Sendable {
+        public struct Cin7Section: Codable, Sendable {
+            public var baseURL: String
+            public var accountId: String
+            public var applicationKey: String
+        }
+        public var name: String
+        public var sandbox: Bool?
+        public var cin7: Cin7Section?
+
+        /// The Cin7 connection, the application key resolved from its reference.
+        public func cin7Connection(vault: ((String) throws -> String)? = nil) throws -> Cin7Connection? {
+            guard let cin7 else { return nil }
+            do {
+                let key = try CredentialReference(parsing: cin7.applicationKey, field: "\(name).cin7.applicationKey").resolve(vault: vault)
+                return Cin7Connection(baseURL: cin7.baseURL, accountID: cin7.accountId, applicationKey: key)
+            } catch let error as CredentialError {
+                throw SyncError(.invalidConfig, error.message)
+            }
+        }
+    }
+
     public var database: String?
     public var integrations: [Integration]
+    public var connections: [Connection]?
 
     /// Reads and checks a config file.
     /// - Throws: ``SyncError`` `.invalidConfig` with the file and what is wrong.
@@ -69,7 +94,19 @@ public struct ConnectorConfig: Codable, Sendable {
         } catch {
             throw SyncError(.invalidConfig, "\(path): \(error)")
         }
-        guard !config.integrations.isEmpty else { throw SyncError(.invalidConfig, "\(path): integrations is empty") }
+        guard !config.integrations.isEmpty || !(config.connections ?? []).isEmpty else {
+            throw SyncError(.invalidConfig, "\(path): neither integrations nor connections lists anything")
+        }
+        for connection in config.connections ?? [] {
+            guard let cin7 = connection.cin7 else {
+                throw SyncError(.invalidConfig, "\(path): connection \(connection.name) names no system; this build knows cin7 here")
+            }
+            do {
+                _ = try CredentialReference(parsing: cin7.applicationKey, field: "\(connection.name).cin7.applicationKey")
+            } catch let error as CredentialError {
+                throw SyncError(.invalidConfig, "\(path): \(error.message)")
+            }
+        }
         for integration in config.integrations {
             guard integration.flow == SysproProcoreFlow.name else {
                 throw SyncError(.invalidConfig, "\(path): integration \(integration.name) has flow '\(integration.flow)'; this build knows: \(SysproProcoreFlow.name)")
@@ -103,7 +140,10 @@ public struct ConnectorConfig: Codable, Sendable {
     }
 
     public func integration(named name: String?) throws -> Integration {
-        guard let name else { return integrations[0] }
+        guard let name else {
+            guard let first = integrations.first else { throw SyncError(.invalidConfig, "the config has no integrations") }
+            return first
+        }
         guard let found = integrations.first(where: { $0.name == name }) else {
             throw SyncError(.invalidConfig, "no integration named \(name); the config has \(integrations.map(\.name).joined(separator: ", "))")
         }

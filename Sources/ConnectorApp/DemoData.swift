@@ -14,6 +14,8 @@ import SyncEngine
 public struct DemoData: Sendable {
     public var syspro: JSONValue
     public var procore: JSONValue
+    /// Cin7 Core: one API application, the company profile, the suppliers, a few accounts.
+    public var cin7: JSONValue = [:]
     public var mappings: [CostCodeMapping]
     public var purchaseOrderCount: Int
     public var invoiceCount: Int
@@ -28,6 +30,9 @@ public struct DemoData: Sendable {
     public static let operatorPassword = "demo-operator-pw"
     public static let odataPassword = "demo-odata-pw"
     public static let sysproCompany = "EDU1"
+    public static let cin7AccountID = "6f1c2d3e-0000-4a5b-9c8d-000000000001"
+    /// The Cin7 simulator's demo application key (it opens nothing but the simulator).
+    public static let cin7ApplicationKey = "d3m0k3y0-0000-4000-8000-000000000cin"
 
     static let costCodes: [(gl: String, cc: String, code: String, name: String)] = [
         ("5100", "200", "03-300", "Cast-in-Place Concrete"),
@@ -147,10 +152,20 @@ public struct DemoData: Sendable {
                 ["company_id": .number(Double(companyID)), "name": .string($0.1), "origin_id": .string($0.0), "origin_code": .string($0.0)]
             }),
         ]
+        let cin7: JSONValue = [
+            "applications": [["accountId": .string(cin7AccountID), "applicationKey": .string(cin7ApplicationKey)]],
+            "company": ["Company": "Acme Builders Supply", "Currency": "USD"],
+            "suppliers": .array(suppliers.map {
+                ["ID": .string(UUID(uuidString: "00000000-0000-4000-8000-0000000000\($0.0.suffix(2))")?.uuidString.lowercased() ?? $0.0),
+                 "Name": .string($0.1), "Currency": "USD", "PaymentTerm": "30 days", "AccountPayable": "800", "TaxRule": "Tax Exempt",
+                 "Status": "Active"]
+            }),
+            "chartOfAccounts": [["Code": "800", "Name": "Accounts Payable", "Type": "CURRLIAB", "Status": "ACTIVE"]],
+        ]
         var mappings = costCodes.map { CostCodeMapping(glAccount: $0.gl, costCenter: $0.cc, costCode: $0.code) }
         mappings.append(CostCodeMapping(glAccount: "5500", costCenter: "240", costCode: "31-100"))
         return DemoData(
-            syspro: syspro, procore: procore, mappings: mappings, purchaseOrderCount: headers.count,
+            syspro: syspro, procore: procore, cin7: cin7, mappings: mappings, purchaseOrderCount: headers.count,
             invoiceCount: invoices.count, latePurchaseOrder: (late, lateLines))
     }
 

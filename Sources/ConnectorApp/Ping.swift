@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Cin7Client
 import ClientKit
 import Foundation
 import Logging
@@ -163,6 +164,45 @@ public enum Ping {
             result.failure = Failure(category: .unexpectedResponse, message: "\(error)", nextStep: "Check the login and API base URLs")
         }
         return result
+    }
+
+    /// Cin7 Core: the two API headers against `GET /me`, then one page of suppliers.
+    public static func cin7(_ connection: Cin7Connection, name: String, http: HTTPClient, logger: Logger) async -> Result {
+        await timed {
+            var result = Result(system: "cin7", connection: name)
+            var cin7Transport = transport(http, system: "cin7", logger: logger)
+            cin7Transport.throttleStatuses = [429, 503]  // Cin7's own table answers its limit with 503
+            let client = Cin7Client(connection: connection, transport: cin7Transport)
+            result.looksLikeSandbox = connection.baseURL.contains("127.0.0.1") || connection.baseURL.contains("localhost")
+            do {
+                let me = try await client.me()
+                result.reachable = true
+                result.authenticated = true
+                let page = try await client.suppliers(page: 1, limit: 1)
+                result.read = "\(me["Company"]?.stringValue ?? "company profile"); \(page.total) supplier(s)"
+                result.session = "API keys do not expire; revoked in Cin7 Core under Integrations → API"
+                result.rateLimit = "60 calls per minute per API application (documented; no headers sent)"
+            } catch let error as SyncError {
+                switch error.code {
+                case .transient:
+                    result.failure = Failure(category: .connect, message: error.message, nextStep: "Check that \(connection.baseURL) is reachable from here")
+                case .authFailed:
+                    result.reachable = true
+                    result.failure = Failure(category: .badCredentials, message: error.message,
+                                             nextStep: "Copy the Account ID and the Application Key again from Integrations → API in Cin7 Core")
+                case .rateLimited:
+                    result.reachable = true
+                    result.failure = Failure(category: .rateLimited, message: error.message, nextStep: "Another integration may share this API application; wait a minute and ping again")
+                default:
+                    result.reachable = true
+                    result.failure = Failure(category: .unexpectedResponse, message: error.message,
+                                             nextStep: "Check the base URL: https://inventory.dearsystems.com/ExternalApi/v2")
+                }
+            } catch {
+                result.failure = Failure(category: .unexpectedResponse, message: "\(error)", nextStep: "Check the base URL")
+            }
+            return result
+        }
     }
 
     public static func describe(_ result: Result) -> String {

@@ -4,6 +4,7 @@ import ProcoreSimulator
 import SimulatorKit
 import SyncEngine
 import SysproSimulator
+import Cin7Simulator
 
 /// `ml-connector simulate`: the simulators served standalone for clients in any language, seeded
 /// with the demo data set, on the wall clock.
@@ -12,9 +13,10 @@ public enum Simulate {
     public struct Endpoints: Codable, Sendable {
         public var syspro: String?
         public var procore: String?
+        public var cin7: String?
     }
 
-    public static let systems = ["syspro", "procore"]
+    public static let systems = ["syspro", "procore", "cin7"]
 
     /// Serves until the task is cancelled or the process is stopped.
     /// - Parameters:
@@ -35,21 +37,25 @@ public enum Simulate {
         let clock: any SyncClock = simulatedClock ? ManualClock(start: Date()) : SystemClock()
         var sysproSeed: JSONValue
         var procoreSeed: JSONValue
+        var cin7Seed: JSONValue
         if let dataFile {
             guard let data = FileManager.default.contents(atPath: dataFile),
                 let json = try? JSONDecoder().decode(JSONValue.self, from: data)
             else { throw SyncError(.invalidConfig, "cannot read \(dataFile) as JSON") }
             sysproSeed = json["syspro"] ?? [:]
             procoreSeed = json["procore"] ?? [:]
+            cin7Seed = json["cin7"] ?? [:]
         } else {
             let data = DemoData.generate(purchaseOrders: purchaseOrders, today: clock.now())
-            (sysproSeed, procoreSeed) = (data.syspro, data.procore)
+            (sysproSeed, procoreSeed, cin7Seed) = (data.syspro, data.procore, data.cin7)
         }
         let (sysproCore, syspro) = SysproSimulator.makeCore(clock: clock)
         let (procoreCore, procore) = ProcoreSimulator.makeCore(clock: clock)
+        let (cin7Core, cin7) = Cin7Simulator.makeCore(clock: clock)
         do {
             try await syspro.seed(sysproSeed)
             try await procoreCore.system.seed(procoreSeed)
+            try await cin7.seed(cin7Seed)
         } catch {
             throw SyncError(.invalidConfig, "the data set does not fit the simulators: \(error)")
         }
@@ -57,10 +63,13 @@ public enum Simulate {
             var settings = await procore.settings
             settings.hourlyLimit = 1_000_000_000
             await procore.setSettings(settings)
+            var cin7Settings = await cin7.settings
+            cin7Settings.callsPerMinute = 1_000_000_000
+            await cin7.setSettings(cin7Settings)
         }
-        let cores = [sysproCore, procoreCore].filter { systems.contains($0.name) }
+        let cores = [sysproCore, procoreCore, cin7Core].filter { systems.contains($0.name) }
         try await SimulatorHost.withRunning(cores, host: host, firstPort: firstPort, logger: logger) { urls in
-            announce(Endpoints(syspro: urls["syspro"], procore: urls["procore"]))
+            announce(Endpoints(syspro: urls["syspro"], procore: urls["procore"], cin7: urls["cin7"]))
             while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
         }
     }
@@ -81,6 +90,13 @@ public enum Simulate {
                 "Procore  \(procore)",
                 "  token       POST \(procore)/oauth/token  client_id=\(DemoData.clientID) client_secret=\(DemoData.clientSecret)  company \(DemoData.companyID)",
                 "  control     \(procore)/_sim/{reset,seed,clock,clock/advance,faults,expire-tokens,journal,webhooks/…}",
+            ]
+        }
+        if let cin7 = endpoints.cin7 {
+            lines += [
+                "Cin7     \(cin7)",
+                "  API         GET \(cin7)\(Cin7Simulator.root)/me  api-auth-accountid: \(DemoData.cin7AccountID)  api-auth-applicationkey: \(DemoData.cin7ApplicationKey)",
+                "  control     \(cin7)/_sim/{reset,seed,clock,clock/advance,faults,journal}",
             ]
         }
         lines.append("(simulator credentials: they open nothing but these simulators; no .ionapi file: CloudSuite is not simulated yet)")

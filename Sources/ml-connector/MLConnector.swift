@@ -182,7 +182,7 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "First port (SYSPRO on it, Procore on the next); 0 picks free ports.") var port = 0
     @Option(help: "Address to bind.") var host = "127.0.0.1"
     @Option(help: "Purchase orders in the generated data set.") var pos = 60
-    @Option(help: "Which simulators, comma-separated: syspro,procore.") var systems = "syspro,procore"
+    @Option(help: "Which simulators, comma-separated: syspro,procore,cin7.") var systems = "syspro,procore,cin7"
     @Option(help: "A data set file {\"syspro\": {…}, \"procore\": {…}} instead of the generated demo data.") var data: String?
     @Flag(help: "Run on a simulated clock (move it with POST /_sim/clock/advance) instead of the wall clock.") var simulatedClock = false
     @Flag(help: "Lift Procore's hourly request budget (benchmarks).") var unlimited = false
@@ -446,39 +446,43 @@ struct PingCommand: AsyncParsableCommand {
         commandName: "ping",
         abstract: "Check credentials against the configured systems: real authentication and one cheap read each.",
         discussion: "Exit status 0 when every pinged system answered and accepted the credentials.")
-    @Argument(help: "The system to ping: syspro or procore (or use --all).") var system: String?
+    @Argument(help: "The system to ping: syspro, procore or cin7 (or use --all).") var system: String?
     @Flag(help: "Ping every system of the connection.") var all = false
     @Option(help: "Config file with the connections.") var config: String
-    @Option(help: "Which connection (integration) to use (default: the first).") var connection: String?
+    @Option(help: "Which connection to use: an integration, or an entry under connections (default: the first).") var connection: String?
     @Option(help: "State database (for vault: references).") var database: String?
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var log: LogOptions
 
+    static let systems = ["syspro", "procore", "cin7"]
+
     func validate() throws {
-        if all == (system != nil) { throw ValidationError("name one system (syspro, procore) or pass --all") }
-        if let system, !["syspro", "procore"].contains(system) {
-            throw ValidationError("unknown system '\(system)'; this build pings: syspro, procore")
+        if all == (system != nil) { throw ValidationError("name one system (syspro, procore, cin7) or pass --all") }
+        if let system, !Self.systems.contains(system) {
+            throw ValidationError("unknown system '\(system)'; this build pings: syspro, procore, cin7")
         }
     }
 
     func run() async throws {
         let logger = log.bootstrap()
         let results: [ConnectorApp.Ping.Result]
+        let targets: PingTargets
+        let store: SQLiteSyncStore
         do {
             let file = try ConnectorConfig.load(path: config)
-            let chosen = try file.integration(named: connection)
-            let store = try SQLiteSyncStore.open(path: database ?? file.database ?? "ml-connector.sqlite")
-            let vault = CredentialVault.resolver(store: store)
-            let systems = all ? ["syspro", "procore"] : [system!]
-            let sysproConnection = systems.contains("syspro") ? try chosen.sysproConnection(vault: vault) : nil
-            let procoreConnection = systems.contains("procore") ? try chosen.procoreConnection(vault: vault) : nil
+            store = try SQLiteSyncStore.open(path: database ?? file.database ?? "ml-connector.sqlite")
+            targets = try PingTargets(
+                config: file, connection: connection, systems: all ? Self.systems : [system!], vault: CredentialVault.resolver(store: store))
             results = try await HTTPClient.withHTTPClient { http in
                 var found: [ConnectorApp.Ping.Result] = []
-                if let sysproConnection {
-                    found.append(await ConnectorApp.Ping.syspro(sysproConnection, name: chosen.name, http: http, logger: logger))
+                if let syspro = targets.syspro {
+                    found.append(await ConnectorApp.Ping.syspro(syspro, name: targets.name, http: http, logger: logger))
                 }
-                if let procoreConnection {
-                    found.append(await ConnectorApp.Ping.procore(procoreConnection, name: chosen.name, http: http, logger: logger))
+                if let procore = targets.procore {
+                    found.append(await ConnectorApp.Ping.procore(procore, name: targets.name, http: http, logger: logger))
+                }
+                if let cin7 = targets.cin7 {
+                    found.append(await ConnectorApp.Ping.cin7(cin7, name: targets.name, http: http, logger: logger))
                 }
                 return found
             }
@@ -486,7 +490,13 @@ struct PingCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        try await recordChecks(results)
+        // Stamp the vault credentials the ping used with when and how they were last checked.
+        for result in results {
+            for text in targets.references[result.system] ?? [] {
+                guard let reference = try? CredentialReference(parsing: text, field: ""), reference.kind == .vault else { continue }
+                try await store.markChecked(reference.name, at: Date(), result: result.ok ? "ok" : (result.failure?.category.rawValue ?? "failed"))
+            }
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -495,23 +505,6 @@ struct PingCommand: AsyncParsableCommand {
             for result in results { print(ConnectorApp.Ping.describe(result)) }
         }
         if !results.allSatisfy(\.ok) { throw ExitCode(1) }
-    }
-
-    /// Stamps the vault credentials a ping used with when and how they were last checked.
-    func recordChecks(_ results: [ConnectorApp.Ping.Result]) async throws {
-        let file = try ConnectorConfig.load(path: config)
-        let chosen = try file.integration(named: connection)
-        let store = try SQLiteSyncStore.open(path: database ?? file.database ?? "ml-connector.sqlite")
-        let references: [String: [String]] = [
-            "syspro": [chosen.syspro.operatorPassword, chosen.syspro.odataPassword] + (chosen.syspro.companyPassword.map { [$0] } ?? []),
-            "procore": [chosen.procore.clientSecret],
-        ]
-        for result in results {
-            for text in references[result.system] ?? [] {
-                guard let reference = try? CredentialReference(parsing: text, field: ""), reference.kind == .vault else { continue }
-                try await store.markChecked(reference.name, at: Date(), result: result.ok ? "ok" : (result.failure?.category.rawValue ?? "failed"))
-            }
-        }
     }
 }
 
