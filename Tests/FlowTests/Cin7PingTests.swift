@@ -10,12 +10,6 @@ import Testing
 
 /// The Cin7 Core simulator's auth and read paths, and `ping cin7` against it.
 @Suite(.serialized) struct Cin7PingTests {
-    var quiet: Logger {
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        return logger
-    }
-
     func withCin7(_ body: @Sendable (SimulatorCore, Cin7Backend, Cin7Connection, HTTPClient) async throws -> Void) async throws {
         let clock = ManualClock()
         let (core, backend) = Cin7Simulator.makeCore(clock: clock)

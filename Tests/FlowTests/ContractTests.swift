@@ -7,12 +7,6 @@ import Testing
 /// The contract suite against both simulators, as CI runs it: a failure here means a simulator
 /// disagrees with the documented API (or the check is wrong).
 @Suite(.serialized) struct ContractTests {
-    var quiet: Logger {
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        return logger
-    }
-
     @Test func sysproSimulatorKeepsTheContract() async throws {
         try await withEnvironment(purchaseOrders: 3) { env, _ in
             let outcomes = await ContractSuite.syspro(env.sysproConnection, http: env.http, logger: quiet, allowIntrusive: true)

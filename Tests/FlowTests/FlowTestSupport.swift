@@ -7,6 +7,13 @@ import SyncEngine
 import SyncStore
 import Testing
 
+/// A logger that stays silent in test output (only critical messages).
+var quiet: Logger {
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    return logger
+}
+
 /// Runs a test against both simulators on loopback (real HTTP), an in-memory store and the
 /// simulated clock.
 func withEnvironment<R: Sendable>(
@@ -15,9 +22,7 @@ func withEnvironment<R: Sendable>(
 ) async throws -> R {
     let clock = ManualClock(start: Date(timeIntervalSince1970: 1_796_000_000))
     let data = DemoData.generate(purchaseOrders: purchaseOrders, today: clock.now(), budgetPerCostCode: budget)
-    var logger = Logger(label: "test")
-    logger.logLevel = .critical
-    return try await SimulatedEnvironment.run(data: data, clock: clock, store: try SQLiteSyncStore.inMemory(), logger: logger) { env in
+    return try await SimulatedEnvironment.run(data: data, clock: clock, store: try SQLiteSyncStore.inMemory(), logger: quiet) { env in
         try await body(env, data)
     }
 }

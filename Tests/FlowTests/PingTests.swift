@@ -10,12 +10,6 @@ import Testing
 /// `ml-connector ping` against the simulators: success, and the right category for each kind of
 /// wrong credential or broken answer.
 @Suite(.serialized) struct PingTests {
-    var quiet: Logger {
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        return logger
-    }
-
     @Test func bothSystemsAnswerWithTheirFigures() async throws {
         try await withEnvironment(purchaseOrders: 2) { env, _ in
             let syspro = await Ping.syspro(env.sysproConnection, name: "demo", http: env.http, logger: quiet)

@@ -317,8 +317,6 @@ import Testing
     @Test func noSecretReachesTheAuditTrailOrTheStateFile() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("mlc-secrets-\(UUID().uuidString).sqlite").path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        var quiet = Logger(label: "test")
-        quiet.logLevel = .critical
         let result = try await Demo.run(databasePath: path, purchaseOrders: 8, logger: quiet) { _ in }
         #expect(result.commitments == 10)
         #expect(result.stillHeld.isEmpty)
