@@ -135,6 +135,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "ProcurifySimulator",
+            dependencies: ["SimulatorKit"],
+            path: "Simulators/ProcurifySimulator",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SAPB1Simulator",
+            dependencies: ["SimulatorKit"],
+            path: "Simulators/SAPB1Simulator",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CloudSuiteSimulator",
+            dependencies: ["SimulatorKit"],
+            path: "Simulators/CloudSuiteSimulator",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ProcoreSimulator",
             dependencies: ["SimulatorKit", .product(name: "Hummingbird", package: "hummingbird")],
             path: "Simulators/ProcoreSimulator",

@@ -56,6 +56,23 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return nil
     }
 
+    /// A scalar as text the way query strings and M3 records write it: `3` not `3.0`, `true`,
+    /// strings as they are; arrays and objects as canonical JSON.
+    public var scalarText: String {
+        switch self {
+        case .number(let value): return value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+        case .bool(let value): return value ? "true" : "false"
+        case .string(let value): return value
+        case .null: return "null"
+        default: return canonicalJSON()
+        }
+    }
+
+    public var boolValue: Bool? {
+        if case .bool(let value) = self { return value }
+        return nil
+    }
+
     public var objectValue: [String: JSONValue]? {
         if case .object(let value) = self { return value }
         return nil

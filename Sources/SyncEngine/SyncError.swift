@@ -18,6 +18,11 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case overBudget
         /// Credentials were refused, or a token/session could not be renewed.
         case authFailed
+        /// The credentials were accepted but lack a permission the call needs (HTTP 403 and kin).
+        case forbidden
+        /// The company, tenant or database the connection names does not exist there, or is not
+        /// open to these credentials (a wrong SYSPRO company, M3 `CONO`, Procore company id).
+        case wrongTenant
         /// The destination kept answering 429 past the retry budget.
         case rateLimited
         /// A transport failure or a 5xx that survived the retries.
@@ -45,7 +50,7 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     public var isRetryable: Bool {
         switch code {
         case .missingCostCode, .unknownSupplier, .unknownProject, .waitingForDependency, .overBudget,
-            .rateLimited, .transient, .authFailed:
+            .rateLimited, .transient, .authFailed, .forbidden, .wrongTenant:
             return true
         case .invalidRecord, .rejected, .unexpectedResponse, .invalidConfig:
             return false

@@ -74,7 +74,9 @@ public actor SysproClient {
             throw SyncError(.unexpectedResponse, "SYSPRO logon answered HTTP \(reply.status); check the e.net REST base URL")
         }
         if text.hasPrefix("ERROR") {
-            throw SyncError(.authFailed, "SYSPRO refused the logon for operator \(connection.operatorCode) in company \(connection.companyID): \(text). Check the operator, its password and the company in the connection settings.")
+            // e.net names a wrong company in its text ("ERROR: Invalid company"); anything else is the operator.
+            let code: SyncError.Code = text.localizedCaseInsensitiveContains("Invalid company") ? .wrongTenant : .authFailed
+            throw SyncError(code, "SYSPRO refused the logon for operator \(connection.operatorCode) in company \(connection.companyID): \(text). Check the operator, its password and the company in the connection settings.")
         }
         guard text.count >= 8, text.allSatisfy({ $0.isHexDigit }) else {
             throw SyncError(.unexpectedResponse, "SYSPRO logon answered something that is not a session id (\(text.count) characters)")
@@ -181,7 +183,7 @@ public actor SysproClient {
         case 401:
             throw SyncError(.authFailed, "SYSPRO OData refused operator \(connection.odataUser) (HTTP 401). Check the OData password generated in Operator Maintenance and that the operator is enabled for OData.")
         case 404:
-            throw SyncError(.invalidConfig, "SYSPRO OData has no entity set \(entitySet) at \(connection.odataRoot) (HTTP 404). Check the OData root URL and company.")
+            throw SyncError(.wrongTenant, "SYSPRO OData has no entity set \(entitySet) at \(connection.odataRoot) (HTTP 404). Check the OData root URL and company.")
         default:
             throw SyncError(.unexpectedResponse, "SYSPRO OData \(entitySet) answered HTTP \(reply.status): \(reply.excerpt)")
         }

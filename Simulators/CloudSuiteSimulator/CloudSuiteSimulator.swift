@@ -1,0 +1,284 @@
+import Foundation
+import SimulatorKit
+import SyncEngine
+
+/// Infor CloudSuite (M3 behind the ION API gateway) state for the credential check and the
+/// supplier reads: one tenant, its authorized apps (client id/secret + service-account key pair,
+/// the companies each may use), the token server, and CRS620MI supplier records per company.
+/// See `../shared/apis/cloudsuite.md` and COVERAGE.md.
+public actor CloudSuiteBackend {
+    /// A Backend Service app with its service account, as the `.ionapi` file carries it.
+    public struct App: Sendable, Codable, Equatable {
+        public var clientId: String
+        public var clientSecret: String
+        public var accessKey: String
+        public var secretKey: String
+        /// M3 companies (`CONO`) the service user may run in; the first is its default.
+        public var companies: [Int]
+        public init(clientId: String, clientSecret: String, accessKey: String, secretKey: String, companies: [Int]) {
+            self.clientId = clientId
+            self.clientSecret = clientSecret
+            self.accessKey = accessKey
+            self.secretKey = secretKey
+            self.companies = companies
+        }
+    }
+
+    public struct Settings: Sendable, Codable, Equatable {
+        public var tenant = "ACME_TST"
+        /// `expires_in` of access tokens (the app's setting; default 2 h).
+        public var tokenLifetimeSeconds = 7_200
+        /// Whether the app has "Issue Refresh Tokens" on.
+        public var issueRefreshTokens = true
+        /// Gateway quota per client id per minute (seed: 100–500; ≤ 0 = unlimited).
+        public var callsPerMinute = 300
+        /// Records returned when the caller sends no `maxrecs`.
+        public var defaultMaxRecords = 100
+        public init() {}
+    }
+
+    public var settings = Settings()
+    var apps: [App] = []
+    /// `CONO` → supplier records (flat string fields, as M3 returns them).
+    var suppliers: [Int: [[String: String]]] = [:]
+    let tokens = TokenIssuer(prefix: "eyJhbGciOiJSUzI1NiIsImtpZCI6InNpbSJ9.")
+    let limiter = WindowLimiter()
+    let clock: any SyncClock
+
+    public init(clock: any SyncClock) { self.clock = clock }
+
+    public func setSettings(_ settings: Settings) { self.settings = settings }
+
+    public func reset() {
+        apps = []
+        suppliers = [:]
+        settings = Settings()
+        tokens.expireAll()
+        limiter.reset()
+    }
+
+    /// `{"apps":[…], "suppliers":{"100":[{"SUNO":…,"SUNM":…}]}, "settings":{…}}`.
+    public func seed(_ data: JSONValue) throws {
+        if let raw = data["apps"] {
+            apps += try JSONDecoder().decode([App].self, from: JSONEncoder().encode(raw))
+        }
+        for (company, rows) in data["suppliers"]?.objectValue ?? [:] {
+            guard let cono = Int(company) else { throw SyncError(.invalidConfig, "supplier company '\(company)' is not a number") }
+            for row in rows.arrayValue ?? [] {
+                var record: [String: String] = [:]
+                for (key, value) in row.objectValue ?? [:] { record[key] = value.stringValue ?? value.canonicalJSON() }
+                suppliers[cono, default: []].append(record)
+            }
+        }
+        if let raw = data["settings"] { settings = try raw.applied(to: settings) }
+    }
+
+    func app(clientId: String?, secret: String?) -> App? { apps.first { $0.clientId == clientId && $0.clientSecret == secret } }
+    func app(clientId: String) -> App? { apps.first { $0.clientId == clientId } }
+    func supplierList(_ company: Int) -> [[String: String]] { (suppliers[company] ?? []).sorted { $0["SUNO", default: ""] < $1["SUNO", default: ""] } }
+
+    /// The `.ionapi` file of the first app, pointing at a simulator served at `base`.
+    public func ionapiFile(base: String) -> JSONValue? {
+        guard let app = apps.first else { return nil }
+        let tenant = settings.tenant
+        return [
+            "ti": .string(tenant), "cn": "ml-connector", "dt": "12", "ci": .string(app.clientId), "cs": .string(app.clientSecret),
+            "iu": .string(base), "pu": .string("\(base)/\(tenant)/as/"), "oa": "authorization.oauth2", "ot": "token.oauth2",
+            "or": "revoke_token.oauth2", "ev": "U147858101", "v": "1.0", "saak": .string(app.accessKey), "sask": .string(app.secretKey),
+        ]
+    }
+}
+
+/// The CloudSuite simulator: the tenant's token server (`/{ti}/as/token.oauth2`, password and
+/// refresh_token grants, client auth by Basic or form fields; `revoke_token.oauth2`) and the ION
+/// API gateway in front of `M3/m3api-rest/v2/execute` (bearer required, 401 before M3 is asked,
+/// 429 past the quota, every MI outcome a 200 with the results envelope).
+public struct CloudSuiteSimulator: SimulatedSystem {
+    public let name = "cloudsuite"
+    public let backend: CloudSuiteBackend
+
+    public init(clock: any SyncClock) { backend = CloudSuiteBackend(clock: clock) }
+
+    public static func makeCore(clock: any SyncClock) -> (SimulatorCore, CloudSuiteBackend) {
+        let simulator = CloudSuiteSimulator(clock: clock)
+        return (SimulatorCore(system: simulator, clock: clock), simulator.backend)
+    }
+
+    static func oauthError(_ status: Int, _ code: String, _ text: String) -> SimResponse {
+        .json(status, ["error": .string(code), "error_description": .string(text)])
+    }
+
+    public func handle(_ request: SimRequest) async -> SimResponse {
+        let settings = await backend.settings
+        let segments = request.path.split(separator: "/").map(String.init)
+        guard segments.first == settings.tenant else {
+            return .text(404, "<html><body><h1>404 Not Found</h1></body></html>", contentType: "text/html")
+        }
+        if segments.count == 3 && segments[1] == "as" {
+            guard request.method == "POST" else { return .json(405, ["error": "method_not_allowed"]) }
+            switch segments[2] {
+            case "token.oauth2": return await token(request, settings: settings)
+            case "revoke_token.oauth2": return await revoke(request)
+            default: return .text(404, "<html><body><h1>404 Not Found</h1></body></html>", contentType: "text/html")
+            }
+        }
+        guard segments.count >= 5, segments[1] == "M3", segments[2] == "m3api-rest", segments[3] == "v2", segments[4].hasPrefix("execute") else {
+            return .json(404, ["error": "not_found", "error_description": .string("No API is published at \(request.path)")])
+        }
+        // The gateway: token first, then the quota, then M3.
+        let now = backend.clock.now()
+        guard let grant = backend.tokens.check(TokenIssuer.bearer(request.header("authorization")), now: now) else {
+            return SimResponse(status: 401, headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\""), ("Content-Type", "application/json")],
+                               body: Data(#"{"error":"invalid_token","error_description":"The access token is missing, expired or revoked"}"#.utf8))
+        }
+        if let wait = backend.limiter.admit(grant.subject, limit: settings.callsPerMinute, window: 60, now: now) {
+            return .json(429, ["error": "too_many_requests", "error_description": .string("Quota exceeded; retry after \(wait) seconds")],
+                         headers: [("Retry-After", String(wait))])
+        }
+        guard let app = await backend.app(clientId: grant.subject) else { return SimResponse(status: 401) }
+        // Matrix parameters on a segment (";maxrecs=1;returncols=A,B") count like query parameters.
+        var matrix: [String: String] = [:]
+        var path = Array(segments.dropFirst(5))
+        for index in path.indices where path[index].contains(";") {
+            let parts = path[index].split(separator: ";").map(String.init)
+            path[index] = parts.first ?? ""
+            for part in parts.dropFirst() {
+                let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
+                if pair.count == 2 { matrix[pair[0].lowercased()] = pair[1] }
+            }
+        }
+        var bridge: [String: String] = matrix
+        var fields: [String: String] = [:]
+        for (name, value) in request.query {
+            if name == name.lowercased() { bridge[name] = bridge[name] ?? value } else { fields[name] = value }
+        }
+        let maxrecs = Int(bridge["maxrecs"] ?? "") ?? settings.defaultMaxRecords
+        let returncols = bridge["returncols"].map { Set($0.split(separator: ",").map(String.init)) }
+        if path.count == 2 {
+            let result = await execute(program: path[0], transaction: path[1], fields: fields, bridgeCompany: bridge["cono"], app: app,
+                                       maxrecs: maxrecs, returncols: returncols)
+            return envelope([result])
+        }
+        guard path.isEmpty, request.method == "POST", let body = request.jsonBody(), let program = body["program"]?.stringValue else {
+            return .json(400, ["error": "bad_request", "error_description": "expected …/execute/{PROGRAM}/{TRANSACTION} or a bulk POST body"])
+        }
+        let company = bridge["cono"] ?? body["cono"].map { $0.stringValue ?? $0.scalarText }
+        var results: [JSONValue] = []
+        for item in body["transactions"]?.arrayValue ?? [] {
+            var record: [String: String] = [:]
+            for (key, value) in item["record"]?.objectValue ?? [:] { record[key] = value.stringValue ?? value.scalarText }
+            results.append(await execute(program: program, transaction: item["transaction"]?.stringValue ?? "", fields: record,
+                                         bridgeCompany: company, app: app, maxrecs: maxrecs, returncols: returncols))
+        }
+        return envelope(results)
+    }
+
+    func envelope(_ results: [JSONValue]) -> SimResponse {
+        let failed = results.filter { $0["errorMessage"] != nil }.count
+        return .json(200, [
+            "results": .array(results), "wasTerminated": false,
+            "nrOfSuccessfullTransactions": .number(Double(results.count - failed)),  // sic: M3's spelling
+            "nrOfFailedTransactions": .number(Double(failed)),
+        ])
+    }
+
+    static func failure(_ transaction: String, type: String, code: String = "", field: String = "", _ text: String) -> JSONValue {
+        ["transaction": .string(transaction), "errorMessage": .string(text), "errorType": .string(type), "errorCode": .string(code),
+         "errorField": .string(field), "errorCfg": "", "records": []]
+    }
+
+    /// One MI transaction. Company: the `CONO` field, else the bridge `cono`, else the service
+    /// user's default company.
+    func execute(program: String, transaction: String, fields: [String: String], bridgeCompany: String?, app: CloudSuiteBackend.App,
+                 maxrecs: Int, returncols: Set<String>?) async -> JSONValue {
+        let companyText = fields["CONO"] ?? bridgeCompany
+        let company = companyText.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? app.companies.first ?? 0
+        guard app.companies.contains(company) else {
+            return Self.failure(transaction, type: "ServerReturnedNOK", code: "XAU0008", field: "CONO", "Not authorized for company \(companyText ?? String(company))")
+        }
+        guard program == "CRS620MI" else {
+            return Self.failure(transaction, type: "TransactionNotFound", "Program \(program) is not available")
+        }
+        let suppliers = await backend.supplierList(company)
+        func records(_ rows: [[String: String]]) -> JSONValue {
+            let capped = maxrecs == 0 ? rows : Array(rows.prefix(maxrecs))  // silently, as M3 does
+            return .array(capped.map { row in
+                var out = row
+                out["CONO"] = String(company)
+                if let returncols { out = out.filter { returncols.contains($0.key) } }
+                return .object(out.mapValues { .string($0) })
+            })
+        }
+        switch transaction {
+        case "LstSuppliers":
+            let from = fields["FRSU"] ?? ""
+            let to = fields["TOSU"]
+            return ["transaction": .string(transaction), "records": records(suppliers.filter { $0["SUNO", default: ""] >= from && (to == nil || $0["SUNO", default: ""] <= to!) })]
+        case "LstByNumber", "GetBasicData":
+            guard let number = fields["SUNO"], !number.isEmpty else {
+                return Self.failure(transaction, type: "MandatoryInputFieldNotFound", code: "WSU0102", field: "SUNO", "Supplier number must be entered")
+            }
+            guard number.count <= 10 else {
+                return Self.failure(transaction, type: "InputFieldTooLong", field: "SUNO", "Input field SUNO is too long, max length is 10")
+            }
+            if transaction == "LstByNumber" {
+                return ["transaction": .string(transaction), "records": records(suppliers.filter { $0["SUNO", default: ""] >= number })]
+            }
+            guard let found = suppliers.first(where: { $0["SUNO"] == number }) else {
+                return Self.failure(transaction, type: "ServerReturnedNOK", code: "WSU0103", field: "SUNO", "Supplier number \(number) does not exist")
+            }
+            return ["transaction": .string(transaction), "records": records([found])]
+        default:
+            return Self.failure(transaction, type: "TransactionNotFound", "Transaction \(transaction) does not exist in \(program)")
+        }
+    }
+
+    /// `POST {pu}token.oauth2`: form body; the client by Basic or by form fields; grants
+    /// `password` (saak/sask) and `refresh_token`; `scope`/`redirect_uri` ignored.
+    func token(_ request: SimRequest, settings: CloudSuiteBackend.Settings) async -> SimResponse {
+        guard let form = request.formBody() else { return Self.oauthError(400, "invalid_request", "the body must be application/x-www-form-urlencoded") }
+        let basic = request.basicCredentials()
+        let clientId = basic?.user ?? form["client_id"]
+        let secret = basic?.password ?? form["client_secret"]
+        guard let app = await backend.app(clientId: clientId, secret: secret) else {
+            return Self.oauthError(401, "invalid_client", "Client authentication failed")
+        }
+        let subject: String
+        switch form["grant_type"] {
+        case "password":
+            guard form["username"] == app.accessKey, form["password"] == app.secretKey else {
+                return Self.oauthError(400, "invalid_grant", "The provided service account credentials are invalid")
+            }
+            subject = app.clientId
+        case "refresh_token":
+            guard let refresh = form["refresh_token"], backend.tokens.subject(ofRefreshToken: refresh) == app.clientId else {
+                return Self.oauthError(400, "invalid_grant", "The refresh token is invalid or revoked")
+            }
+            subject = app.clientId
+        case let other:
+            return Self.oauthError(400, "unsupported_grant_type", "grant_type \(other ?? "(none)") is not supported")
+        }
+        let issued = backend.tokens.issue(subject: subject, lifetime: TimeInterval(settings.tokenLifetimeSeconds), now: backend.clock.now(),
+                                          withRefreshToken: settings.issueRefreshTokens && form["grant_type"] == "password")
+        var body: [String: JSONValue] = [
+            "access_token": .string(issued.token), "token_type": "Bearer", "expires_in": .number(Double(settings.tokenLifetimeSeconds)),
+        ]
+        if form["grant_type"] == "refresh_token" { body["refresh_token"] = form["refresh_token"].map { .string($0) } }
+        if let refresh = issued.grant.refreshToken { body["refresh_token"] = .string(refresh) }
+        return .json(200, .object(body))
+    }
+
+    func revoke(_ request: SimRequest) async -> SimResponse {
+        let form = request.formBody() ?? [:]
+        let basic = request.basicCredentials()
+        guard await backend.app(clientId: basic?.user ?? form["client_id"], secret: basic?.password ?? form["client_secret"]) != nil else {
+            return Self.oauthError(401, "invalid_client", "Client authentication failed")
+        }
+        if let token = form["token"] { backend.tokens.revoke(token) }
+        return SimResponse(status: 200)
+    }
+
+    public func apply(_ action: FaultAction) async { backend.tokens.expireAll() }
+    public func reset() async { await backend.reset() }
+    public func seed(_ data: JSONValue) async throws { try await backend.seed(data) }
+}

@@ -1,0 +1,196 @@
+import Foundation
+import SimulatorKit
+import SyncEngine
+
+/// Procurify's state for the credential check and the reference reads that come first: API
+/// applications (client credentials, the user behind each), the reference lists (currencies,
+/// vendors, account codes, departments). See `../shared/apis/procurify.md` and COVERAGE.md.
+public actor ProcurifyBackend {
+    /// An API application: client credentials and the Procurify user it acts as.
+    public struct Application: Sendable, Codable, Equatable {
+        public var clientId: String
+        public var clientSecret: String
+        public var email: String
+        /// `false` = the user behind the app lacks permissions: every API call answers 403.
+        public var permitted: Bool?
+        public init(clientId: String, clientSecret: String, email: String, permitted: Bool? = nil) {
+            self.clientId = clientId
+            self.clientSecret = clientSecret
+            self.email = email
+            self.permitted = permitted
+        }
+    }
+
+    public struct Settings: Sendable, Codable, Equatable {
+        /// `expires_in` of issued tokens (Procurify: 24 h).
+        public var tokenLifetimeSeconds = 86_400
+        /// The customer's sub-domain, named in the token's scope.
+        public var domain = "acme"
+        /// Page size when the client sends none (examples show 10) and the largest one served.
+        public var defaultPageSize = 10
+        public var maxPageSize = 100
+        /// Calls per minute per application before 429 (undocumented; ≤ 0 = unlimited).
+        public var callsPerMinute = 600
+        public init() {}
+    }
+
+    public var settings = Settings()
+    var applications: [Application] = []
+    /// Reference lists by resource path (`/api/v2/currencies`, `/api/v3/vendors`, …).
+    var lists: [String: [JSONValue]] = [:]
+    let tokens = TokenIssuer(prefix: "eyJhbGciOiJSUzI1NiJ9.")
+    let limiter = WindowLimiter()
+    let clock: any SyncClock
+
+    public init(clock: any SyncClock) { self.clock = clock }
+
+    public func setSettings(_ settings: Settings) { self.settings = settings }
+
+    public func reset() {
+        applications = []
+        lists = [:]
+        settings = Settings()
+        tokens.expireAll()
+        limiter.reset()
+    }
+
+    /// `{"applications":[…], "currencies":[…], "vendors":[…], "accountCodes":[…], "departments":[…], "settings":{…}}`.
+    public func seed(_ data: JSONValue) throws {
+        if let raw = data["applications"] {
+            applications += try JSONDecoder().decode([Application].self, from: JSONEncoder().encode(raw))
+        }
+        for (key, path) in Self.listPaths { lists[path, default: []] += data[key]?.arrayValue ?? [] }
+        if let raw = data["settings"] { settings = try raw.applied(to: settings) }
+    }
+
+    static let listPaths = [
+        ("currencies", "/api/v2/currencies"), ("vendors", "/api/v3/vendors"), ("accountCodes", "/api/v3/account-codes"),
+        ("departments", "/api/v3/departments"),
+    ]
+
+    func application(id: String?, secret: String?) -> Application? {
+        applications.first { $0.clientId == id && $0.clientSecret == secret }
+    }
+
+    func application(id: String) -> Application? { applications.first { $0.clientId == id } }
+
+    func list(_ path: String) -> [JSONValue]? { lists[path] }
+}
+
+/// The Procurify simulator: `POST /oauth/token` (JSON or form), the `/api/v2|v3/…` reads with
+/// DRF-style errors, the `metadata.pagination` envelope with absolute `next`/`previous`, paths
+/// with or without the trailing slash.
+public struct ProcurifySimulator: SimulatedSystem {
+    public let name = "procurify"
+    public let backend: ProcurifyBackend
+
+    public init(clock: any SyncClock) { backend = ProcurifyBackend(clock: clock) }
+
+    public static func makeCore(clock: any SyncClock) -> (SimulatorCore, ProcurifyBackend) {
+        let simulator = ProcurifySimulator(clock: clock)
+        return (SimulatorCore(system: simulator, clock: clock), simulator.backend)
+    }
+
+    static func detail(_ status: Int, _ text: String, headers: [(String, String)] = []) -> SimResponse {
+        .json(status, ["detail": .string(text)], headers: headers)
+    }
+
+    public func handle(_ request: SimRequest) async -> SimResponse {
+        // Canonical paths end with "/"; generated SDKs drop it. Both are served.
+        let path = request.path.count > 1 && request.path.hasSuffix("/") ? String(request.path.dropLast()) : request.path
+        if path == "/oauth/token" { return await token(request) }
+        guard path.hasPrefix("/api/") else { return .text(404, "<h1>Not Found</h1>", contentType: "text/html") }
+        let now = backend.clock.now()
+        guard let grant = backend.tokens.check(TokenIssuer.bearer(request.header("authorization")), now: now) else {
+            let missing = request.header("authorization") == nil
+            return Self.detail(401, missing ? "Authentication credentials were not provided." : "Invalid token.",
+                               headers: [("WWW-Authenticate", "Bearer realm=\"api\"")])
+        }
+        let settings = await backend.settings
+        if let wait = backend.limiter.admit(grant.subject, limit: settings.callsPerMinute, window: 60, now: now) {
+            return Self.detail(429, "Request was throttled. Expected available in \(wait) seconds.", headers: [("Retry-After", String(wait))])
+        }
+        guard let app = await backend.application(id: grant.subject), app.permitted != false else {
+            return Self.detail(403, "You do not have permission to perform this action.")
+        }
+        guard request.method == "GET" else { return Self.detail(405, "Method \"\(request.method)\" not allowed.") }
+        if path == "/api/v3/users/me" {
+            let user: JSONValue = [
+                "id": 1, "email": .string(app.email), "first_name": "API", "last_name": "Application", "is_active": true,
+                "department": ["id": 1, "name": "Head Office", "branch": ["id": 1, "name": "HQ"]],
+            ]
+            return .json(200, ["metadata": [:], "data": user])
+        }
+        if let items = await backend.list(path) { return page(items, request: request, path: path, settings: settings) }
+        // One record of a list: /api/v3/vendors/{id}
+        let parent = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+        if let items = await backend.list(parent), let id = path.split(separator: "/").last {
+            guard let found = items.first(where: { $0["id"].map(\.scalarText) == String(id) }) else { return Self.detail(404, "Not found.") }
+            return .json(200, ["metadata": [:], "data": found])
+        }
+        return Self.detail(404, "Not found.")
+    }
+
+    /// DRF page-number paging: `page` (1-based) and `page_size`; simple equality filters on any
+    /// field the rows carry (`name`, `external_id`, `code`, `active`, `base`); `next`/`previous`
+    /// absolute, built from the host the client used, every other parameter kept.
+    func page(_ all: [JSONValue], request: SimRequest, path: String, settings: ProcurifyBackend.Settings) -> SimResponse {
+        let paging: Set<String> = ["page", "page_size", "format", "order_by", "search"]
+        var items = all
+        for (name, value) in request.query where !paging.contains(name) {
+            items = items.filter { row in row[name].map { $0.scalarText.lowercased() == value.lowercased() } ?? true }
+        }
+        if let search = request.queryValue("search")?.lowercased(), !search.isEmpty {
+            items = items.filter { $0.canonicalJSON().lowercased().contains(search) }
+        }
+        let size = min(settings.maxPageSize, max(1, Int(request.queryValue("page_size") ?? "") ?? settings.defaultPageSize))
+        guard let number = Int(request.queryValue("page") ?? "1"), number >= 1 else { return Self.detail(404, "Invalid page.") }
+        let pages = max(1, (items.count + size - 1) / size)
+        guard number <= pages else { return Self.detail(404, "Invalid page.") }
+        let start = (number - 1) * size
+        func link(_ target: Int) -> JSONValue {
+            guard target >= 1 && target <= pages else { return .null }
+            var query = request.query.filter { $0.name != "page" }.map { "\($0.name)=\($0.value.percentEncoded())" }
+            query.append("page=\(target)")
+            return .string("\(request.origin)\(path)/?\(query.joined(separator: "&"))")
+        }
+        let pagination: JSONValue = [
+            "count": .number(Double(items.count)), "next": link(number + 1), "previous": link(number - 1),
+            "page_size": .number(Double(size)), "num_pages": .number(Double(pages)), "current_page": .number(Double(number)),
+        ]
+        return .json(200, ["metadata": ["pagination": pagination], "data": .array(Array(items[start..<min(items.count, start + size)]))])
+    }
+
+    /// `POST /oauth/token`: client credentials as JSON (documented) or a form (generated SDK);
+    /// `audience` optional. Errors in the Auth0 style the `audience` parameter points to.
+    func token(_ request: SimRequest) async -> SimResponse {
+        guard request.method == "POST" else { return Self.detail(405, "Method \"\(request.method)\" not allowed.") }
+        var fields: [String: String] = [:]
+        if let form = request.formBody() {
+            fields = form
+        } else if let json = request.jsonBody()?.objectValue {
+            for (key, value) in json { if let text = value.stringValue { fields[key] = text } }
+        } else {
+            return .json(400, ["error": "invalid_request", "error_description": "the body must be JSON or a form"])
+        }
+        guard let grantType = fields["grant_type"] else {
+            return .json(400, ["error": "invalid_request", "error_description": "Missing required parameter: grant_type"])
+        }
+        guard grantType == "client_credentials" else {
+            return .json(400, ["error": "unsupported_grant_type", "error_description": .string("Unsupported grant type: \(grantType)")])
+        }
+        guard let app = await backend.application(id: fields["client_id"], secret: fields["client_secret"]) else {
+            return .json(401, ["error": "access_denied", "error_description": "Unauthorized"])
+        }
+        let settings = await backend.settings
+        let issued = backend.tokens.issue(subject: app.clientId, lifetime: TimeInterval(settings.tokenLifetimeSeconds), now: backend.clock.now())
+        return .json(200, [
+            "access_token": .string(issued.token), "token_type": "Bearer", "expires_in": .number(Double(settings.tokenLifetimeSeconds)),
+            "scope": .string("urn:procurify-api:domain:\(settings.domain) urn:procurify-api:email:\(app.email)"),
+        ])
+    }
+
+    public func apply(_ action: FaultAction) async { backend.tokens.expireAll() }
+    public func reset() async { await backend.reset() }
+    public func seed(_ data: JSONValue) async throws { try await backend.seed(data) }
+}

@@ -1,0 +1,321 @@
+import Foundation
+import SimulatorKit
+import SyncEngine
+
+/// SAP Business One Service Layer state for the credential check and the master-data reads:
+/// company databases with their users, sessions with the idle timeout, AdminInfo, and the
+/// entity sets flow 002 reads (`BusinessPartners`, `Projects`, `ChartOfAccounts`,
+/// `ProfitCenters`). See `../shared/apis/sapb1.md` and COVERAGE.md.
+public actor SAPB1Backend {
+    public struct User: Sendable, Codable, Equatable {
+        public var userName: String
+        public var password: String
+        public init(userName: String, password: String) {
+            self.userName = userName
+            self.password = password
+        }
+    }
+
+    public struct Company: Sendable, Codable, Equatable {
+        public var companyDB: String
+        public var companyName: String
+        public var localCurrency: String?
+        public var totalsAccuracy: Int?
+        public var users: [User]
+    }
+
+    public struct Settings: Sendable, Codable, Equatable {
+        /// `SessionTimeout` in minutes, an idle timeout renewed by every request.
+        public var sessionTimeoutMinutes = 30
+        public var version = "1000190"
+        /// Server page size (`PageSize` in b1s.conf).
+        public var pageSize = 20
+        /// The login-failure code: -304 ("Fail to get DB Credentials from SLD", older releases)
+        /// or 100000027 ("Login failed", 10.0 hosted docs).
+        public var loginFailureCode = -304
+        /// Serve the 401/301 body in the v4 shape on /b1s/v1 too (seen in a production log).
+        public var v4ErrorsOnV1 = false
+        public init() {}
+    }
+
+    struct Session {
+        var companyDB: String
+        var userName: String
+        var lastUsed: Date
+    }
+
+    public var settings = Settings()
+    var companies: [Company] = []
+    /// Entity set → rows, per company database.
+    var sets: [String: [String: [JSONValue]]] = [:]
+    var sessions: [String: Session] = [:]
+    public private(set) var logins = 0
+    public private(set) var logouts = 0
+    let clock: any SyncClock
+
+    public init(clock: any SyncClock) { self.clock = clock }
+
+    public func setSettings(_ settings: Settings) { self.settings = settings }
+
+    public var openSessions: Int { sessions.count }
+
+    public func reset() {
+        companies = []
+        sets = [:]
+        sessions = [:]
+        settings = Settings()
+    }
+
+    public func killSessions() { sessions = [:] }
+
+    /// `{"companies":[{"companyDB","companyName","localCurrency","totalsAccuracy","users":[…]}],
+    /// "data": {"<CompanyDB>": {"BusinessPartners": […], "Projects": […], …}}, "settings": {…}}`.
+    public func seed(_ data: JSONValue) throws {
+        if let raw = data["companies"] {
+            companies += try JSONDecoder().decode([Company].self, from: JSONEncoder().encode(raw))
+        }
+        for (company, entities) in data["data"]?.objectValue ?? [:] {
+            for (set, rows) in entities.objectValue ?? [:] { sets[company, default: [:]][set, default: []] += rows.arrayValue ?? [] }
+        }
+        if let raw = data["settings"] { settings = try raw.applied(to: settings) }
+    }
+
+    enum LoginOutcome { case ok(id: String), refused }
+
+    func login(companyDB: String, userName: String, password: String) -> LoginOutcome {
+        // Company names are case-insensitive in SLD; user names and passwords are not.
+        guard let company = companies.first(where: { $0.companyDB.uppercased() == companyDB.uppercased() }),
+            company.users.contains(where: { $0.userName == userName && $0.password == password })
+        else { return .refused }
+        let id = UUID().uuidString.lowercased()
+        sessions[id] = Session(companyDB: company.companyDB, userName: userName, lastUsed: clock.now())
+        logins += 1
+        return .ok(id: id)
+    }
+
+    /// The company of a live session, renewing its idle timer; `nil` for an unknown or timed-out one.
+    func touch(_ id: String?) -> String? {
+        guard let id, var session = sessions[id] else { return nil }
+        let now = clock.now()
+        guard now.timeIntervalSince(session.lastUsed) < TimeInterval(settings.sessionTimeoutMinutes * 60) else {
+            sessions[id] = nil
+            return nil
+        }
+        session.lastUsed = now
+        sessions[id] = session
+        return session.companyDB
+    }
+
+    func logout(_ id: String) {
+        if sessions.removeValue(forKey: id) != nil { logouts += 1 }
+    }
+
+    func company(_ db: String) -> Company? { companies.first { $0.companyDB == db } }
+    func rows(_ db: String, _ set: String) -> [JSONValue]? { sets[db]?[set] }
+}
+
+/// The Service Layer simulator: `/b1s/v1` (OData v3 annotations, numeric error codes) and
+/// `/b1s/v2` (OData v4, string codes); Login sets `B1SESSION` exactly as SAP does (no Path,
+/// trailing `;`); every other call needs the cookie; 401 + code 301 for a dead session;
+/// server-driven paging with a relative nextLink; `/ping/` without a session.
+public struct SAPB1Simulator: SimulatedSystem {
+    public let name = "sapb1"
+    public let backend: SAPB1Backend
+    public static let serviceRoot = "/b1s/v1"
+    static let entitySets: [String: String] = [
+        "BusinessPartners": "CardCode", "Projects": "Code", "ChartOfAccounts": "Code", "ProfitCenters": "CenterCode",
+    ]
+
+    public init(clock: any SyncClock) { backend = SAPB1Backend(clock: clock) }
+
+    public static func makeCore(clock: any SyncClock) -> (SimulatorCore, SAPB1Backend) {
+        let simulator = SAPB1Simulator(clock: clock)
+        return (SimulatorCore(system: simulator, clock: clock), simulator.backend)
+    }
+
+    /// The error body in the shape of the service root's OData version.
+    static func error(_ status: Int, code: Int, _ text: String, v4: Bool) -> SimResponse {
+        let body: JSONValue = v4
+            ? ["error": ["code": .string(String(code)), "message": .string(text)]]
+            : ["error": ["code": .number(Double(code)), "message": ["lang": "en-us", "value": .string(text)]]]
+        return .json(status, body, headers: v4 ? [("OData-Version", "4.0")] : [("DataServiceVersion", "3.0")])
+    }
+
+    static func ok(_ status: Int, _ body: JSONValue, v4: Bool, headers: [(String, String)] = []) -> SimResponse {
+        var response = SimResponse.json(status, body, headers: headers)
+        response.setHeader("Content-Type", v4 ? "application/json;charset=utf-8" : "application/json;odata=minimalmetadata;charset=utf-8")
+        response.setHeader(v4 ? "OData-Version" : "DataServiceVersion", v4 ? "4.0" : "3.0")
+        return response
+    }
+
+    public func handle(_ request: SimRequest) async -> SimResponse {
+        var path = request.path
+        while path.contains("//") { path = path.replacingOccurrences(of: "//", with: "/") }  // "//b1s/v1/…" is served too
+        if path.hasPrefix("/ping") {
+            return .json(200, ["message": "pong", "sender": path.hasPrefix("/ping/node") ? "node1" : "load balancer",
+                               "timestamp": .string(String(format: "%.3f", backend.clock.now().timeIntervalSince1970))])
+        }
+        let v4: Bool
+        let rest: String
+        if path.hasPrefix("/b1s/v1/") || path == "/b1s/v1" {
+            (v4, rest) = (false, String(path.dropFirst("/b1s/v1".count)))
+        } else if path.hasPrefix("/b1s/v2/") || path == "/b1s/v2" {
+            (v4, rest) = (true, String(path.dropFirst("/b1s/v2".count)))
+        } else {
+            return .text(404, "<html><body><h1>Not Found</h1></body></html>", contentType: "text/html")
+        }
+        let root = v4 ? "/b1s/v2" : "/b1s/v1"
+        let method = request.header("x-http-method-override")?.uppercased() ?? request.method
+        if rest == "/Login" && method == "POST" { return await login(request, root: root, v4: v4) }
+        let settings = await backend.settings
+        guard let company = await backend.touch(request.cookie("B1SESSION")) else {
+            let shapeV4 = v4 || settings.v4ErrorsOnV1
+            return Self.error(401, code: 301, "Invalid session or session already timeout.", v4: shapeV4)
+        }
+        switch (method, rest) {
+        case ("POST", "/Logout"):
+            if let id = request.cookie("B1SESSION") { await backend.logout(id) }
+            return SimResponse(status: 204)
+        case ("POST", "/CompanyService_GetAdminInfo"), ("GET", "/CompanyService_GetAdminInfo"):
+            guard let info = await backend.company(company) else { return Self.error(404, code: -2028, "No matching records found (ODBC -2028)", v4: v4) }
+            return Self.ok(200, [
+                "CompanyName": .string(info.companyName), "LocalCurrency": .string(info.localCurrency ?? "USD"),
+                "SystemCurrency": .string(info.localCurrency ?? "USD"), "TotalsAccuracy": .number(Double(info.totalsAccuracy ?? 2)),
+                "PriceAccuracy": 2, "RateAccuracy": 4, "AccuracyofQuantities": 2, "PercentageAccuracy": 2,
+            ], v4: v4)
+        case ("GET", "/"), ("GET", ""):
+            let sets: [JSONValue] = Self.entitySets.keys.sorted().map { ["name": .string($0), "kind": "EntitySet", "url": .string($0)] }
+            return Self.ok(200, ["value": .array(sets)], v4: v4)
+        default: break
+        }
+        guard method == "GET" else {
+            return Self.error(400, code: -5006, "The requested action is not supported for this object.", v4: v4)
+        }
+        let name = String(rest.dropFirst())
+        if let open = name.firstIndex(of: "("), name.hasSuffix(")") {
+            let set = String(name[..<open])
+            guard let keyField = Self.entitySets[set] else { return Self.error(404, code: -1, "Resource not found for the segment '\(set)'.", v4: v4) }
+            var key = String(name[name.index(after: open)..<name.index(before: name.endIndex)])
+            if key.hasPrefix("\(keyField)=") { key = String(key.dropFirst(keyField.count + 1)) }
+            if key.hasPrefix("'") && key.hasSuffix("'") && key.count >= 2 { key = String(key.dropFirst().dropLast()).replacingOccurrences(of: "''", with: "'") }
+            let rows = await backend.rows(company, set) ?? []
+            guard let row = rows.first(where: { $0[keyField]?.stringValue == key }) else {
+                return Self.error(404, code: -2028, "No matching records found (ODBC -2028)", v4: v4)
+            }
+            var body = row.objectValue ?? [:]
+            body[v4 ? "@odata.context" : "odata.metadata"] = .string("\(request.origin)\(root)/$metadata#\(set)\(v4 ? "/$entity" : "/@Element")")
+            return Self.ok(200, .object(body), v4: v4)
+        }
+        guard Self.entitySets[name] != nil else {
+            return Self.error(404, code: -1, "Resource not found for the segment '\(name)'.", v4: v4)
+        }
+        return await collection(name, rows: await backend.rows(company, name) ?? [], request: request, root: root, v4: v4, pageSize: settings.pageSize)
+    }
+
+    /// `POST Login`: the cookies exactly as the Service Layer sends them, so clients are tested
+    /// against the form .NET's cookie container drops. A cookie sent to Login is ignored.
+    func login(_ request: SimRequest, root: String, v4: Bool) async -> SimResponse {
+        guard let body = request.jsonBody(), let db = body["CompanyDB"]?.stringValue,
+            let user = body["UserName"]?.stringValue, let password = body["Password"]?.stringValue
+        else {
+            return Self.error(400, code: -1, "Invalid login request: CompanyDB, UserName and Password are required", v4: v4)
+        }
+        let settings = await backend.settings
+        switch await backend.login(companyDB: db, userName: user, password: password) {
+        case .refused:
+            let text = settings.loginFailureCode == -304 ? "Fail to get DB Credentials from SLD" : "Login failed"
+            return Self.error(401, code: settings.loginFailureCode, text, v4: v4)
+        case .ok(let id):
+            let context: JSONValue = .string("\(request.origin)\(root)/$metadata#B1Sessions\(v4 ? "/$entity" : "/@Element")")
+            return Self.ok(200, [
+                v4 ? "@odata.context" : "odata.metadata": context, "SessionId": .string(id), "Version": .string(settings.version),
+                "SessionTimeout": .number(Double(settings.sessionTimeoutMinutes)),
+            ], v4: v4, headers: [("Set-Cookie", "B1SESSION=\(id);HttpOnly;"), ("Set-Cookie", "ROUTEID=.node1; path=/b1s")])
+        }
+    }
+
+    /// A collection read: `$filter` (`eq`/`ne` joined by `and`, enum names or values), `$select`,
+    /// `$orderby` (one field), `$top`, `$skip`, the count options, and server paging (`Prefer:
+    /// odata.maxpagesize`, `B1S-PageSize`) with a nextLink relative to the service root carrying
+    /// every option plus `$skip`. With `$top` at or under the page size there is no nextLink.
+    func collection(_ set: String, rows all: [JSONValue], request: SimRequest, root: String, v4: Bool, pageSize configured: Int) async -> SimResponse {
+        var rows = all
+        if let filter = request.queryValue("$filter") {
+            guard let clauses = Self.parseFilter(filter) else {
+                return Self.error(400, code: -1, "Invalid filter expression: \(filter)", v4: v4)
+            }
+            rows = rows.filter { row in clauses.allSatisfy { $0.matches(row) } }
+        }
+        if let order = request.queryValue("$orderby") {
+            let parts = order.split(separator: " ").map(String.init)
+            let descending = parts.count > 1 && parts[1].lowercased() == "desc"
+            rows.sort { a, b in
+                let (x, y) = (a[parts[0]].map(\.scalarText) ?? "", b[parts[0]].map(\.scalarText) ?? "")
+                return descending ? x > y : x < y
+            }
+        }
+        let skip = max(0, Int(request.queryValue("$skip") ?? "") ?? 0)
+        let top = Int(request.queryValue("$top") ?? "")
+        var pageSize = configured
+        var applied: [(String, String)] = []
+        if let prefer = request.header("prefer"), let range = prefer.range(of: "odata.maxpagesize=") {
+            pageSize = Int(prefer[range.upperBound...].prefix { $0.isNumber }) ?? pageSize
+            applied.append(("Preference-Applied", "odata.maxpagesize=\(pageSize)"))
+        } else if let header = request.header("b1s-pagesize"), let size = Int(header) {
+            pageSize = size
+        }
+        let total = rows.count
+        let remaining = Array(rows.dropFirst(skip))
+        var take = remaining.count
+        if let top { take = min(take, top) }
+        var nextLink: String?
+        if pageSize > 0 && take > pageSize {
+            take = pageSize
+            let options = request.query.filter { $0.name != "$skip" }.map { "\($0.name)=\($0.value)" } + ["$skip=\(skip + pageSize)"]
+            nextLink = "\(set)?" + options.joined(separator: "&")
+        }
+        var page: [JSONValue] = Array(remaining.prefix(take))
+        if let select = request.queryValue("$select"), select != "*" {
+            let fields = Set(select.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            page = page.map { .object(($0.objectValue ?? [:]).filter { fields.contains($0.key) }) }
+        }
+        var body: [String: JSONValue] = [
+            (v4 ? "@odata.context" : "odata.metadata"): .string("\(request.origin)\(root)/$metadata#\(set)"), "value": .array(page),
+        ]
+        if let nextLink { body[v4 ? "@odata.nextLink" : "odata.nextLink"] = .string(nextLink) }
+        if request.queryValue("$inlinecount") == "allpages" && !v4 { body["odata.count"] = .string(String(total)) }
+        if request.queryValue("$count") == "true" && v4 { body["@odata.count"] = .number(Double(total)) }
+        return Self.ok(200, .object(body), v4: v4, headers: applied)
+    }
+
+    struct Clause {
+        var field: String
+        var value: String
+        var negated: Bool
+        func matches(_ row: JSONValue) -> Bool {
+            let actual = row[field]?.scalarText ?? ""
+            let equal = actual == value || SAPB1Simulator.enumAliases[value] == actual
+            return negated ? !equal : equal
+        }
+    }
+
+    /// Enum values accepted for their names (`'S'` filters `cSupplier`).
+    static let enumAliases = ["S": "cSupplier", "C": "cCustomer", "L": "cLid", "Y": "tYES", "N": "tNO"]
+
+    /// `A eq 'x' and B ne 3` — the subset the flow's look-ups use; `nil` for anything else.
+    static func parseFilter(_ text: String) -> [Clause]? {
+        var clauses: [Clause] = []
+        for part in text.components(separatedBy: " and ") {
+            let words = part.trimmingCharacters(in: .whitespaces).split(separator: " ", maxSplits: 2).map(String.init)
+            guard words.count == 3, ["eq", "ne"].contains(words[1]) else { return nil }
+            var value = words[2]
+            if value.hasPrefix("'") && value.hasSuffix("'") && value.count >= 2 { value = String(value.dropFirst().dropLast()).replacingOccurrences(of: "''", with: "'") }
+            clauses.append(Clause(field: words[0], value: value, negated: words[1] == "ne"))
+        }
+        return clauses
+    }
+
+    public func apply(_ action: FaultAction) async { await backend.killSessions() }
+    public func reset() async { await backend.reset() }
+    public func seed(_ data: JSONValue) async throws { try await backend.seed(data) }
+}
