@@ -76,6 +76,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "ProcurifyClient",
+            dependencies: ["SyncEngine", "ClientKit"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SAPB1Client",
+            dependencies: ["SyncEngine", "ClientKit"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CloudSuiteClient",
+            dependencies: ["SyncEngine", "ClientKit"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Flows",
             dependencies: ["SyncEngine", "SyncStore", "SysproClient", "ProcoreClient"],
             swiftSettings: swiftSettings
@@ -85,6 +100,7 @@ let package = Package(
             dependencies: [
                 "SyncEngine", "SyncStore", "Vault", "Flows", "SysproClient", "ProcoreClient",
                 "SimulatorKit", "SysproSimulator", "ProcoreSimulator", "Cin7Simulator", "Cin7Client",
+                "ProcurifySimulator", "SAPB1Simulator", "CloudSuiteSimulator", "ProcurifyClient", "SAPB1Client", "CloudSuiteClient",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
@@ -163,14 +179,14 @@ let package = Package(
         .testTarget(
             name: "SimulatorTests",
             dependencies: [
-                "SysproSimulator", "ProcoreSimulator", "SimulatorKit", "Cin7Simulator",
+                "SysproSimulator", "ProcoreSimulator", "SimulatorKit", "Cin7Simulator", "ProcurifySimulator", "SAPB1Simulator", "CloudSuiteSimulator",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["SyncEngine", "SyncStore", "Vault", "ProcoreClient"],
+            dependencies: ["SyncEngine", "SyncStore", "Vault", "ProcoreClient", "ClientKit"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -183,6 +199,7 @@ let package = Package(
             dependencies: [
                 "ConnectorApp", "Flows", "SyncEngine", "SyncStore", "SysproClient", "ProcoreClient", "Cin7Client",
                 "SimulatorKit", "SysproSimulator", "ProcoreSimulator", "Cin7Simulator",
+                "ProcurifySimulator", "SAPB1Simulator", "CloudSuiteSimulator", "ProcurifyClient", "SAPB1Client", "CloudSuiteClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings

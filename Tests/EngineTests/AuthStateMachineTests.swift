@@ -1,5 +1,5 @@
 import Foundation
-import ProcoreClient
+import ClientKit
 import Testing
 
 @Suite struct AuthStateMachineTests {

@@ -4,9 +4,9 @@ import SyncEngine
 /// What to do about a bearer token around each call. Reads no clock and does no I/O, so every
 /// branch is a unit test.
 ///
-/// Procore client-credentials tokens last `expires_in` seconds (5400 today). The machine renews
-/// early, `refreshMargin` before expiry, and after a 401 it logs in once and replays the call
-/// once; a second 401 fails the call instead of looping.
+/// Used by every bearer-token client (Procore, Procurify, CloudSuite): tokens last `expires_in`
+/// seconds; the machine renews early, `refreshMargin` before expiry, and after a 401 it logs in
+/// once and replays the call once; a second 401 fails the call instead of looping.
 public struct AuthStateMachine: Sendable, Equatable {
     public enum Action: Equatable, Sendable {
         case send(token: String)
@@ -18,8 +18,13 @@ public struct AuthStateMachine: Sendable, Equatable {
     public private(set) var expiresAt: Date?
     private var retriedAfter401 = false
     public let refreshMargin: TimeInterval
+    /// The system named in the failure message.
+    public let system: String
 
-    public init(refreshMargin: TimeInterval = 300) { self.refreshMargin = refreshMargin }
+    public init(refreshMargin: TimeInterval = 300, system: String = "Procore") {
+        self.refreshMargin = refreshMargin
+        self.system = system
+    }
 
     /// Before each call.
     public mutating func beforeCall(now: Date) -> Action {
@@ -43,7 +48,7 @@ public struct AuthStateMachine: Sendable, Equatable {
         expiresAt = nil
         if retriedAfter401 {
             retriedAfter401 = false
-            return .fail("Procore answered 401 again with a freshly issued token")
+            return .fail("\(system) answered 401 again with a freshly issued token")
         }
         retriedAfter401 = true
         return .logIn
