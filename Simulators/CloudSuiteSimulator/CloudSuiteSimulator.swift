@@ -76,17 +76,6 @@ public actor CloudSuiteBackend {
     func app(clientId: String?, secret: String?) -> App? { apps.first { $0.clientId == clientId && $0.clientSecret == secret } }
     func app(clientId: String) -> App? { apps.first { $0.clientId == clientId } }
     func supplierList(_ company: Int) -> [[String: String]] { (suppliers[company] ?? []).sorted { $0["SUNO", default: ""] < $1["SUNO", default: ""] } }
-
-    /// The `.ionapi` file of the first app, pointing at a simulator served at `base`.
-    public func ionapiFile(base: String) -> JSONValue? {
-        guard let app = apps.first else { return nil }
-        let tenant = settings.tenant
-        return [
-            "ti": .string(tenant), "cn": "ml-connector", "dt": "12", "ci": .string(app.clientId), "cs": .string(app.clientSecret),
-            "iu": .string(base), "pu": .string("\(base)/\(tenant)/as/"), "oa": "authorization.oauth2", "ot": "token.oauth2",
-            "or": "revoke_token.oauth2", "ev": "U147858101", "v": "1.0", "saak": .string(app.accessKey), "sask": .string(app.secretKey),
-        ]
-    }
 }
 
 /// The CloudSuite simulator: the tenant's token server (`/{ti}/as/token.oauth2`, password and

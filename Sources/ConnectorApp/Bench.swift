@@ -36,7 +36,7 @@ public enum Bench {
     public static func run(purchaseOrders: Int, rawRequests: Int, databasePath: String, logger: Logger, output: @Sendable (String) -> Void) async throws -> Figures {
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        child.arguments = ["simulate", "--pos", String(purchaseOrders), "--json", "--unlimited"]
+        child.arguments = ["simulate", "--systems", "syspro,procore", "--pos", String(purchaseOrders), "--json", "--unlimited"]
         let pipe = Pipe()
         child.standardOutput = pipe
         child.standardError = FileHandle.standardError

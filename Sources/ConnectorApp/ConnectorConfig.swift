@@ -1,10 +1,13 @@
 import AsyncHTTPClient
 import Cin7Client
+import CloudSuiteClient
 import ClientKit
 import Flows
 import Foundation
 import Logging
 import ProcoreClient
+import ProcurifyClient
+import SAPB1Client
 import SyncEngine
 import SyncStore
 import SysproClient
@@ -23,8 +26,13 @@ import Yams
 /// | `integrations[].syspro` | enetBase, odataRoot, operator, operatorPassword*, companyId, companyPassword*, odataUser, odataPassword* | required |
 /// | `integrations[].procore` | loginBase, apiBase, clientId, clientSecret*, companyId | required |
 /// | `integrations[].settings` | ``SysproProcoreSettings`` | defaults per key |
+/// | `connections[].name` | text, for systems no flow uses yet (`ping`, `contract verify`) | — |
+/// | `connections[].cin7` | baseURL, accountId, applicationKey* | — |
+/// | `connections[].procurify` | baseURL, tokenURL (default `{baseURL}/oauth/token`), clientId, clientSecret* | — |
+/// | `connections[].sapb1` | serviceRoot (…/b1s/v1), companyDB, userName, password* | — |
+/// | `connections[].cloudsuite` | ionapi* (the whole `.ionapi` file), company (M3 `CONO`, optional) | — |
 ///
-/// Fields marked * are credential references (`env:NAME`, `file:PATH`), never the secret itself.
+/// Fields marked * are credential references (`vault:NAME`, `env:NAME`, `file:PATH`), never the secret itself.
 public struct ConnectorConfig: Codable, Sendable {
     public struct SysproSection: Codable, Sendable {
         public var enetBase: String
@@ -53,26 +61,92 @@ public struct ConnectorConfig: Codable, Sendable {
         public var procore: ProcoreSection
         public var settings: SysproProcoreSettings?
     }
-    /// Connections to systems no flow uses yet, for `ping` and `contract verify`.
+    /// Connections to systems no flow uses yet, for `ping` and `contract verify`: each names one
+    /// or more of `cin7`, `procurify`, `sapb1`, `cloudsuite`.
     public struct Connection: Codable, Sendable {
         public struct Cin7Section: Codable, Sendable {
             public var baseURL: String
             public var accountId: String
             public var applicationKey: String
         }
+        public struct ProcurifySection: Codable, Sendable {
+            /// `https://{domain}.procurify.com`
+            public var baseURL: String
+            /// Default `{baseURL}/oauth/token`.
+            public var tokenURL: String?
+            public var clientId: String
+            public var clientSecret: String
+        }
+        public struct SAPB1Section: Codable, Sendable {
+            /// `https://host:50000/b1s/v1` (or `/b1s/v2`).
+            public var serviceRoot: String
+            public var companyDB: String
+            public var userName: String
+            public var password: String
+        }
+        public struct CloudSuiteSection: Codable, Sendable {
+            /// A reference to the whole `.ionapi` file: `file:/path/to/app.ionapi` or `vault:NAME`.
+            public var ionapi: String
+            /// The M3 company (`CONO`); default: the service user's own.
+            public var company: Int?
+        }
         public var name: String
         public var sandbox: Bool?
         public var cin7: Cin7Section?
+        public var procurify: ProcurifySection?
+        public var sapb1: SAPB1Section?
+        public var cloudsuite: CloudSuiteSection?
+
+        /// The systems this connection names.
+        public var systems: [String] {
+            [("cin7", cin7 != nil), ("procurify", procurify != nil), ("sapb1", sapb1 != nil), ("cloudsuite", cloudsuite != nil)]
+                .filter(\.1).map(\.0)
+        }
+
+        /// The credential references per system, as `(field, reference)`.
+        public var references: [String: [(field: String, reference: String)]] {
+            var found: [String: [(field: String, reference: String)]] = [:]
+            if let cin7 { found["cin7"] = [("cin7.applicationKey", cin7.applicationKey)] }
+            if let procurify { found["procurify"] = [("procurify.clientSecret", procurify.clientSecret)] }
+            if let sapb1 { found["sapb1"] = [("sapb1.password", sapb1.password)] }
+            if let cloudsuite { found["cloudsuite"] = [("cloudsuite.ionapi", cloudsuite.ionapi)] }
+            return found
+        }
+
+        func secret(_ reference: String, _ field: String, vault: ((String) throws -> String)?) throws -> String {
+            do {
+                return try CredentialReference(parsing: reference, field: "\(name).\(field)").resolve(vault: vault)
+            } catch let error as CredentialError {
+                throw SyncError(.invalidConfig, error.message)
+            }
+        }
 
         /// The Cin7 connection, the application key resolved from its reference.
         public func cin7Connection(vault: ((String) throws -> String)? = nil) throws -> Cin7Connection? {
             guard let cin7 else { return nil }
-            do {
-                let key = try CredentialReference(parsing: cin7.applicationKey, field: "\(name).cin7.applicationKey").resolve(vault: vault)
-                return Cin7Connection(baseURL: cin7.baseURL, accountID: cin7.accountId, applicationKey: key)
-            } catch let error as CredentialError {
-                throw SyncError(.invalidConfig, error.message)
-            }
+            return Cin7Connection(baseURL: cin7.baseURL, accountID: cin7.accountId, applicationKey: try secret(cin7.applicationKey, "cin7.applicationKey", vault: vault))
+        }
+
+        public func procurifyConnection(vault: ((String) throws -> String)? = nil) throws -> ProcurifyConnection? {
+            guard let procurify else { return nil }
+            return ProcurifyConnection(
+                baseURL: procurify.baseURL, tokenURL: procurify.tokenURL, clientID: procurify.clientId,
+                clientSecret: try secret(procurify.clientSecret, "procurify.clientSecret", vault: vault))
+        }
+
+        public func sapb1Connection(vault: ((String) throws -> String)? = nil) throws -> SAPB1Connection? {
+            guard let sapb1 else { return nil }
+            return SAPB1Connection(
+                serviceRoot: sapb1.serviceRoot, companyDB: sapb1.companyDB, userName: sapb1.userName,
+                password: try secret(sapb1.password, "sapb1.password", vault: vault))
+        }
+
+        /// The CloudSuite connection: the `.ionapi` file read from its reference and checked.
+        public func cloudSuiteConnection(vault: ((String) throws -> String)? = nil) throws -> CloudSuiteConnection? {
+            guard let cloudsuite else { return nil }
+            let text = try secret(cloudsuite.ionapi, "cloudsuite.ionapi", vault: vault)
+            let file = try IonAPIFile(text: text, source: "the .ionapi file of \(name) (\(cloudsuite.ionapi))")
+            return CloudSuiteConnection(ionapi: file, company: cloudsuite.company)
         }
     }
 
@@ -98,13 +172,15 @@ public struct ConnectorConfig: Codable, Sendable {
             throw SyncError(.invalidConfig, "\(path): neither integrations nor connections lists anything")
         }
         for connection in config.connections ?? [] {
-            guard let cin7 = connection.cin7 else {
-                throw SyncError(.invalidConfig, "\(path): connection \(connection.name) names no system; this build knows cin7 here")
+            guard !connection.systems.isEmpty else {
+                throw SyncError(.invalidConfig, "\(path): connection \(connection.name) names no system; give it a cin7, procurify, sapb1 or cloudsuite section")
             }
-            do {
-                _ = try CredentialReference(parsing: cin7.applicationKey, field: "\(connection.name).cin7.applicationKey")
-            } catch let error as CredentialError {
-                throw SyncError(.invalidConfig, "\(path): \(error.message)")
+            for (field, reference) in connection.references.values.flatMap({ $0 }) {
+                do {
+                    _ = try CredentialReference(parsing: reference, field: "\(connection.name).\(field)")
+                } catch let error as CredentialError {
+                    throw SyncError(.invalidConfig, "\(path): \(error.message)")
+                }
             }
         }
         for integration in config.integrations {

@@ -16,6 +16,12 @@ public struct DemoData: Sendable {
     public var procore: JSONValue
     /// Cin7 Core: one API application, the company profile, the suppliers, a few accounts.
     public var cin7: JSONValue = [:]
+    /// Procurify: one API application, currencies, vendors, account codes, departments.
+    public var procurify: JSONValue = [:]
+    /// SAP Business One: one company database with its user; suppliers, projects, GL accounts.
+    public var sapb1: JSONValue = [:]
+    /// Infor CloudSuite: one tenant app with its service account; suppliers in company 100.
+    public var cloudsuite: JSONValue = [:]
     public var mappings: [CostCodeMapping]
     public var purchaseOrderCount: Int
     public var invoiceCount: Int
@@ -33,6 +39,19 @@ public struct DemoData: Sendable {
     public static let cin7AccountID = "6f1c2d3e-0000-4a5b-9c8d-000000000001"
     /// The Cin7 simulator's demo application key (it opens nothing but the simulator).
     public static let cin7ApplicationKey = "d3m0k3y0-0000-4000-8000-000000000cin"
+
+    /// The other simulators' demo credentials (they open nothing but the simulators).
+    public static let procurifyClientID = "ml-connector-procurify-demo"
+    public static let procurifyClientSecret = "demo-procurify-secret"
+    public static let sapCompanyDB = "SBODEMOUS"
+    public static let sapUser = "manager"
+    public static let sapPassword = "demo-b1-password"
+    public static let ionTenant = "ACME_TST"
+    public static let ionClientID = "ACME_TST~ml-connector-demo"
+    public static let ionClientSecret = "demo-ion-client-secret"
+    public static let ionAccessKey = "ACME_TST#ml-connector-demo-service-account"
+    public static let ionSecretKey = "demo-ion-service-account-secret"
+    public static let m3Company = 100
 
     static let costCodes: [(gl: String, cc: String, code: String, name: String)] = [
         ("5100", "200", "03-300", "Cast-in-Place Concrete"),
@@ -162,11 +181,55 @@ public struct DemoData: Sendable {
             }),
             "chartOfAccounts": [["Code": "800", "Name": "Accounts Payable", "Type": "CURRLIAB", "Status": "ACTIVE"]],
         ]
-        var mappings = costCodes.map { CostCodeMapping(glAccount: $0.gl, costCenter: $0.cc, costCode: $0.code) }
-        mappings.append(CostCodeMapping(glAccount: "5500", costCenter: "240", costCode: "31-100"))
-        return DemoData(
-            syspro: syspro, procore: procore, cin7: cin7, mappings: mappings, purchaseOrderCount: headers.count,
-            invoiceCount: invoices.count, latePurchaseOrder: (late, lateLines))
+        var data = DemoData(syspro: syspro, procore: procore, cin7: cin7, mappings: [], purchaseOrderCount: headers.count,
+                            invoiceCount: invoices.count, latePurchaseOrder: (late, lateLines))
+        data.addReferenceSystems()
+        data.mappings = costCodes.map { CostCodeMapping(glAccount: $0.gl, costCenter: $0.cc, costCode: $0.code) }
+        data.mappings.append(CostCodeMapping(glAccount: "5500", costCenter: "240", costCode: "31-100"))
+        return data
+    }
+
+    /// Seeds for the systems only `ping` and `contract verify` reach so far: Procurify, SAP B1
+    /// and CloudSuite, each with the same eight suppliers and the GL accounts of the cost codes.
+    mutating func addReferenceSystems() {
+        let numbered = Array(Self.suppliers.enumerated())
+        procurify = [
+            "applications": [["clientId": .string(Self.procurifyClientID), "clientSecret": .string(Self.procurifyClientSecret), "email": "api@acme.example"]],
+            "currencies": [
+                ["id": 3, "name": "USD", "description": "US Dollar", "rate": "1.000000", "base": true, "active": true],
+                ["id": 4, "name": "CAD", "description": "Canadian Dollar", "rate": "1.360000", "base": false, "active": true],
+            ],
+            "vendors": .array(numbered.map { index, supplier in
+                ["id": .number(Double(index + 2)), "name": .string(supplier.1), "external_id": .string(supplier.0), "active": true, "type": 3,
+                 "email": [], "currency": 3, "dateModified": "2026-01-05T10:00:00Z"]
+            }),
+            "accountCodes": .array(Self.costCodes.enumerated().map { index, code in
+                ["id": .number(Double(index + 1)), "code": .string(code.gl), "description": .string(code.name), "account_type": 2, "active": true, "parent": .null]
+            }),
+            "departments": [["id": 1, "name": "Head Office", "external_id": "D-100", "active": true, "branch": ["id": 1, "name": "HQ", "headquarter": true]]],
+        ]
+        sapb1 = [
+            "companies": [["companyDB": .string(Self.sapCompanyDB), "companyName": "Acme Builders (demo)", "localCurrency": "USD", "totalsAccuracy": 2,
+                           "users": [["userName": .string(Self.sapUser), "password": .string(Self.sapPassword)]]]],
+            "data": .object([Self.sapCompanyDB: [
+                "BusinessPartners": .array(Self.suppliers.map {
+                    ["CardCode": .string("V" + $0.0.dropFirst(3)), "CardName": .string($0.1), "CardType": "cSupplier", "Currency": "USD",
+                     "Valid": "tYES", "Frozen": "tNO"]
+                } + [["CardCode": "C0001", "CardName": "Harbor View Owner LLC", "CardType": "cCustomer", "Currency": "USD", "Valid": "tYES", "Frozen": "tNO"]]),
+                "Projects": .array(Self.projects.map { ["Code": .string("PRJ-\($0.number)"), "Name": .string($0.name), "Active": "tYES"] }),
+                "ChartOfAccounts": .array(Self.costCodes.map {
+                    ["Code": .string($0.gl), "Name": .string($0.name), "FormatCode": .string($0.gl), "ActiveAccount": "tYES", "AccountType": "at_Expenses"]
+                }),
+            ]]),
+        ]
+        cloudsuite = [
+            "apps": [["clientId": .string(Self.ionClientID), "clientSecret": .string(Self.ionClientSecret), "accessKey": .string(Self.ionAccessKey),
+                      "secretKey": .string(Self.ionSecretKey), "companies": [.number(Double(Self.m3Company))]]],
+            "suppliers": .object([String(Self.m3Company): .array(Self.suppliers.map {
+                ["SUNO": .string("V1" + $0.0.dropFirst(3)), "SUNM": .string($0.1), "STAT": "20", "CUCD": "USD", "SUTY": "0", "CSCD": "US", "LNCD": "GB"]
+            })]),
+            "settings": ["tenant": .string(Self.ionTenant)],
+        ]
     }
 
     /// A data set from a file: `{"syspro": {…}, "procore": {…}, "costCodes": [{"glAccount", "costCenter",

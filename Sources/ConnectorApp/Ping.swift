@@ -1,22 +1,31 @@
 import AsyncHTTPClient
 import Cin7Client
 import ClientKit
+import CloudSuiteClient
 import Foundation
 import Logging
 import ProcoreClient
+import ProcurifyClient
+import SAPB1Client
 import SyncEngine
 import SysproClient
 
 /// "Ping your real systems": each system's real authentication and one cheap read, with a
 /// verdict a customer can act on.
+///
+/// The clients throw ``SyncError``s; one table (``category(of:)``) turns their code into the
+/// category the customer sees, and each system brings only its own advice per category.
 public enum Ping {
-    public enum Category: String, Codable, Sendable {
+    public enum Category: String, Codable, Sendable, CaseIterable {
         case connect = "dns/connect/tls"
         case badCredentials = "bad credentials"
         case wrongTenant = "wrong company/tenant id"
         case missingPermission = "missing permission"
         case rateLimited = "rate limited"
         case unexpectedResponse = "unexpected response"
+        /// The connection could not even be built: a missing environment variable, an `.ionapi`
+        /// file without its keys.
+        case configuration = "configuration"
     }
 
     public struct Failure: Codable, Sendable, Equatable {
@@ -41,10 +50,57 @@ public enum Ping {
         public var ok = false
     }
 
-    /// Times a check and settles its verdict.
-    static func timed(_ check: () async -> Result) async -> Result {
+    /// The next step per category, written by each system.
+    struct Advice {
+        var connect: String
+        var badCredentials: String
+        var wrongTenant: String
+        var missingPermission: String
+        var rateLimited: String
+        var unexpectedResponse: String
+
+        func text(for category: Category, _ error: SyncError) -> String {
+            switch category {
+            case .connect: connect
+            case .badCredentials: badCredentials
+            case .wrongTenant: wrongTenant
+            case .missingPermission: missingPermission
+            case .rateLimited: rateLimited
+            case .unexpectedResponse: unexpectedResponse
+            case .configuration: "Fix the connection in the config file: \(error.message)"
+            }
+        }
+    }
+
+    /// The one table from error code to category.
+    public static func category(of code: SyncError.Code) -> Category {
+        switch code {
+        case .transient: .connect
+        case .authFailed: .badCredentials
+        case .wrongTenant: .wrongTenant
+        case .forbidden: .missingPermission
+        case .rateLimited: .rateLimited
+        case .invalidConfig: .configuration
+        case .missingCostCode, .unknownSupplier, .unknownProject, .invalidRecord, .waitingForDependency, .overBudget, .rejected,
+            .unexpectedResponse:
+            .unexpectedResponse
+        }
+    }
+
+    /// Runs one system's check: times it, and turns whatever it throws into a failure with the
+    /// system's advice. Anything but a transport failure proves the host answered.
+    static func check(_ system: String, _ connection: String, advice: Advice, _ body: (inout Result) async throws -> Void) async -> Result {
         let started = ContinuousClock.now
-        var result = await check()
+        var result = Result(system: system, connection: connection)
+        do {
+            try await body(&result)
+        } catch let error as SyncError {
+            let category = category(of: error.code)
+            result.reachable = result.reachable || (category != .connect && category != .configuration)
+            result.failure = Failure(category: category, message: error.message, nextStep: advice.text(for: category, error))
+        } catch {
+            result.failure = Failure(category: .unexpectedResponse, message: "\(error)", nextStep: advice.unexpectedResponse)
+        }
         result.latencyMilliseconds = Int((ContinuousClock.now - started).timeInterval * 1000)
         result.ok = result.failure == nil && result.authenticated
         return result
@@ -56,65 +112,79 @@ public enum Ping {
             http: http, system: system, clock: SystemClock(), policy: BackoffPolicy(maxAttempts: 1), timeout: .seconds(15), logger: logger)
     }
 
-    /// SYSPRO: e.net logon, a one-row OData read, logoff.
-    public static func syspro(_ connection: SysproConnection, name: String, http: HTTPClient, logger: Logger) async -> Result {
-        await timed { await sysproCheck(connection, name: name, http: http, logger: logger) }
+    /// Whether a URL points at this machine (a simulator, a tunnel to a test system).
+    static func isLocal(_ url: String) -> Bool { url.contains("://127.0.0.1") || url.contains("://localhost") || url.contains("://[::1]") }
+
+    /// Pings one configured target.
+    public static func run(_ target: PingTarget, http: HTTPClient, logger: Logger) async -> Result {
+        switch target.endpoint {
+        case .failure(let error):
+            var result = Result(system: target.system, connection: target.connection)
+            result.failure = Failure(category: category(of: error.code), message: error.message, nextStep: "Fix the connection in the config file (or the vault entry / environment variable it names)")
+            return result
+        case .success(.syspro(let connection)): return await syspro(connection, name: target.connection, http: http, logger: logger)
+        case .success(.procore(let connection)): return await procore(connection, name: target.connection, http: http, logger: logger)
+        case .success(.cin7(let connection)): return await cin7(connection, name: target.connection, http: http, logger: logger)
+        case .success(.procurify(let connection)): return await procurify(connection, name: target.connection, http: http, logger: logger)
+        case .success(.sapb1(let connection)): return await sapb1(connection, name: target.connection, http: http, logger: logger)
+        case .success(.cloudsuite(let connection)): return await cloudsuite(connection, name: target.connection, http: http, logger: logger)
+        }
     }
 
-    static func sysproCheck(_ connection: SysproConnection, name: String, http: HTTPClient, logger: Logger) async -> Result {
-        var result = Result(system: "syspro", connection: name)
+    /// Pings every target at once (each system's latency is its own), results in target order.
+    public static func all(_ targets: [PingTarget], http: HTTPClient, logger: Logger) async -> [Result] {
+        await withTaskGroup(of: (Int, Result).self) { group in
+            for (index, target) in targets.enumerated() {
+                group.addTask { (index, await run(target, http: http, logger: logger)) }
+            }
+            var results: [(Int, Result)] = []
+            for await item in group { results.append(item) }
+            return results.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+    }
+
+    // MARK: SYSPRO
+
+    /// SYSPRO: e.net logon, a one-row OData read, logoff.
+    public static func syspro(_ connection: SysproConnection, name: String, http: HTTPClient, logger: Logger) async -> Result {
+        let advice = Advice(
+            connect: "Check that \(connection.enetBase) and \(connection.odataRoot) are reachable from here (host, port, firewall, TLS certificate)",
+            badCredentials: "Check the operator code and password (the operator needs an e.net licence) and the OData password generated in SYSPRO Operator Maintenance",
+            wrongTenant: "Check the company id (and company password); the OData root URL ends with it, e.g. …/SYSPROOData/\(connection.companyID)",
+            missingPermission: "Give the operator access to the purchase order and AP tables in SYSPRO",
+            rateLimited: "Try again in a few minutes",
+            unexpectedResponse: "Check that the URLs point at SYSPRO's e.net REST service and OData service, not a proxy or login page")
         let client = SysproClient(connection: connection, transport: transport(http, system: "syspro", logger: logger))
-        do {
+        let result = await check("syspro", name, advice: advice) { result in
+            let company = connection.companyID.uppercased()
+            result.looksLikeSandbox = ["EDU", "TEST", "DEMO", "SANDBOX", "TRAIN"].contains { company.contains($0) }
             try await client.logon()
             result.reachable = true
             let page = try await client.odata("PorMasterHdr", select: ["PurchaseOrder"], top: 1)
             result.authenticated = true
             result.read = "OData PorMasterHdr: \(page.rows.count) row(s) (top 1)"
             result.session = "e.net session until logoff or the site's idle timeout; logged off"
-            let company = connection.companyID.uppercased()
-            result.looksLikeSandbox = ["EDU", "TEST", "DEMO", "SANDBOX", "TRAIN"].contains { company.contains($0) }
-        } catch let error as SyncError {
-            result.reachable = result.reachable || error.code != .transient
-            result.failure = classifySyspro(error, connection: connection)
-        } catch {
-            result.failure = Failure(category: .unexpectedResponse, message: "\(error)", nextStep: "Check the e.net and OData URLs")
         }
         await client.logoff()
         return result
     }
 
-    static func classifySyspro(_ error: SyncError, connection: SysproConnection) -> Failure {
-        let text = error.message
-        switch error.code {
-        case .transient:
-            return Failure(category: .connect, message: text, nextStep: "Check that \(connection.enetBase) and \(connection.odataRoot) are reachable from here (host, port, firewall, TLS certificate)")
-        case .authFailed where text.contains("OData"):
-            return Failure(category: .badCredentials, message: text, nextStep: "Regenerate the operator's OData password in SYSPRO Operator Maintenance and update the credential")
-        case .authFailed where text.contains("ERROR: Invalid company"):
-            return Failure(category: .wrongTenant, message: text, nextStep: "Check the company id (and company password) of the connection")
-        case .authFailed:
-            return Failure(category: .badCredentials, message: text, nextStep: "Check the operator code and password; the operator needs an e.net licence")
-        case .invalidConfig:
-            return Failure(category: .wrongTenant, message: text, nextStep: "Check the OData root URL: it ends with the company id, e.g. …/SYSPROOData/\(connection.companyID)")
-        case .rateLimited:
-            return Failure(category: .rateLimited, message: text, nextStep: "Try again in a few minutes")
-        default:
-            return Failure(category: .unexpectedResponse, message: text, nextStep: "Check that the URLs point at SYSPRO's e.net REST service and OData service, not a proxy or login page")
-        }
-    }
+    // MARK: Procore
 
     /// Procore: client-credentials token, the company among those that installed the app, one
     /// page of its projects.
     public static func procore(_ connection: ProcoreConnection, name: String, http: HTTPClient, logger: Logger) async -> Result {
-        await timed { await procoreCheck(connection, name: name, http: http, logger: logger) }
-    }
-
-    static func procoreCheck(_ connection: ProcoreConnection, name: String, http: HTTPClient, logger: Logger) async -> Result {
-        var result = Result(system: "procore", connection: name)
+        let advice = Advice(
+            connect: "Check that \(connection.loginBase) and \(connection.apiBase) are reachable from here",
+            badCredentials: "Check the client id and secret; sandbox and production credentials differ, and so do their login hosts",
+            wrongTenant: "Use one of the listed company ids, or install the app in company \(connection.companyID) through the Procore App Marketplace",
+            missingPermission: "Give the service account access to the projects (and tools) it must sync",
+            rateLimited: "Wait until the rate-limit window resets, then ping again",
+            unexpectedResponse: "Check that the URLs point at Procore's login and API hosts (production https://api.procore.com, sandbox https://sandbox.procore.com), not a proxy or an HTML page")
         let client = ProcoreClient(connection: connection, transport: transport(http, system: "procore", logger: logger))
-        result.looksLikeSandbox = connection.apiBase.contains("sandbox") || connection.apiBase.contains("monthly")
-            || connection.loginBase.contains("sandbox") || connection.apiBase.contains("127.0.0.1") || connection.apiBase.contains("localhost")
-        do {
+        return await check("procore", name, advice: advice) { result in
+            result.looksLikeSandbox = connection.apiBase.contains("sandbox") || connection.apiBase.contains("monthly")
+                || connection.loginBase.contains("sandbox") || isLocal(connection.apiBase)
             try await client.refreshToken()
             result.reachable = true
             result.authenticated = true
@@ -122,87 +192,136 @@ public enum Ping {
             let companies = try await client.list("/rest/v1.0/companies", query: [], what: "companies")
             let ids = companies.compactMap { $0["id"]?.doubleValue.map { Int64($0) } }
             guard ids.contains(connection.companyID) else {
-                result.failure = Failure(
-                    category: .wrongTenant,
-                    message: "company \(connection.companyID) is not among the companies that installed this app (\(ids.map(String.init).joined(separator: ", ")))",
-                    nextStep: "Use one of those company ids, or install the app in company \(connection.companyID) through the Procore App Marketplace")
-                return result
+                throw SyncError(.wrongTenant, "company \(connection.companyID) is not among the companies that installed this app (\(ids.map(String.init).joined(separator: ", ")))")
             }
             let reply = try await client.call("GET", "/rest/v1.0/projects", query: [("company_id", String(connection.companyID)), ("per_page", "1")])
             if let rate = await client.rateLimit { result.rateLimit = "\(rate.remaining)/\(rate.limit) requests left, window resets at \(rate.reset)" }
             switch reply.status {
-            case 200:
-                let total = reply.header("Total") ?? "?"
-                result.read = "company \(connection.companyID): \(total) project(s) visible"
-            case 403:
-                result.failure = Failure(category: .missingPermission, message: "Procore answered 403 to the project list: \(reply.excerpt)",
-                                         nextStep: "Give the service account access to the projects (and tools) it must sync")
-            case 429:
-                result.failure = Failure(category: .rateLimited, message: "Procore answered 429", nextStep: "Wait until the rate-limit window resets, then ping again")
-            default:
-                result.failure = Failure(category: .unexpectedResponse, message: "Procore answered \(reply.status): \(reply.excerpt)",
-                                         nextStep: "Check the API base URL (production https://api.procore.com, sandbox https://sandbox.procore.com)")
+            case 200: result.read = "company \(connection.companyID): \(reply.header("Total") ?? "?") project(s) visible"
+            case 403: throw SyncError(.forbidden, "Procore answered 403 to the project list: \(reply.excerpt)")
+            case 429: throw SyncError(.rateLimited, "Procore answered 429")
+            default: throw SyncError(.unexpectedResponse, "Procore answered \(reply.status): \(reply.excerpt)")
             }
-        } catch let error as SyncError {
-            switch error.code {
-            case .transient:
-                result.failure = Failure(category: .connect, message: error.message, nextStep: "Check that \(connection.loginBase) and \(connection.apiBase) are reachable from here")
-            case .authFailed where !result.authenticated:
-                result.reachable = true
-                result.failure = Failure(category: .badCredentials, message: error.message,
-                                         nextStep: "Check the client id and secret; sandbox and production credentials differ, and so do their login hosts")
-            case .authFailed:
-                result.failure = Failure(category: .missingPermission, message: error.message, nextStep: "Grant the service account the permissions the flow needs")
-            case .rateLimited:
-                result.failure = Failure(category: .rateLimited, message: error.message, nextStep: "Wait until the rate-limit window resets, then ping again")
-            default:
-                result.reachable = true
-                result.failure = Failure(category: .unexpectedResponse, message: error.message,
-                                         nextStep: "Check that the URLs point at Procore's login and API hosts, not a proxy or an HTML page")
-            }
-        } catch {
-            result.failure = Failure(category: .unexpectedResponse, message: "\(error)", nextStep: "Check the login and API base URLs")
         }
-        return result
     }
+
+    // MARK: Cin7 Core
 
     /// Cin7 Core: the two API headers against `GET /me`, then one page of suppliers.
     public static func cin7(_ connection: Cin7Connection, name: String, http: HTTPClient, logger: Logger) async -> Result {
-        await timed {
-            var result = Result(system: "cin7", connection: name)
-            var cin7Transport = transport(http, system: "cin7", logger: logger)
-            cin7Transport.throttleStatuses = [429, 503]  // Cin7's own table answers its limit with 503
-            let client = Cin7Client(connection: connection, transport: cin7Transport)
-            result.looksLikeSandbox = connection.baseURL.contains("127.0.0.1") || connection.baseURL.contains("localhost")
-            do {
-                let me = try await client.me()
-                result.reachable = true
-                result.authenticated = true
-                let page = try await client.suppliers(page: 1, limit: 1)
-                result.read = "\(me["Company"]?.stringValue ?? "company profile"); \(page.total) supplier(s)"
-                result.session = "API keys do not expire; revoked in Cin7 Core under Integrations → API"
-                result.rateLimit = "60 calls per minute per API application (documented; no headers sent)"
-            } catch let error as SyncError {
-                switch error.code {
-                case .transient:
-                    result.failure = Failure(category: .connect, message: error.message, nextStep: "Check that \(connection.baseURL) is reachable from here")
-                case .authFailed:
-                    result.reachable = true
-                    result.failure = Failure(category: .badCredentials, message: error.message,
-                                             nextStep: "Copy the Account ID and the Application Key again from Integrations → API in Cin7 Core")
-                case .rateLimited:
-                    result.reachable = true
-                    result.failure = Failure(category: .rateLimited, message: error.message, nextStep: "Another integration may share this API application; wait a minute and ping again")
-                default:
-                    result.reachable = true
-                    result.failure = Failure(category: .unexpectedResponse, message: error.message,
-                                             nextStep: "Check the base URL: https://inventory.dearsystems.com/ExternalApi/v2")
-                }
-            } catch {
-                result.failure = Failure(category: .unexpectedResponse, message: "\(error)", nextStep: "Check the base URL")
-            }
-            return result
+        let advice = Advice(
+            connect: "Check that \(connection.baseURL) is reachable from here",
+            badCredentials: "Copy the Account ID and the Application Key again from Integrations → API in Cin7 Core",
+            wrongTenant: "Check the Account ID: it names the Cin7 Core account",
+            missingPermission: "Enable the API application in Cin7 Core (Integrations → API)",
+            rateLimited: "Another integration may share this API application; wait a minute and ping again",
+            unexpectedResponse: "Check the base URL: https://inventory.dearsystems.com/ExternalApi/v2")
+        var cin7Transport = transport(http, system: "cin7", logger: logger)
+        cin7Transport.throttleStatuses = [429, 503]  // Cin7's own table answers its limit with 503
+        let client = Cin7Client(connection: connection, transport: cin7Transport)
+        return await check("cin7", name, advice: advice) { result in
+            result.looksLikeSandbox = isLocal(connection.baseURL)
+            let me = try await client.me()
+            result.reachable = true
+            result.authenticated = true
+            let page = try await client.suppliers(page: 1, limit: 1)
+            result.read = "\(me["Company"]?.stringValue ?? "company profile"); \(page.total) supplier(s)"
+            result.session = "API keys do not expire; revoked in Cin7 Core under Integrations → API"
+            result.rateLimit = "60 calls per minute per API application (documented; no headers sent)"
         }
+    }
+
+    // MARK: Procurify
+
+    /// Procurify: client-credentials token, the API user (`users/me`), one page of currencies.
+    public static func procurify(_ connection: ProcurifyConnection, name: String, http: HTTPClient, logger: Logger) async -> Result {
+        let advice = Advice(
+            connect: "Check that \(connection.baseURL) (your domain's own host) and the token URL are reachable from here",
+            badCredentials: "Create or copy the client id and secret in Procurify under Settings → Integrations → API; the secret is shown once",
+            wrongTenant: "Check the domain in the base URL: https://{domain}.procurify.com",
+            missingPermission: "The API application acts as the user who created it; give that user the permissions (or create the app as an admin)",
+            rateLimited: "Procurify throttled the calls; wait and ping again (heavy loads can get API access suspended)",
+            unexpectedResponse: "Check the base URL: https://{domain}.procurify.com, without /api")
+        let client = ProcurifyClient(connection: connection, transport: transport(http, system: "procurify", logger: logger))
+        return await check("procurify", name, advice: advice) { result in
+            result.looksLikeSandbox = isLocal(connection.baseURL) || ["sandbox", "demo", "test"].contains { connection.baseURL.lowercased().contains($0) }
+            try await client.refreshToken()
+            result.reachable = true
+            result.authenticated = true
+            result.tokenLifetimeSeconds = await client.tokenLifetime.map { Int($0) }
+            let user = try await client.me()
+            let currencies = try await client.page("/api/v2/currencies/", query: [("page_size", "1")])
+            let base = currencies.items.first { $0["base"]?.boolValue == true }?["name"]?.stringValue
+            result.read = "API user \(user["email"]?.stringValue ?? "?"); \(currencies.count) currenc\(currencies.count == 1 ? "y" : "ies")"
+                + (base.map { ", base \($0)" } ?? "")
+            result.session = "bearer token, no refresh token; a new one is requested before expiry"
+            result.rateLimit = "not published (Procurify may suspend abusive clients)"
+        }
+    }
+
+    // MARK: SAP Business One
+
+    /// SAP B1: Service Layer login, `CompanyService_GetAdminInfo`, logout.
+    public static func sapb1(_ connection: SAPB1Connection, name: String, http: HTTPClient, logger: Logger) async -> Result {
+        let advice = Advice(
+            connect: "Check that \(connection.serviceRoot) is reachable from here (Service Layer port, usually 50000, firewall, TLS certificate)",
+            badCredentials: "Check the company database (\(connection.companyDB)), the user name and the password: SAP answers all three alike",
+            wrongTenant: "Check the company database name (\(connection.companyDB))",
+            missingPermission: "Give the SAP user the authorizations the flow needs (General Authorizations in SAP B1)",
+            rateLimited: "The Service Layer is overloaded; try again later",
+            unexpectedResponse: "Check the service root: https://host:50000/b1s/v1 (or /b1s/v2), not the SLD or a proxy")
+        let client = SAPB1Client(connection: connection, transport: transport(http, system: "sapb1", logger: logger))
+        let result = await check("sapb1", name, advice: advice) { result in
+            let company = connection.companyDB.uppercased()
+            result.looksLikeSandbox = ["TEST", "DEMO", "SANDBOX", "TRAIN", "QA"].contains { company.contains($0) }
+            try await client.login()
+            result.reachable = true
+            result.authenticated = true
+            let info = try await client.adminInfo()
+            let currency = info["LocalCurrency"]?.stringValue.map { ", local currency \($0)" } ?? ""
+            let accuracy = info["TotalsAccuracy"]?.doubleValue.map { ", totals to \(Int($0)) decimals" } ?? ""
+            result.read = "company \(info["CompanyName"]?.stringValue ?? connection.companyDB)\(currency)\(accuracy)"
+            let timeout = await client.sessionTimeoutMinutes.map { "\($0) min idle timeout" } ?? "idle timeout not reported"
+            let version = await client.version.map { ", Service Layer version \($0)" } ?? ""
+            result.session = "B1SESSION cookie, \(timeout)\(version); logged out"
+        }
+        await client.logout()
+        return result
+    }
+
+    // MARK: Infor CloudSuite
+
+    /// CloudSuite: a token from the `.ionapi` file's token server, one `CRS620MI/LstSuppliers`
+    /// record through the gateway, then the token revoked.
+    public static func cloudsuite(_ connection: CloudSuiteConnection, name: String, http: HTTPClient, logger: Logger) async -> Result {
+        let file = connection.ionapi
+        let advice = Advice(
+            connect: "Check that \(file.gatewayBase) and the token server in the .ionapi file are reachable from here",
+            badCredentials: "Download the .ionapi file again (Backend Service app with a service account) and store it anew; the app or its service account may have been regenerated",
+            wrongTenant: "Check the M3 company (CONO) of the connection and that the service user may run in it; check ti in the .ionapi file",
+            missingPermission: "Give the service account's M3 user access to CRS620MI",
+            rateLimited: "The ION API gateway quota is spent; wait a minute and ping again",
+            unexpectedResponse: "Check iu (the ION API gateway URL) in the .ionapi file")
+        let client = CloudSuiteClient(connection: connection, transport: transport(http, system: "cloudsuite", logger: logger))
+        let result = await check("cloudsuite", name, advice: advice) { result in
+            let tenant = file.tenant.uppercased()
+            result.looksLikeSandbox = isLocal(file.gatewayBase) || ["_TST", "_DEV", "_TRN", "_DEM"].contains { tenant.hasSuffix($0) }
+            try await client.logIn()
+            result.reachable = true
+            result.authenticated = true
+            result.tokenLifetimeSeconds = await client.tokenLifetime.map { Int($0) }
+            let answer = try await client.execute("CRS620MI", "LstSuppliers", maxRecords: 1)
+            if let error = answer.error {
+                let code: SyncError.Code = error.code == "XAU0008" ? .wrongTenant : (error.type == "TransactionNotFound" ? .forbidden : .unexpectedResponse)
+                throw SyncError(code, "M3 refused CRS620MI/LstSuppliers: \(error)")
+            }
+            let company = answer.records.first?["CONO"] ?? connection.company.map(String.init) ?? "default"
+            result.read = "tenant \(file.tenant), company \(company): CRS620MI/LstSuppliers returned \(answer.records.count) record(s) (maxrecs 1)"
+            result.session = "bearer token\(await client.hasRefreshToken ? " with a refresh token" : ", no refresh token (the app does not issue them)"); revoked after the ping"
+            result.rateLimit = "gateway quota per app (not reported in headers)"
+        }
+        await client.revoke()
+        return result
     }
 
     public static func describe(_ result: Result) -> String {

@@ -99,7 +99,8 @@ public actor SAPB1Client {
         route = nil
     }
 
-    static func cookie(_ name: String, in headers: [String]) -> String? {
+    /// One cookie's value from `Set-Cookie` headers (attributes after the first `;` ignored).
+    public static func cookie(_ name: String, in headers: [String]) -> String? {
         for header in headers {
             let first = header.split(separator: ";").first.map(String.init) ?? ""
             let pair = first.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }

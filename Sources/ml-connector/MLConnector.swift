@@ -178,11 +178,12 @@ struct Replay: AsyncParsableCommand {
 
 struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the SYSPRO and Procore simulators standalone, seeded with the demo data set, on the wall clock.")
-    @Option(help: "First port (SYSPRO on it, Procore on the next); 0 picks free ports.") var port = 0
+        abstract: "Serve the simulators standalone (SYSPRO, Procore, Cin7 Core, Procurify, SAP B1, CloudSuite), seeded with the demo data set, on the wall clock.")
+    @Option(help: "First port (one per simulator, in the order of --systems); 0 picks free ports.") var port = 0
     @Option(help: "Address to bind.") var host = "127.0.0.1"
     @Option(help: "Purchase orders in the generated data set.") var pos = 60
-    @Option(help: "Which simulators, comma-separated: syspro,procore,cin7.") var systems = "syspro,procore,cin7"
+    @Option(help: "Which simulators, comma-separated: syspro,procore,cin7,procurify,sapb1,cloudsuite.") var systems = ConnectorApp.Simulate.systems.joined(separator: ",")
+    @Option(help: "Write a ready config (secrets in owner-only files, the CloudSuite .ionapi file) into this directory.") var writeConfig: String?
     @Option(help: "A data set file {\"syspro\": {…}, \"procore\": {…}} instead of the generated demo data.") var data: String?
     @Flag(help: "Run on a simulated clock (move it with POST /_sim/clock/advance) instead of the wall clock.") var simulatedClock = false
     @Flag(help: "Lift Procore's hourly request budget (benchmarks).") var unlimited = false
@@ -203,7 +204,7 @@ struct Simulate: AsyncParsableCommand {
         let json = self.json
         try await ConnectorApp.Simulate.serve(
             host: host, firstPort: port, systems: systemList, purchaseOrders: pos, dataFile: data, simulatedClock: simulatedClock,
-            unlimited: unlimited, logger: logger
+            unlimited: unlimited, configDirectory: writeConfig, logger: logger
         ) { endpoints in
             // Written straight to the file descriptor: a parent reading the pipe sees it at once.
             let text: String
@@ -445,54 +446,40 @@ struct PingCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ping",
         abstract: "Check credentials against the configured systems: real authentication and one cheap read each.",
-        discussion: "Exit status 0 when every pinged system answered and accepted the credentials.")
-    @Argument(help: "The system to ping: syspro, procore or cin7 (or use --all).") var system: String?
-    @Flag(help: "Ping every system of the connection.") var all = false
+        discussion: "Exit status 0 when every pinged system answered and accepted the credentials, 1 when one did not, 2 when the config cannot be read.")
+    @Argument(help: "The system to ping: \(PingTarget.systems.joined(separator: ", ")) (or use --all).") var system: String?
+    @Flag(help: "Ping every system of every connection (or of --connection).") var all = false
     @Option(help: "Config file with the connections.") var config: String
-    @Option(help: "Which connection to use: an integration, or an entry under connections (default: the first).") var connection: String?
+    @Option(help: "Which connection to use: an integration, or an entry under connections (default: every one that has the system).") var connection: String?
     @Option(help: "State database (for vault: references).") var database: String?
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var log: LogOptions
 
-    static let systems = ["syspro", "procore", "cin7"]
-
     func validate() throws {
-        if all == (system != nil) { throw ValidationError("name one system (syspro, procore, cin7) or pass --all") }
-        if let system, !Self.systems.contains(system) {
-            throw ValidationError("unknown system '\(system)'; this build pings: syspro, procore, cin7")
+        if all == (system != nil) { throw ValidationError("name one system (\(PingTarget.systems.joined(separator: ", "))) or pass --all") }
+        if let system, !PingTarget.systems.contains(system) {
+            throw ValidationError("unknown system '\(system)'; this build pings: \(PingTarget.systems.joined(separator: ", "))")
         }
     }
 
     func run() async throws {
         let logger = log.bootstrap()
         let results: [ConnectorApp.Ping.Result]
-        let targets: PingTargets
+        let targets: [PingTarget]
         let store: SQLiteSyncStore
         do {
             let file = try ConnectorConfig.load(path: config)
             store = try SQLiteSyncStore.open(path: database ?? file.database ?? "ml-connector.sqlite")
-            targets = try PingTargets(
-                config: file, connection: connection, systems: all ? Self.systems : [system!], vault: CredentialVault.resolver(store: store))
-            results = try await HTTPClient.withHTTPClient { http in
-                var found: [ConnectorApp.Ping.Result] = []
-                if let syspro = targets.syspro {
-                    found.append(await ConnectorApp.Ping.syspro(syspro, name: targets.name, http: http, logger: logger))
-                }
-                if let procore = targets.procore {
-                    found.append(await ConnectorApp.Ping.procore(procore, name: targets.name, http: http, logger: logger))
-                }
-                if let cin7 = targets.cin7 {
-                    found.append(await ConnectorApp.Ping.cin7(cin7, name: targets.name, http: http, logger: logger))
-                }
-                return found
-            }
+            targets = try PingTarget.resolve(
+                config: file, connection: connection, systems: all ? PingTarget.systems : [system!], vault: CredentialVault.resolver(store: store))
+            results = try await HTTPClient.withHTTPClient { http in await ConnectorApp.Ping.all(targets, http: http, logger: logger) }
         } catch let error as SyncError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(2)
         }
         // Stamp the vault credentials the ping used with when and how they were last checked.
-        for result in results {
-            for text in targets.references[result.system] ?? [] {
+        for (target, result) in zip(targets, results) {
+            for text in target.references {
                 guard let reference = try? CredentialReference(parsing: text, field: ""), reference.kind == .vault else { continue }
                 try await store.markChecked(reference.name, at: Date(), result: result.ok ? "ok" : (result.failure?.category.rawValue ?? "failed"))
             }
@@ -503,6 +490,7 @@ struct PingCommand: AsyncParsableCommand {
             print(String(decoding: try encoder.encode(results), as: UTF8.self))
         } else {
             for result in results { print(ConnectorApp.Ping.describe(result)) }
+            print("\(results.filter(\.ok).count) of \(results.count) system(s) OK")
         }
         if !results.allSatisfy(\.ok) { throw ExitCode(1) }
     }
@@ -517,16 +505,18 @@ struct Contract: AsyncParsableCommand {
 struct ContractVerify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify", abstract: "Run the contract checks for a system against a configured connection; non-zero exit on a failure.")
-    @Argument(help: "syspro or procore.") var system: String
+    @Argument(help: "\(PingTarget.systems.joined(separator: ", ")).") var system: String
     @Option(help: "Config file with the connections.") var config: String
-    @Option(help: "Which connection (integration) to use (default: the first).") var connection: String?
+    @Option(help: "Which connection to use (default: the first that has the system).") var connection: String?
     @Option(help: "State database (for vault: references).") var database: String?
     @Flag(help: "Also run the checks that write test data or make a deliberately failed logon.") var allowWrites = false
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var log: LogOptions
 
     func validate() throws {
-        guard ["syspro", "procore"].contains(system) else { throw ValidationError("unknown system '\(system)'; this build verifies: syspro, procore") }
+        guard PingTarget.systems.contains(system) else {
+            throw ValidationError("unknown system '\(system)'; this build verifies: \(PingTarget.systems.joined(separator: ", "))")
+        }
     }
 
     func run() async throws {
@@ -534,15 +524,12 @@ struct ContractVerify: AsyncParsableCommand {
         let outcomes: [ContractSuite.Outcome]
         do {
             let file = try ConnectorConfig.load(path: config)
-            let chosen = try file.integration(named: connection)
             let store = try SQLiteSyncStore.open(path: database ?? file.database ?? "ml-connector.sqlite")
-            let vault = CredentialVault.resolver(store: store)
-            let (system, allowWrites) = (self.system, self.allowWrites)
-            let syspro = system == "syspro" ? try chosen.sysproConnection(vault: vault) : nil
-            let procore = system == "procore" ? try chosen.procoreConnection(vault: vault) : nil
+            let targets = try PingTarget.resolve(config: file, connection: connection, systems: [system], vault: CredentialVault.resolver(store: store))
+            let endpoint = try targets[0].endpoint.get()
+            let allowWrites = self.allowWrites
             outcomes = try await HTTPClient.withHTTPClient { http in
-                if let syspro { return await ContractSuite.syspro(syspro, http: http, logger: logger, allowIntrusive: allowWrites) }
-                return await ContractSuite.procore(procore!, http: http, logger: logger, allowWrites: allowWrites)
+                await ContractSuite.verify(endpoint, http: http, logger: logger, allowWrites: allowWrites)
             }
         } catch let error as SyncError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
@@ -556,7 +543,8 @@ struct ContractVerify: AsyncParsableCommand {
             print(ContractSuite.describe(outcomes))
         }
         let failed = outcomes.filter { $0.status == .failed }.count
-        print("\(outcomes.count - failed - outcomes.filter { $0.status == .skipped }.count) passed, \(failed) failed, \(outcomes.filter { $0.status == .skipped }.count) skipped")
+        let skipped = outcomes.filter { $0.status == .skipped }.count
+        print("\(outcomes.count - failed - skipped) passed, \(failed) failed, \(skipped) skipped")
         if failed > 0 { throw ExitCode(1) }
     }
 }

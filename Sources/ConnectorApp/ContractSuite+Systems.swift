@@ -1,0 +1,301 @@
+import AsyncHTTPClient
+import Cin7Client
+import ClientKit
+import CloudSuiteClient
+import Foundation
+import Logging
+import ProcurifyClient
+import SAPB1Client
+import SyncEngine
+
+extension ContractSuite {
+    /// The checks of whichever system the endpoint belongs to.
+    public static func verify(_ endpoint: PingTarget.Endpoint, http: HTTPClient, logger: Logger, allowWrites: Bool) async -> [Outcome] {
+        switch endpoint {
+        case .syspro(let connection): await syspro(connection, http: http, logger: logger, allowIntrusive: allowWrites)
+        case .procore(let connection): await procore(connection, http: http, logger: logger, allowWrites: allowWrites)
+        case .cin7(let connection): await cin7(connection, http: http, logger: logger, allowIntrusive: allowWrites)
+        case .procurify(let connection): await procurify(connection, http: http, logger: logger, allowIntrusive: allowWrites)
+        case .sapb1(let connection): await sapb1(connection, http: http, logger: logger, allowIntrusive: allowWrites)
+        case .cloudsuite(let connection): await cloudsuite(connection, http: http, logger: logger, allowIntrusive: allowWrites)
+        }
+    }
+
+    // MARK: Cin7 Core
+
+    public static func cin7(_ connection: Cin7Connection, http: HTTPClient, logger: Logger, allowIntrusive: Bool) async -> [Outcome] {
+        let raw = transport(http, "cin7", logger)
+        func get(_ path: String, key: String? = nil) async throws -> HTTPReply {
+            try await raw.send("GET", "\(connection.baseURL)/\(path)", headers: [
+                ("api-auth-accountid", connection.accountID), ("api-auth-applicationkey", key ?? connection.applicationKey), ("Accept", "application/json"),
+            ])
+        }
+        let checks = [
+            Check(name: "GET /me answers the company profile for the two API headers", intrusive: false) {
+                let reply = try await get("me")
+                try expect(reply.status == 200, "answered \(reply.status): \(reply.excerpt)")
+                let body = try json(reply)
+                try expect(body["Company"]?.stringValue != nil, "the profile has no Company")
+                return "company \(body["Company"]!.stringValue!)"
+            },
+            Check(name: "a wrong application key is 403 with the [{ErrorCode, Exception}] array", intrusive: false) {
+                let reply = try await get("me", key: "00000000-0000-0000-0000-000000000000")
+                try expect(reply.status == 403, "answered \(reply.status)")
+                let first = try json(reply).arrayValue?.first
+                try expect(first?["Exception"]?.stringValue != nil, "the error is not an [{ErrorCode, Exception}] array: \(reply.excerpt)")
+                return "403 \(first!["Exception"]!.stringValue!)"
+            },
+            Check(name: "lists come as {Total, Page, SupplierList} and page with Page/Limit", intrusive: false) {
+                let first = try json(try await get("supplier?Page=1&Limit=1"))
+                let total = first["Total"]?.doubleValue
+                try expect(total != nil && first["Page"]?.doubleValue == 1, "Total/Page missing: \(first.canonicalJSON().prefix(200))")
+                let rows = first["SupplierList"]?.arrayValue ?? []
+                try expect(rows.count <= 1, "Limit=1 returned \(rows.count) rows")
+                if let total, total > 1 {
+                    let second = try json(try await get("supplier?Page=2&Limit=1"))["SupplierList"]?.arrayValue ?? []
+                    try expect(second.first?["ID"] != rows.first?["ID"], "page 2 repeats page 1")
+                }
+                return "\(Int(total ?? 0)) supplier(s)"
+            },
+            Check(name: "supplier rows carry ID, Name, Currency and Status", intrusive: false) {
+                let rows = try json(try await get("supplier?Page=1&Limit=5"))["SupplierList"]?.arrayValue ?? []
+                for row in rows {
+                    for field in ["ID", "Name", "Currency", "Status"] { try expect(row[field] != nil, "a supplier lacks \(field)") }
+                }
+                return "\(rows.count) row(s) checked"
+            },
+            Check(name: "paths and query names are matched case-insensitively", intrusive: false) {
+                let lower = try await get("supplier?page=1&limit=1")
+                let mixed = try await get("Supplier?Page=1&Limit=1")
+                try expect(lower.status == 200 && mixed.status == 200, "answered \(lower.status) / \(mixed.status)")
+                return "both spellings 200"
+            },
+        ]
+        return await run(checks, system: "cin7", allowIntrusive: allowIntrusive)
+    }
+
+    // MARK: Procurify
+
+    public static func procurify(_ connection: ProcurifyConnection, http: HTTPClient, logger: Logger, allowIntrusive: Bool) async -> [Outcome] {
+        let raw = transport(http, "procurify", logger)
+        let client = ProcurifyClient(connection: connection, transport: raw)
+        func token(secret: String) async throws -> HTTPReply {
+            let body: JSONValue = [
+                "client_id": .string(connection.clientID), "client_secret": .string(secret), "audience": .string(connection.audience),
+                "grant_type": "client_credentials",
+            ]
+            return try await raw.send("POST", connection.tokenURL, headers: [("Content-Type", "application/json")], body: try JSONEncoder().encode(body))
+        }
+        let checks = [
+            Check(name: "client credentials (JSON body) give a Bearer token with expires_in and no refresh token", intrusive: false) {
+                let body = try json(try await token(secret: connection.clientSecret))
+                try expect(body["access_token"]?.stringValue != nil, "no access_token")
+                try expect(body["token_type"]?.stringValue?.lowercased() == "bearer", "token_type is \(body["token_type"]?.canonicalJSON() ?? "absent")")
+                try expect(body["expires_in"]?.doubleValue != nil, "no expires_in")
+                try expect(body["refresh_token"] == nil, "a refresh token came with a client-credentials token")
+                return "expires_in \(Int(body["expires_in"]!.doubleValue!)) s"
+            },
+            Check(name: "a wrong client secret is refused with 401", intrusive: false) {
+                let reply = try await token(secret: "ml-connector-contract-wrong")
+                try expect(reply.status == 401, "answered \(reply.status)")
+                return "401"
+            },
+            Check(name: "an invalid bearer token is 401", intrusive: false) {
+                let reply = try await raw.send("GET", "\(connection.baseURL)/api/v3/users/me/", headers: [("Authorization", "Bearer ml-connector-contract-invalid")])
+                try expect(reply.status == 401, "answered \(reply.status)")
+                return "401"
+            },
+            Check(name: "lists answer metadata.pagination with absolute next links that keep page_size", intrusive: false) {
+                let first = try await client.page("/api/v3/vendors/", query: [("page_size", "1")])
+                try expect(first.items.count <= 1, "page_size=1 returned \(first.items.count) rows")
+                guard first.count > 1 else { return "\(first.count) vendor(s): nothing to page" }
+                guard let next = first.next else { throw Broken("no next link with \(first.count) vendors") }
+                try expect(next.hasPrefix("http"), "next is not absolute: \(next)")
+                try expect(next.contains("page_size=1"), "next dropped page_size")
+                let second = try await client.page(next)
+                try expect(second.items.first?["id"] != first.items.first?["id"], "the next page repeats the first")
+                return "\(first.count) vendor(s), next link followed"
+            },
+            Check(name: "paths answer with and without the trailing slash", intrusive: false) {
+                let slashed = try await client.page("/api/v2/currencies/")
+                let bare = try await client.page("/api/v2/currencies")
+                try expect(slashed.count == bare.count, "\(slashed.count) vs \(bare.count) currencies")
+                return "both forms served"
+            },
+            Check(name: "exactly one currency is the base; money rates are decimal strings", intrusive: false) {
+                let currencies = try await client.page("/api/v2/currencies/", query: [("page_size", "100")]).items
+                try expect(currencies.filter { $0["base"]?.boolValue == true }.count == 1, "not exactly one base currency")
+                try expect(currencies.allSatisfy { $0["rate"]?.stringValue != nil }, "a rate is not a decimal string")
+                return "\(currencies.count) currenc(y/ies)"
+            },
+            Check(name: "vendors carry external_id and email as an array; account codes carry code", intrusive: false) {
+                let vendors = try await client.page("/api/v3/vendors/", query: [("page_size", "5")]).items
+                try expect(vendors.allSatisfy { $0["external_id"] != nil && $0["email"]?.arrayValue != nil }, "a vendor lacks external_id or an email array")
+                let codes = try await client.page("/api/v3/account-codes/", query: [("page_size", "5")]).items
+                try expect(codes.allSatisfy { $0["code"]?.stringValue != nil }, "an account code lacks code")
+                return "\(vendors.count) vendor(s), \(codes.count) account code(s) checked"
+            },
+        ]
+        return await run(checks, system: "procurify", allowIntrusive: allowIntrusive)
+    }
+
+    // MARK: SAP Business One
+
+    public static func sapb1(_ connection: SAPB1Connection, http: HTTPClient, logger: Logger, allowIntrusive: Bool) async -> [Outcome] {
+        let raw = transport(http, "sapb1", logger)
+        let client = SAPB1Client(connection: connection, transport: raw)
+        func login(password: String) async throws -> HTTPReply {
+            let body: JSONValue = ["CompanyDB": .string(connection.companyDB), "UserName": .string(connection.userName), "Password": .string(password)]
+            return try await raw.send("POST", "\(connection.serviceRoot)/Login", headers: [("Content-Type", "application/json")], body: try JSONEncoder().encode(body))
+        }
+        func cookie(_ reply: HTTPReply) -> String? {
+            SAPB1Client.cookie("B1SESSION", in: reply.headers.filter { $0.0.lowercased() == "set-cookie" }.map(\.1))
+        }
+        let checks = [
+            Check(name: "Login answers SessionId, Version (text) and SessionTimeout (minutes) and sets B1SESSION; Logout is 204", intrusive: false) {
+                let reply = try await login(password: connection.password)
+                try expect(reply.status == 200, "Login answered \(reply.status): \(reply.excerpt)")
+                let body = try json(reply)
+                guard let session = cookie(reply) else { throw Broken("no B1SESSION cookie") }
+                try expect(body["SessionId"]?.stringValue == session, "SessionId differs from the B1SESSION cookie")
+                try expect(body["Version"]?.stringValue != nil, "Version is not text")
+                try expect(body["SessionTimeout"]?.doubleValue != nil, "SessionTimeout is not a number")
+                let out = try await raw.send("POST", "\(connection.serviceRoot)/Logout", headers: [("Cookie", "B1SESSION=\(session)")])
+                try expect(out.status == 204, "Logout answered \(out.status)")
+                return "version \(body["Version"]!.stringValue!), \(Int(body["SessionTimeout"]!.doubleValue!)) min idle timeout"
+            },
+            Check(name: "a logged-out session answers 401 with code 301", intrusive: false) {
+                let reply = try await login(password: connection.password)
+                guard let session = cookie(reply) else { throw Broken("no B1SESSION cookie") }
+                _ = try await raw.send("POST", "\(connection.serviceRoot)/Logout", headers: [("Cookie", "B1SESSION=\(session)")])
+                let dead = try await raw.send("GET", "\(connection.serviceRoot)/BusinessPartners?$top=1", headers: [("Cookie", "B1SESSION=\(session)")])
+                try expect(dead.status == 401, "answered \(dead.status)")
+                let error = SAPB1Error(dead)
+                try expect(error?.code == "301", "error code is \(error?.code ?? "absent"), not 301")
+                return "401 / 301: \(error!.message)"
+            },
+            Check(name: "a wrong password is 401 with a login-failure code", intrusive: true) {
+                let reply = try await login(password: "ml-connector-contract-wrong")
+                try expect(reply.status == 401, "answered \(reply.status)")
+                let code = SAPB1Error(reply)?.code ?? "absent"
+                try expect(["-304", "100000027"].contains(code), "code \(code)")
+                return "401 / \(code)"
+            },
+            Check(name: "AdminInfo carries the company name and the totals precision", intrusive: false) {
+                let info = try await client.adminInfo()
+                try expect(info["TotalsAccuracy"]?.doubleValue != nil, "no TotalsAccuracy")
+                return "\(info["CompanyName"]?.stringValue ?? "?"), totals to \(Int(info["TotalsAccuracy"]!.doubleValue!)) decimals"
+            },
+            Check(name: "collections page with a nextLink under Prefer: odata.maxpagesize, and paging loses no row", intrusive: false) {
+                var paged: [String] = []
+                try await client.forEachPage("BusinessPartners?$select=CardCode&$orderby=CardCode", pageSize: 2) { rows in
+                    paged += rows.compactMap { $0["CardCode"]?.stringValue }
+                }
+                var whole: [String] = []
+                try await client.forEachPage("BusinessPartners?$select=CardCode&$orderby=CardCode", pageSize: 0) { rows in
+                    whole += rows.compactMap { $0["CardCode"]?.stringValue }
+                }
+                try expect(paged == whole, "pages of 2 gave \(paged.count) rows, one page \(whole.count)")
+                try expect(Set(paged).count == paged.count, "a row came twice")
+                return "\(paged.count) business partner(s)"
+            },
+            Check(name: "$filter on CardType by enum name selects suppliers only; $select narrows the fields", intrusive: false) {
+                let body = try await client.json("GET", "BusinessPartners?$select=CardCode,CardType&$filter=CardType%20eq%20'cSupplier'", what: "suppliers")
+                let rows = body["value"]?.arrayValue ?? []
+                try expect(rows.allSatisfy { $0["CardType"]?.stringValue == "cSupplier" }, "a non-supplier came back")
+                try expect(rows.allSatisfy { Set(($0.objectValue ?? [:]).keys).isSubset(of: ["CardCode", "CardType", "odata.etag", "@odata.etag"]) }, "$select was ignored")
+                return "\(rows.count) supplier(s) on the first page"
+            },
+            Check(name: "GET /ping/ answers pong without a session", intrusive: false) {
+                guard let url = URL(string: connection.serviceRoot), let scheme = url.scheme, let host = url.host else { throw Broken("bad service root") }
+                let reply = try await raw.send("GET", "\(scheme)://\(host)\(url.port.map { ":\($0)" } ?? "")/ping/")
+                try expect(reply.status == 200, "answered \(reply.status)")
+                try expect(try json(reply)["message"] == "pong", "no pong")
+                return "pong"
+            },
+        ]
+        let outcomes = await run(checks, system: "sapb1", allowIntrusive: allowIntrusive)
+        await client.logout()
+        return outcomes
+    }
+
+    // MARK: Infor CloudSuite
+
+    public static func cloudsuite(_ connection: CloudSuiteConnection, http: HTTPClient, logger: Logger, allowIntrusive: Bool) async -> [Outcome] {
+        let raw = transport(http, "cloudsuite", logger)
+        let file = connection.ionapi
+        let client = CloudSuiteClient(connection: connection, transport: raw)
+        let basic = "Basic " + Data("\(file.clientID):\(file.clientSecret)".utf8).base64EncodedString()
+        func token(_ form: [(String, String)], basicAuth: Bool = true) async throws -> HTTPReply {
+            let text = form.map { "\($0.0)=\($0.1.percentEncoded())" }.joined(separator: "&")
+            return try await raw.send("POST", file.tokenURL, headers: (basicAuth ? [("Authorization", basic)] : []) + [("Content-Type", "application/x-www-form-urlencoded")],
+                                      body: Data(text.utf8))
+        }
+        let password = [("grant_type", "password"), ("username", file.serviceAccountAccessKey), ("password", file.serviceAccountSecretKey)]
+        func mi(_ path: String, bearer: String) async throws -> HTTPReply {
+            try await raw.send("GET", "\(file.apiBase)/M3/m3api-rest/v2/execute/\(path)", headers: [("Authorization", "Bearer \(bearer)"), ("Accept", "application/json")])
+        }
+        let checks = [
+            Check(name: "the password grant with Basic client auth gives a Bearer token with expires_in", intrusive: false) {
+                let body = try json(try await token(password))
+                try expect(body["access_token"]?.stringValue != nil, "no access_token")
+                try expect(body["token_type"]?.stringValue?.lowercased() == "bearer", "token_type is not Bearer")
+                try expect(body["expires_in"] != nil, "no expires_in")
+                return "expires_in \(body["expires_in"]!.scalarText) s, refresh token \(body["refresh_token"] == nil ? "not issued" : "issued")"
+            },
+            Check(name: "client id and secret as form fields are accepted too", intrusive: false) {
+                let reply = try await token(password + [("client_id", file.clientID), ("client_secret", file.clientSecret)], basicAuth: false)
+                try expect(reply.status == 200, "answered \(reply.status): \(reply.excerpt)")
+                return "200"
+            },
+            Check(name: "a wrong service-account secret is refused with invalid_grant", intrusive: true) {
+                let reply = try await token([("grant_type", "password"), ("username", file.serviceAccountAccessKey), ("password", "ml-connector-contract-wrong")])
+                try expect([400, 401].contains(reply.status), "answered \(reply.status)")
+                try expect(try json(reply)["error"] == "invalid_grant", "error is not invalid_grant")
+                return "\(reply.status) invalid_grant"
+            },
+            Check(name: "the gateway answers 401 to an unknown token before M3 runs", intrusive: false) {
+                let reply = try await mi("CRS620MI/LstSuppliers", bearer: "ml-connector-contract-invalid")
+                try expect(reply.status == 401, "answered \(reply.status)")
+                return "401"
+            },
+            Check(name: "MI answers the results envelope (nrOfSuccessfullTransactions) with string values; maxrecs caps silently", intrusive: false) {
+                guard let bearer = try json(try await token(password))["access_token"]?.stringValue else { throw Broken("no token") }
+                let company = connection.company.map { "?cono=\($0)" } ?? ""
+                let body = try json(try await mi("CRS620MI/LstSuppliers;maxrecs=1\(company)\(company.isEmpty ? "?" : "&")maxrecs=1", bearer: bearer))
+                try expect(body["nrOfSuccessfullTransactions"] != nil, "no nrOfSuccessfullTransactions (M3 spells it with two l)")
+                let result = body["results"]?.arrayValue?.first
+                try expect(result?["errorMessage"] == nil, "M3 refused: \(result?["errorMessage"]?.stringValue ?? "")")
+                let records = result?["records"]?.arrayValue ?? []
+                try expect(records.count <= 1, "maxrecs=1 returned \(records.count) records")
+                try expect(records.allSatisfy { ($0.objectValue ?? [:]).values.allSatisfy { $0.stringValue != nil } }, "a record value is not a string")
+                return "\(records.count) record(s)"
+            },
+            Check(name: "an unknown supplier is ServerReturnedNOK WSU0103 inside HTTP 200", intrusive: false) {
+                let answer = try await client.execute("CRS620MI", "GetBasicData", fields: [("SUNO", "ZZMLC0NTR")])
+                try expect(answer.error?.code == "WSU0103", "answered \(answer.error.map { "\($0)" } ?? "records")")
+                try expect(answer.error?.type == "ServerReturnedNOK", "errorType \(answer.error?.type ?? "absent")")
+                return answer.error!.message
+            },
+            Check(name: "a missing mandatory field is MandatoryInputFieldNotFound", intrusive: false) {
+                let answer = try await client.execute("CRS620MI", "GetBasicData")
+                try expect(answer.error?.type == "MandatoryInputFieldNotFound", "answered \(answer.error.map { "\($0)" } ?? "records")")
+                return "\(answer.error!)"
+            },
+            Check(name: "revoking the refresh token ends its access token", intrusive: false) {
+                let body = try json(try await token(password))
+                guard let access = body["access_token"]?.stringValue else { throw Broken("no token") }
+                guard let refresh = body["refresh_token"]?.stringValue, let revoke = file.revokeURL else { return "no refresh token issued: nothing to revoke" }
+                let reply = try await raw.send("POST", revoke, headers: [("Authorization", basic), ("Content-Type", "application/x-www-form-urlencoded")],
+                                               body: Data("token=\(refresh.percentEncoded())&token_type_hint=refresh_token".utf8))
+                try expect(reply.status == 200, "revoke answered \(reply.status)")
+                let after = try await mi("CRS620MI/LstSuppliers;maxrecs=1", bearer: access)
+                try expect(after.status == 401, "the access token still works after its refresh token was revoked (\(after.status))")
+                return "revoked; the access token answers 401"
+            },
+        ]
+        let outcomes = await run(checks, system: "cloudsuite", allowIntrusive: allowIntrusive)
+        await client.revoke()
+        return outcomes
+    }
+}
