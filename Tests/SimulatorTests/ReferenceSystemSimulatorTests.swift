@@ -1,0 +1,300 @@
+import CloudSuiteSimulator
+import Foundation
+import ProcurifySimulator
+import SAPB1Simulator
+import SimulatorKit
+import SyncEngine
+import Testing
+
+func decode(_ response: SimResponse) throws -> JSONValue { try JSONDecoder().decode(JSONValue.self, from: response.body) }
+
+/// Procurify simulator fidelity (procurify.md §10).
+@Suite struct ProcurifySimulatorTests {
+    let clock = ManualClock(start: Date(timeIntervalSince1970: 1_800_000_000))
+    let core: SimulatorCore
+    let backend: ProcurifyBackend
+
+    init() async throws {
+        (core, backend) = ProcurifySimulator.makeCore(clock: clock)
+        try await backend.seed([
+            "applications": [["clientId": "cid", "clientSecret": "sec", "email": "api@acme.example"],
+                             ["clientId": "weak", "clientSecret": "sec2", "email": "clerk@acme.example", "permitted": false]],
+            "vendors": .array((1...5).map { ["id": .number(Double($0)), "name": .string("Vendor \($0)"), "external_id": .string("V\($0)"), "email": []] }),
+            "currencies": [["id": 3, "name": "USD", "rate": "1.000000", "base": true, "active": true]],
+        ])
+    }
+
+    func token(_ id: String = "cid", _ secret: String = "sec", form: Bool = false) async -> SimResponse {
+        if form {
+            return await core.respond(SimRequest(method: "POST", path: "/oauth/token", headers: ["Content-Type": "application/x-www-form-urlencoded"],
+                                                 body: Data("grant_type=client_credentials&client_id=\(id)&client_secret=\(secret)".utf8)))
+        }
+        let body = #"{"client_id":"\#(id)","client_secret":"\#(secret)","audience":"https://api.procurify.com/","grant_type":"client_credentials"}"#
+        return await core.respond(SimRequest(method: "POST", path: "/oauth/token", headers: ["Content-Type": "application/json"], body: Data(body.utf8)))
+    }
+
+    func get(_ path: String, _ query: String = "", token: String) async -> SimResponse {
+        await core.respond(SimRequest(method: "GET", path: path, rawQuery: query, headers: ["Authorization": "Bearer \(token)"], origin: "http://127.0.0.1:9999"))
+    }
+
+    @Test func tokensInJSONOrFormLastADayAndExpireOnTheClock() async throws {
+        let json = try decode(await token())
+        #expect(json["expires_in"] == 86_400)
+        #expect(json["token_type"] == "Bearer")
+        #expect(json["scope"]?.stringValue?.contains("urn:procurify-api:email:api@acme.example") == true)
+        #expect(json["refresh_token"] == nil)
+        #expect(await token(form: true).status == 200)
+        let wrong = await token("cid", "nope")
+        #expect(wrong.status == 401)
+        #expect(try decode(wrong)["error"] == "access_denied")
+        let grant = await core.respond(SimRequest(method: "POST", path: "/oauth/token", headers: ["Content-Type": "application/json"],
+                                                  body: Data(#"{"grant_type":"password","client_id":"cid","client_secret":"sec"}"#.utf8)))
+        #expect(grant.status == 400)
+        #expect(try decode(grant)["error"] == "unsupported_grant_type")
+        let bearer = try #require(json["access_token"]?.stringValue)
+        #expect(await get("/api/v3/users/me/", token: bearer).status == 200)
+        clock.advance(by: .seconds(86_400))
+        let expired = await get("/api/v3/users/me/", token: bearer)
+        #expect(expired.status == 401)
+        #expect(try decode(expired)["detail"] == "Invalid token.")
+    }
+
+    @Test func listsPageWithAbsoluteLinksWithOrWithoutTheSlash() async throws {
+        let bearer = try #require(try decode(await token())["access_token"]?.stringValue)
+        let first = try decode(await get("/api/v3/vendors/", "page_size=2&name=", token: bearer))
+        #expect(first["metadata"]?["pagination"]?["count"] == 0)  // an equality filter on name=""
+        let page = try decode(await get("/api/v3/vendors", "page_size=2", token: bearer))
+        let pagination = try #require(page["metadata"]?["pagination"])
+        #expect(pagination["count"] == 5)
+        #expect(pagination["num_pages"] == 3)
+        #expect(pagination["previous"] == .null)
+        #expect(pagination["next"] == "http://127.0.0.1:9999/api/v3/vendors/?page_size=2&page=2")
+        #expect(page["data"]?.arrayValue?.count == 2)
+        let last = try decode(await get("/api/v3/vendors/", "page_size=2&page=3", token: bearer))
+        #expect(last["metadata"]?["pagination"]?["next"] == .null)
+        #expect(last["data"]?.arrayValue?.count == 1)
+        let past = await get("/api/v3/vendors/", "page=9", token: bearer)
+        #expect(past.status == 404)
+        #expect(try decode(past)["detail"] == "Invalid page.")
+        let one = try decode(await get("/api/v3/vendors/3/", token: bearer))
+        #expect(one["data"]?["external_id"] == "V3")
+        #expect(await get("/api/v3/vendors/77/", token: bearer).status == 404)
+    }
+
+    @Test func permissionsThrottlingAndWrites() async throws {
+        let weak = try #require(try decode(await token("weak", "sec2"))["access_token"]?.stringValue)
+        #expect(await get("/api/v3/users/me/", token: weak).status == 403)
+        let bearer = try #require(try decode(await token())["access_token"]?.stringValue)
+        let post = await core.respond(SimRequest(method: "POST", path: "/api/v3/vendors/", headers: ["Authorization": "Bearer \(bearer)"]))
+        #expect(post.status == 405)
+        var settings = ProcurifyBackend.Settings()
+        settings.callsPerMinute = 1
+        await backend.setSettings(settings)
+        clock.advance(by: .seconds(61))
+        #expect(await get("/api/v2/currencies/", token: bearer).status == 200)
+        let throttled = await get("/api/v2/currencies/", token: bearer)
+        #expect(throttled.status == 429)
+        #expect(throttled.header("Retry-After") == "60")
+        #expect(await get("/api/v3/users/me/", token: "garbage").status == 401)
+        #expect(await core.respond(SimRequest(method: "GET", path: "/api/v3/users/me/")).status == 401)
+    }
+}
+
+/// SAP Business One Service Layer simulator fidelity (sapb1.md §12).
+@Suite struct SAPB1SimulatorTests {
+    let clock = ManualClock(start: Date(timeIntervalSince1970: 1_800_000_000))
+    let core: SimulatorCore
+    let backend: SAPB1Backend
+
+    init() async throws {
+        (core, backend) = SAPB1Simulator.makeCore(clock: clock)
+        try await backend.seed([
+            "companies": [["companyDB": "SBODEMOUS", "companyName": "Demo", "users": [["userName": "manager", "password": "pw"]]]],
+            "data": ["SBODEMOUS": ["BusinessPartners": .array((1...25).map {
+                ["CardCode": .string(String(format: "V%03d", $0)), "CardName": .string("Vendor \($0)"), "CardType": $0 == 25 ? "cCustomer" : "cSupplier"]
+            })]],
+        ])
+    }
+
+    func login(_ root: String = "/b1s/v1", password: String = "pw", company: String = "SBODEMOUS") async -> SimResponse {
+        let body = #"{"CompanyDB":"\#(company)","UserName":"manager","Password":"\#(password)"}"#
+        return await core.respond(SimRequest(method: "POST", path: "\(root)/Login", headers: ["Content-Type": "application/json"], body: Data(body.utf8)))
+    }
+
+    func session(_ response: SimResponse) throws -> String {
+        try #require(response.headers.first { $0.0 == "Set-Cookie" && $0.1.hasPrefix("B1SESSION=") }?.1.dropFirst(10).split(separator: ";").first.map(String.init))
+    }
+
+    func get(_ path: String, _ query: String = "", session: String, headers: [String: String] = [:]) async -> SimResponse {
+        await core.respond(SimRequest(method: "GET", path: path, rawQuery: query, headers: headers.merging(["Cookie": "B1SESSION=\(session); ROUTEID=.node1"]) { a, _ in a }))
+    }
+
+    @Test func loginSetsTheCookieExactlyAsSAPDoes() async throws {
+        let reply = await login()
+        #expect(reply.status == 200)
+        let cookies = reply.headers.filter { $0.0 == "Set-Cookie" }.map(\.1)
+        let id = try session(reply)
+        #expect(cookies == ["B1SESSION=\(id);HttpOnly;", "ROUTEID=.node1; path=/b1s"])  // no Path on B1SESSION, trailing ';'
+        let body = try decode(reply)
+        #expect(body["SessionId"] == .string(id))
+        #expect(body["Version"] == "1000190")
+        #expect(body["SessionTimeout"] == 30)
+        #expect(body["odata.metadata"]?.stringValue?.hasSuffix("$metadata#B1Sessions/@Element") == true)
+        let refused = await login(password: "wrong")
+        #expect(refused.status == 401)
+        #expect(try decode(refused)["error"]?["code"] == -304)
+        #expect(try decode(refused)["error"]?["message"]?["value"] == "Fail to get DB Credentials from SLD")
+        #expect(await login(company: "NOSUCHDB").status == 401)  // SAP answers a wrong company like a wrong password
+        let v2 = try decode(await login("/b1s/v2", password: "wrong"))
+        #expect(v2["error"]?["code"] == "-304")  // v4 shape: the code is a string
+    }
+
+    @Test func theIdleTimeoutIsRenewedByEveryCallAndEndsIn401With301() async throws {
+        let id = try session(await login())
+        clock.advance(by: .seconds(29 * 60))
+        #expect(await get("/b1s/v1/BusinessPartners", session: id).status == 200)  // renews the idle timer
+        clock.advance(by: .seconds(29 * 60))
+        #expect(await get("/b1s/v1/BusinessPartners", session: id).status == 200)
+        clock.advance(by: .seconds(30 * 60))
+        let dead = await get("/b1s/v1/BusinessPartners", session: id)
+        #expect(dead.status == 401)
+        #expect(try decode(dead)["error"]?["code"] == 301)
+        #expect(try decode(dead)["error"]?["message"]?["value"] == "Invalid session or session already timeout.")
+        let v2 = try decode(await get("/b1s/v2/BusinessPartners", session: id))
+        #expect(v2["error"]?["code"] == "301")
+        #expect(v2["error"]?["message"] == "Invalid session or session already timeout.")
+        var settings = SAPB1Backend.Settings()
+        settings.v4ErrorsOnV1 = true
+        await backend.setSettings(settings)
+        #expect(try decode(await get("/b1s/v1/BusinessPartners", session: id))["error"]?["code"] == "301")
+    }
+
+    @Test func logoutAndKilledSessionsEndTheCookie() async throws {
+        let id = try session(await login())
+        let out = await core.respond(SimRequest(method: "POST", path: "/b1s/v1/Logout", headers: ["Cookie": "B1SESSION=\(id)"]))
+        #expect(out.status == 204)
+        #expect(out.body.isEmpty)
+        #expect(await get("/b1s/v1/BusinessPartners", session: id).status == 401)
+        let other = try session(await login())
+        await core.system.apply(.killSessions)
+        #expect(await get("/b1s/v1/BusinessPartners", session: other).status == 401)
+        #expect(await backend.openSessions == 0)
+    }
+
+    @Test func serverPagingFiltersAndSelect() async throws {
+        let id = try session(await login())
+        let first = try decode(await get("/b1s/v1/BusinessPartners", "$select=CardCode&$filter=CardType%20eq%20'S'", session: id))
+        #expect(first["value"]?.arrayValue?.count == 20)  // default page size
+        #expect(first["odata.nextLink"] == "BusinessPartners?$select=CardCode&$filter=CardType eq 'S'&$skip=20")
+        #expect(first["value"]?.arrayValue?.first == ["CardCode": "V001"])
+        let second = try decode(await get("/b1s/v1/BusinessPartners", "$select=CardCode&$filter=CardType%20eq%20'S'&$skip=20", session: id))
+        #expect(second["value"]?.arrayValue?.count == 4)  // 24 suppliers, the customer filtered out
+        #expect(second["odata.nextLink"] == nil)
+        let small = await get("/b1s/v2/BusinessPartners", "$top=5", session: id, headers: ["Prefer": "odata.maxpagesize=10"])
+        #expect(small.header("Preference-Applied") == "odata.maxpagesize=10")
+        #expect(try decode(small)["@odata.nextLink"] == nil)  // $top at or under the page size: no link
+        let counted = try decode(await get("/b1s/v1/BusinessPartners", "$inlinecount=allpages&$top=1", session: id))
+        #expect(counted["odata.count"] == "25")
+        let one = try decode(await get("/b1s/v1/BusinessPartners('V007')", session: id))
+        #expect(one["CardName"] == "Vendor 7")
+        #expect(await get("/b1s/v1/BusinessPartners('NOPE')", session: id).status == 404)
+        #expect(await get("/b1s/v1/NoSuchSet", session: id).status == 404)
+        #expect(await get("//b1s/v1/BusinessPartners", session: id).status == 200)  // doubled slash served
+        let pong = await core.respond(SimRequest(method: "GET", path: "/ping/"))
+        #expect(try decode(pong)["message"] == "pong")
+    }
+}
+
+/// CloudSuite (ION API gateway + M3) simulator fidelity (cloudsuite.md §7).
+@Suite struct CloudSuiteSimulatorTests {
+    let clock = ManualClock(start: Date(timeIntervalSince1970: 1_800_000_000))
+    let core: SimulatorCore
+    let backend: CloudSuiteBackend
+    let basic = "Basic " + Data("T~cid:csec".utf8).base64EncodedString()
+
+    init() async throws {
+        (core, backend) = CloudSuiteSimulator.makeCore(clock: clock)
+        try await backend.seed([
+            "apps": [["clientId": "T~cid", "clientSecret": "csec", "accessKey": "T#sa", "secretKey": "sask", "companies": [100]]],
+            "suppliers": ["100": .array((1...3).map { ["SUNO": .string("V\($0)"), "SUNM": .string("Supplier \($0)"), "STAT": "20"] })],
+            "settings": ["tenant": "T"],
+        ])
+    }
+
+    func token(_ form: String, headers: [String: String]? = nil) async -> SimResponse {
+        await core.respond(SimRequest(method: "POST", path: "/T/as/token.oauth2",
+                                      headers: (headers ?? ["Authorization": basic]).merging(["Content-Type": "application/x-www-form-urlencoded"]) { a, _ in a },
+                                      body: Data(form.utf8)))
+    }
+
+    func mi(_ path: String, _ query: String = "", token: String) async -> SimResponse {
+        await core.respond(SimRequest(method: "GET", path: "/T/M3/m3api-rest/v2/execute/\(path)", rawQuery: query, headers: ["Authorization": "Bearer \(token)"]))
+    }
+
+    @Test func passwordAndRefreshGrantsWithEitherClientAuth() async throws {
+        let reply = try decode(await token("grant_type=password&username=T%23sa&password=sask&scope="))
+        #expect(reply["expires_in"] == 7200)
+        #expect(reply["token_type"] == "Bearer")
+        let refresh = try #require(reply["refresh_token"]?.stringValue)
+        #expect(await token("grant_type=password&username=T%23sa&password=sask&client_id=T~cid&client_secret=csec", headers: [:]).status == 200)
+        let badClient = await token("grant_type=password&username=T%23sa&password=sask", headers: ["Authorization": "Basic " + Data("T~cid:no".utf8).base64EncodedString()])
+        #expect(badClient.status == 401)
+        #expect(try decode(badClient)["error"] == "invalid_client")
+        let badGrant = await token("grant_type=password&username=T%23sa&password=nope")
+        #expect(badGrant.status == 400)
+        #expect(try decode(badGrant)["error"] == "invalid_grant")
+        let renewed = try decode(await token("grant_type=refresh_token&refresh_token=\(refresh)"))
+        let access = try #require(renewed["access_token"]?.stringValue)
+        #expect(await mi("CRS620MI/LstSuppliers", token: access).status == 200)
+        clock.advance(by: .seconds(7200))
+        #expect(await mi("CRS620MI/LstSuppliers", token: access).status == 401)  // expired on the simulated clock
+        let revoke = await core.respond(SimRequest(method: "POST", path: "/T/as/revoke_token.oauth2",
+                                                   headers: ["Authorization": basic, "Content-Type": "application/x-www-form-urlencoded"],
+                                                   body: Data("token=\(refresh)&token_type_hint=refresh_token".utf8)))
+        #expect(revoke.status == 200)
+        #expect(await token("grant_type=refresh_token&refresh_token=\(refresh)").status == 400)
+    }
+
+    @Test func miAnswersTheEnvelopeWithM3Rules() async throws {
+        let access = try #require(try decode(await token("grant_type=password&username=T%23sa&password=sask"))["access_token"]?.stringValue)
+        let list = try decode(await mi("CRS620MI/LstSuppliers;maxrecs=2;returncols=SUNO", token: access))
+        #expect(list["nrOfSuccessfullTransactions"] == 1)
+        #expect(list["nrOfFailedTransactions"] == 0)
+        #expect(list["results"]?.arrayValue?.first?["records"] == [["SUNO": "V1"], ["SUNO": "V2"]])
+        #expect(try decode(await mi("CRS620MI/LstSuppliers", "maxrecs=0", token: access))["results"]?.arrayValue?.first?["records"]?.arrayValue?.count == 3)
+        let missing = try decode(await mi("CRS620MI/GetBasicData", "SUNO=V9", token: access))["results"]?.arrayValue?.first
+        #expect(missing?["errorCode"] == "WSU0103")
+        #expect(missing?["errorType"] == "ServerReturnedNOK")
+        #expect(missing?["errorMessage"] == "Supplier number V9 does not exist")
+        let long = try decode(await mi("CRS620MI/GetBasicData", "SUNO=ABCDEFGHIJK", token: access))["results"]?.arrayValue?.first
+        #expect(long?["errorType"] == "InputFieldTooLong")
+        let company = try decode(await mi("CRS620MI/LstSuppliers", "cono=200", token: access))["results"]?.arrayValue?.first
+        #expect(company?["errorCode"] == "XAU0008")
+        let noSuch = try decode(await mi("PPS999MI/Nothing", token: access))["results"]?.arrayValue?.first
+        #expect(noSuch?["errorType"] == "TransactionNotFound")
+        let bulk = await core.respond(SimRequest(
+            method: "POST", path: "/T/M3/m3api-rest/v2/execute", rawQuery: "cono=100", headers: ["Authorization": "Bearer \(access)"],
+            body: Data(#"{"program":"CRS620MI","transactions":[{"transaction":"GetBasicData","record":{"SUNO":"V2"}},{"transaction":"GetBasicData","record":{"SUNO":"X"}}]}"#.utf8)))
+        let results = try decode(bulk)
+        #expect(results["nrOfSuccessfullTransactions"] == 1)
+        #expect(results["nrOfFailedTransactions"] == 1)
+        #expect(results["results"]?.arrayValue?.first?["records"]?.arrayValue?.first?["SUNM"] == "Supplier 2")
+    }
+
+    @Test func gatewayRefusesBadTokensAndThrottles() async throws {
+        #expect(await mi("CRS620MI/LstSuppliers", token: "garbage").status == 401)
+        let access = try #require(try decode(await token("grant_type=password&username=T%23sa&password=sask"))["access_token"]?.stringValue)
+        await core.system.apply(.expireTokens)
+        #expect(await mi("CRS620MI/LstSuppliers", token: access).status == 401)
+        let fresh = try #require(try decode(await token("grant_type=password&username=T%23sa&password=sask"))["access_token"]?.stringValue)
+        var settings = await backend.settings
+        settings.callsPerMinute = 2
+        await backend.setSettings(settings)
+        #expect(await mi("CRS620MI/LstSuppliers", token: fresh).status == 200)
+        #expect(await mi("CRS620MI/LstSuppliers", token: fresh).status == 200)
+        let limited = await mi("CRS620MI/LstSuppliers", token: fresh)
+        #expect(limited.status == 429)
+        #expect(limited.header("Retry-After") == "60")
+        #expect(await core.respond(SimRequest(method: "POST", path: "/OTHER/as/token.oauth2")).status == 404)
+    }
+}
