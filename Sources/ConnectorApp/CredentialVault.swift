@@ -1,3 +1,4 @@
+import CloudSuiteClient
 import Foundation
 import SyncEngine
 import SyncStore
@@ -24,6 +25,15 @@ public struct CredentialVault: Sendable {
             throw VaultError("a credential name uses letters, digits, '-', '_' and '.' only")
         }
         guard !secret.isEmpty else { throw VaultError("the secret is empty") }
+        if system == "cloudsuite" {
+            // A CloudSuite credential is the whole .ionapi file: refuse one that cannot work,
+            // naming the missing keys (never a value).
+            do {
+                _ = try IonAPIFile(text: secret, source: "the .ionapi file for \(name)")
+            } catch let error as SyncError {
+                throw VaultError(error.message)
+            }
+        }
         let sealed = try SealedSecret.seal(secret, name: name, system: system, master: master)
         try await store.saveCredential(StoredCredential(
             name: name, system: system, ciphertext: sealed.ciphertext, wrappedKey: sealed.wrappedKey,

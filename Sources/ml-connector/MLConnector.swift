@@ -344,13 +344,21 @@ struct CredentialsAdd: AsyncParsableCommand {
     @Argument(help: "The credential's name, used in configs as vault:NAME.") var name: String
     @Option(help: "The system it opens: \(CredentialVault.systems.joined(separator: ", ")).") var system: String
     @Option(help: "Take the secret from this environment variable instead of asking.") var fromEnv: String?
+    @Option(help: "Take the secret from this file, whole (a CloudSuite .ionapi file); delete the file afterwards.") var fromFile: String?
     @OptionGroup var options: VaultOptions
+
+    func validate() throws {
+        if fromEnv != nil && fromFile != nil { throw ValidationError("give --from-env or --from-file, not both") }
+    }
 
     func run() async throws {
         try await vaultCommand {
             let (_, vault) = try options.vault()
             let secret: String
-            if let fromEnv {
+            if let fromFile {
+                guard let data = FileManager.default.contents(atPath: fromFile) else { throw VaultError("cannot read \(fromFile)") }
+                secret = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            } else if let fromEnv {
                 guard let value = ProcessInfo.processInfo.environment[fromEnv], !value.isEmpty else {
                     throw VaultError("environment variable \(fromEnv) is not set")
                 }

@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import ConnectorApp
+import SyncEngine
 import Foundation
 import Logging
 import SimulatorKit
@@ -36,6 +38,51 @@ import Testing
             let lists = try #require(broken.first { $0.check.hasPrefix("lists are bare arrays") })
             #expect(lists.status == .failed)
             #expect(lists.detail.contains("not a bare array"))
+        }
+    }
+
+    /// The four simulators that back `ping` only so far, through the config `simulate --write-config` writes.
+    func withReferenceSimulators(_ body: @Sendable ([PingTarget], HTTPClient, Simulate.Endpoints) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mlc-contract-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let systems = ["cin7", "procurify", "sapb1", "cloudsuite"]
+        try await Simulate.withRunning(systems: systems, purchaseOrders: 1, simulatedClock: true, logger: quiet) { endpoints in
+            let config = try ConnectorConfig.load(path: try Simulate.writeConfig(for: endpoints, into: directory))
+            let targets = try PingTarget.resolve(config: config, connection: nil, systems: systems, vault: nil)
+            try await HTTPClient.withHTTPClient { http in try await body(targets, http, endpoints) }
+        }
+    }
+
+    @Test func cin7ProcurifySAPAndCloudSuiteSimulatorsKeepTheContract() async throws {
+        try await withReferenceSimulators { targets, http, _ in
+            let expected = ["cin7": 5, "procurify": 7, "sapb1": 7, "cloudsuite": 8]
+            #expect(targets.map(\.system) == ["cin7", "procurify", "sapb1", "cloudsuite"])
+            for target in targets {
+                let outcomes = await ContractSuite.verify(try target.endpoint.get(), http: http, logger: quiet, allowWrites: true)
+                #expect(outcomes.count == expected[target.system], "\(target.system)")
+                #expect(outcomes.allSatisfy { $0.status == .passed }, "\(ContractSuite.describe(outcomes))")
+            }
+        }
+    }
+
+    @Test func aSimulatorThatDriftsFromTheDocumentedShapesIsCaught() async throws {
+        try await withReferenceSimulators { targets, http, endpoints in
+            // M3's envelope spells nrOfSuccessfullTransactions with two l; a "corrected" one breaks clients.
+            try await simControl(endpoints.cloudsuite, "/_sim/faults", ["path": "*/CRS620MI/LstSuppliers*", "effect": [
+                "status": 200, "body": #"{"results":[{"transaction":"LstSuppliers","records":[]}],"nrOfSuccessfulTransactions":1}"#]], http: http)
+            // Procurify lists without the metadata.pagination envelope.
+            try await simControl(endpoints.procurify, "/_sim/faults", ["path": "/api/v3/vendors*", "effect": ["status": 200, "body": #"{"data":[]}"#]], http: http)
+            for target in targets where ["cloudsuite", "procurify"].contains(target.system) {
+                let outcomes = await ContractSuite.verify(try target.endpoint.get(), http: http, logger: quiet, allowWrites: false)
+                let failed = outcomes.filter { $0.status == .failed }
+                if target.system == "cloudsuite" {
+                    #expect(failed.map(\.check).contains { $0.hasPrefix("MI answers the results envelope") })
+                    #expect(failed.contains { $0.detail.contains("two l") })
+                    #expect(outcomes.filter { $0.status == .skipped }.count == 1)  // the failed-login check needs --allow-writes
+                } else {
+                    #expect(failed.contains { $0.detail.contains("metadata.pagination") })
+                }
+            }
         }
     }
 }

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import ConnectorApp
 import Flows
 import Foundation
@@ -40,4 +41,16 @@ func expectNoDuplicates(_ env: SimulatedEnvironment, sourceLocation: SourceLocat
     #expect(Set(commitments).count == commitments.count, "duplicate commitments", sourceLocation: sourceLocation)
     let requisitions = await env.procore.allRequisitions().compactMap(\.originID)
     #expect(Set(requisitions).count == requisitions.count, "duplicate requisitions", sourceLocation: sourceLocation)
+}
+
+/// POSTs to a simulator's `/_sim/` control API over HTTP, as a script would.
+/// - Returns: the status.
+@discardableResult
+func simControl(_ base: String?, _ path: String, _ body: JSONValue, http: HTTPClient, sourceLocation: SourceLocation = #_sourceLocation) async throws -> Int {
+    var request = HTTPClientRequest(url: try #require(base, sourceLocation: sourceLocation) + path)
+    request.method = .POST
+    request.body = .bytes(try JSONEncoder().encode(body))
+    let status = Int(try await http.execute(request, timeout: .seconds(5)).status.code)
+    #expect((200...201).contains(status), "control \(path) answered \(status)", sourceLocation: sourceLocation)
+    return status
 }
