@@ -480,7 +480,9 @@ struct PingCommand: AsyncParsableCommand {
             store = try SQLiteSyncStore.open(path: database ?? file.database ?? "ml-connector.sqlite")
             targets = try PingTarget.resolve(
                 config: file, connection: connection, systems: all ? PingTarget.systems : [system!], vault: CredentialVault.resolver(store: store))
-            results = try await HTTPClient.withHTTPClient { http in await ConnectorApp.Ping.all(targets, http: http, logger: logger) }
+            // A ping should say "unreachable" in seconds, not after AsyncHTTPClient's default 10 s per connect attempt.
+            let quick = HTTPClient.Configuration(timeout: .init(connect: .seconds(4)))
+            results = try await HTTPClient.withHTTPClient(configuration: quick) { http in await ConnectorApp.Ping.all(targets, http: http, logger: logger) }
         } catch let error as SyncError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(2)

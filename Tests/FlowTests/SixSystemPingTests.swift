@@ -169,4 +169,19 @@ import Testing
         try Data("integrations: []\nconnections:\n  - name: empty\n".utf8).write(to: URL(fileURLWithPath: configPath))
         #expect(throws: SyncError.self) { try ConnectorConfig.load(path: configPath) }
     }
+
+    @Test func theSampleConfigLoadsAndNamesEverySystem() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/config/sample.yaml").path
+        let config = try ConnectorConfig.load(path: path)
+        #expect(config.integrations.map(\.flow) == ["syspro-procore"])
+        #expect(config.connections?.first?.systems == ["cin7", "procurify", "sapb1", "cloudsuite"])
+        // without the vault and the environment variables every system reports what is missing, none crashes
+        let targets = try PingTarget.resolve(config: config, connection: nil, systems: PingTarget.systems, vault: nil)
+        #expect(targets.map(\.system) == PingTarget.systems)
+        for target in targets {
+            guard case .failure(let error) = target.endpoint else { Issue.record("\(target.system) resolved without its secret"); continue }
+            #expect(error.code == .invalidConfig)
+        }
+    }
 }
