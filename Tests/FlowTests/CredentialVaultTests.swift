@@ -1,5 +1,7 @@
+import CloudSuiteClient
 import ConnectorApp
 import Foundation
+import SyncEngine
 import SyncStore
 import Testing
 import Vault
@@ -29,5 +31,30 @@ import Vault
         #expect(!bytes.isEmpty)
         #expect(bytes.range(of: Data(secret.utf8)) == nil)
         #expect(bytes.range(of: Data("procore-client-secret".utf8)) == nil)
+    }
+
+    @Test func anIonapiFileIsSealedWholeAndOneWithoutItsKeysIsRefused() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mlc-vault-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let store = try SQLiteSyncStore.open(path: path)
+        let vault = CredentialVault(store: store, master: MasterKey.generate().0)
+        var fields = DemoData.ionapiFile(base: "https://mingle-ionapi.inforcloudsuite.com").objectValue ?? [:]
+        let sask = "sask-\(UUID().uuidString)"
+        fields["sask"] = .string(sask)
+        try await vault.add(name: "acme-ionapi", system: "cloudsuite", secret: JSONValue.object(fields).canonicalJSON())
+        let file = try IonAPIFile(text: try vault.secret(named: "acme-ionapi"))
+        #expect(file.serviceAccountSecretKey == sask)
+        #expect(file.tokenURL == "https://mingle-ionapi.inforcloudsuite.com/ACME_TST/as/token.oauth2")
+        #expect(!"\(file)".contains(sask))  // the description names the tenant and app, never a secret
+        fields["saak"] = nil
+        await #expect {
+            try await vault.add(name: "web-app", system: "cloudsuite", secret: JSONValue.object(fields).canonicalJSON())
+        } throws: { error in
+            let message = (error as? VaultError)?.message ?? ""
+            return message.contains("lacks saak") && message.contains("Backend Service") && !message.contains(sask)
+        }
+        var bytes = Data()
+        for suffix in ["", "-wal"] { bytes += FileManager.default.contents(atPath: path + suffix) ?? Data() }
+        #expect(bytes.range(of: Data(sask.utf8)) == nil)
     }
 }
