@@ -168,6 +168,10 @@ public struct HTTPTransport: Sendable {
             }
         }
         let text = "\(error)"
+        let type = String(reflecting: Swift.type(of: error))
+        if type.contains("SSL") || type.contains("TLS") || text.contains("handshake") || text.contains("SSL") {
+            return "TLS handshake failed (\(text)); check that the URL's scheme matches the server (https against a plain-HTTP port fails here) and that its certificate is trusted"
+        }
         if text.contains("connectionRefused") || text.contains("Connection refused") {
             return "connection refused (is the service running at that address?)"
         }

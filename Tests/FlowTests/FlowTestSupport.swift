@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import ConnectorApp
 import Flows
 import Foundation
+import Synchronization
 import Logging
 import SimulatorKit
 import SyncEngine
@@ -53,4 +54,34 @@ func simControl(_ base: String?, _ path: String, _ body: JSONValue, http: HTTPCl
     let status = Int(try await http.execute(request, timeout: .seconds(5)).status.code)
     #expect((200...201).contains(status), "control \(path) answered \(status)", sourceLocation: sourceLocation)
     return status
+}
+
+/// A log handler that keeps every line, metadata included, at trace level: tests search it for
+/// secrets.
+final class CapturedLogs: Sendable {
+    private let lines = Mutex<[String]>([])
+    var text: String { lines.withLock { $0.joined(separator: "\n") } }
+    var count: Int { lines.withLock { $0.count } }
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+
+    /// A logger writing here.
+    func logger(_ label: String = "capture") -> Logger {
+        var logger = Logger(label: label) { _ in Handler(sink: self) }
+        logger.logLevel = .trace
+        return logger
+    }
+
+    struct Handler: LogHandler {
+        let sink: CapturedLogs
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+            let all = metadata.merging(extra ?? [:]) { _, new in new }
+            sink.append("\(level) \(message) \(all.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))")
+        }
+    }
 }

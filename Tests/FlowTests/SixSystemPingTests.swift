@@ -37,7 +37,13 @@ import Testing
             let config = try ConnectorConfig.load(path: running.configPath)
             let targets = try PingTarget.resolve(config: config, connection: nil, systems: PingTarget.systems, vault: nil)
             #expect(targets.map(\.system) == PingTarget.systems)
-            let results = await Ping.all(targets, http: running.http, logger: quiet)
+            let logs = CapturedLogs()
+            let results = await Ping.all(targets, http: running.http, logger: logs.logger())
+            var contracts: [ContractSuite.Outcome] = []
+            for target in targets { contracts += await ContractSuite.verify(try target.endpoint.get(), http: running.http, logger: logs.logger(), allowWrites: true) }
+            #expect(contracts.allSatisfy { $0.status == .passed }, "\(ContractSuite.describe(contracts))")
+            #expect(logs.count > 50)  // every request is logged at trace level…
+            for secret in Self.secrets { #expect(!logs.text.contains(secret), "a secret reached a log line") }  // …and no secret with it
             #expect(results.map(\.system) == PingTarget.systems)
             for result in results {
                 #expect(result.ok, "\(Ping.describe(result))")
@@ -78,10 +84,17 @@ import Testing
             try await simControl(procurifyBase, "/_sim/seed", ["applications": [["clientId": "clerk-app", "clientSecret": "clerk-secret", "email": "clerk@acme.example", "permitted": false]]], http: http)
             let clerk = ProcurifyConnection(baseURL: procurifyBase, clientID: "clerk-app", clientSecret: "clerk-secret")
             ping(await Ping.procurify(clerk, name: "t", http: http, logger: quiet), is: .missingPermission)
-            let closed = try await HTTPClient.withHTTPClient(configuration: .init(timeout: .init(connect: .milliseconds(300)))) { short in
-                await Ping.procurify(ProcurifyConnection(baseURL: "http://127.0.0.1:9", clientID: "x", clientSecret: "y"), name: "t", http: short, logger: quiet)
+            // a closed port, and https against the simulator's plain-HTTP port (the TLS handshake fails)
+            let (closed, tls) = try await HTTPClient.withHTTPClient(configuration: .init(timeout: .init(connect: .milliseconds(300)))) { short in
+                let closed = await Ping.procurify(ProcurifyConnection(baseURL: "http://127.0.0.1:9", clientID: "x", clientSecret: "y"), name: "t", http: short, logger: quiet)
+                let tls = await Ping.procurify(
+                    ProcurifyConnection(baseURL: procurifyBase.replacingOccurrences(of: "http://", with: "https://"), clientID: "x", clientSecret: "y"),
+                    name: "t", http: short, logger: quiet)
+                return (closed, tls)
             }
             ping(closed, is: .connect, reachable: false)
+            ping(tls, is: .connect, reachable: false)
+            #expect(tls.failure?.message.contains("TLS handshake failed") == true, "\(Ping.describe(tls))")
 
             // SAP B1: a wrong password and a wrong company database both come back as a refused login
             // (SAP does not say which); the advice names all three. An HTML page instead of the Service Layer.
