@@ -2,82 +2,6 @@ import Foundation
 import SimulatorKit
 import SyncEngine
 
-/// Infor CloudSuite (M3 behind the ION API gateway) state for the credential check and the
-/// supplier reads: one tenant, its authorized apps (client id/secret + service-account key pair,
-/// the companies each may use), the token server, and CRS620MI supplier records per company.
-/// See `../shared/apis/cloudsuite.md` and COVERAGE.md.
-public actor CloudSuiteBackend {
-    /// A Backend Service app with its service account, as the `.ionapi` file carries it.
-    public struct App: Sendable, Codable, Equatable {
-        public var clientId: String
-        public var clientSecret: String
-        public var accessKey: String
-        public var secretKey: String
-        /// M3 companies (`CONO`) the service user may run in; the first is its default.
-        public var companies: [Int]
-        public init(clientId: String, clientSecret: String, accessKey: String, secretKey: String, companies: [Int]) {
-            self.clientId = clientId
-            self.clientSecret = clientSecret
-            self.accessKey = accessKey
-            self.secretKey = secretKey
-            self.companies = companies
-        }
-    }
-
-    public struct Settings: Sendable, Codable, Equatable {
-        public var tenant = "ACME_TST"
-        /// `expires_in` of access tokens (the app's setting; default 2 h).
-        public var tokenLifetimeSeconds = 7_200
-        /// Whether the app has "Issue Refresh Tokens" on.
-        public var issueRefreshTokens = true
-        /// Gateway quota per client id per minute (seed: 100–500; ≤ 0 = unlimited).
-        public var callsPerMinute = 300
-        /// Records returned when the caller sends no `maxrecs`.
-        public var defaultMaxRecords = 100
-        public init() {}
-    }
-
-    public var settings = Settings()
-    var apps: [App] = []
-    /// `CONO` → supplier records (flat string fields, as M3 returns them).
-    var suppliers: [Int: [[String: String]]] = [:]
-    let tokens = TokenIssuer(prefix: "eyJhbGciOiJSUzI1NiIsImtpZCI6InNpbSJ9.")
-    let limiter = WindowLimiter()
-    let clock: any SyncClock
-
-    public init(clock: any SyncClock) { self.clock = clock }
-
-    public func setSettings(_ settings: Settings) { self.settings = settings }
-
-    public func reset() {
-        apps = []
-        suppliers = [:]
-        settings = Settings()
-        tokens.expireAll()
-        limiter.reset()
-    }
-
-    /// `{"apps":[…], "suppliers":{"100":[{"SUNO":…,"SUNM":…}]}, "settings":{…}}`.
-    public func seed(_ data: JSONValue) throws {
-        if let raw = data["apps"] {
-            apps += try JSONDecoder().decode([App].self, from: JSONEncoder().encode(raw))
-        }
-        for (company, rows) in data["suppliers"]?.objectValue ?? [:] {
-            guard let cono = Int(company) else { throw SyncError(.invalidConfig, "supplier company '\(company)' is not a number") }
-            for row in rows.arrayValue ?? [] {
-                var record: [String: String] = [:]
-                for (key, value) in row.objectValue ?? [:] { record[key] = value.stringValue ?? value.canonicalJSON() }
-                suppliers[cono, default: []].append(record)
-            }
-        }
-        if let raw = data["settings"] { settings = try raw.applied(to: settings) }
-    }
-
-    func app(clientId: String?, secret: String?) -> App? { apps.first { $0.clientId == clientId && $0.clientSecret == secret } }
-    func app(clientId: String) -> App? { apps.first { $0.clientId == clientId } }
-    func supplierList(_ company: Int) -> [[String: String]] { (suppliers[company] ?? []).sorted { $0["SUNO", default: ""] < $1["SUNO", default: ""] } }
-}
-
 /// The CloudSuite simulator: the tenant's token server (`/{ti}/as/token.oauth2`, password and
 /// refresh_token grants, client auth by Basic or form fields; `revoke_token.oauth2`) and the ION
 /// API gateway in front of `M3/m3api-rest/v2/execute` (bearer required, 401 before M3 is asked,
@@ -91,10 +15,6 @@ public struct CloudSuiteSimulator: SimulatedSystem {
     public static func makeCore(clock: any SyncClock) -> (SimulatorCore, CloudSuiteBackend) {
         let simulator = CloudSuiteSimulator(clock: clock)
         return (SimulatorCore(system: simulator, clock: clock), simulator.backend)
-    }
-
-    static func oauthError(_ status: Int, _ code: String, _ text: String) -> SimResponse {
-        .json(status, ["error": .string(code), "error_description": .string(text)])
     }
 
     public func handle(_ request: SimRequest) async -> SimResponse {
@@ -169,11 +89,6 @@ public struct CloudSuiteSimulator: SimulatedSystem {
             "nrOfSuccessfullTransactions": .number(Double(results.count - failed)),  // sic: M3's spelling
             "nrOfFailedTransactions": .number(Double(failed)),
         ])
-    }
-
-    static func failure(_ transaction: String, type: String, code: String = "", field: String = "", _ text: String) -> JSONValue {
-        ["transaction": .string(transaction), "errorMessage": .string(text), "errorType": .string(type), "errorCode": .string(code),
-         "errorField": .string(field), "errorCfg": "", "records": []]
     }
 
     /// One MI transaction. Company: the `CONO` field, else the bridge `cono`, else the service

@@ -1,0 +1,79 @@
+import Foundation
+import SimulatorKit
+import SyncEngine
+
+/// Infor CloudSuite (M3 behind the ION API gateway) state for the credential check and the
+/// supplier reads: one tenant, its authorized apps (client id/secret + service-account key pair,
+/// the companies each may use), the token server, and CRS620MI supplier records per company.
+/// See `../shared/apis/cloudsuite.md` and COVERAGE.md.
+public actor CloudSuiteBackend {
+    /// A Backend Service app with its service account, as the `.ionapi` file carries it.
+    public struct App: Sendable, Codable, Equatable {
+        public var clientId: String
+        public var clientSecret: String
+        public var accessKey: String
+        public var secretKey: String
+        /// M3 companies (`CONO`) the service user may run in; the first is its default.
+        public var companies: [Int]
+        public init(clientId: String, clientSecret: String, accessKey: String, secretKey: String, companies: [Int]) {
+            self.clientId = clientId
+            self.clientSecret = clientSecret
+            self.accessKey = accessKey
+            self.secretKey = secretKey
+            self.companies = companies
+        }
+    }
+
+    public struct Settings: Sendable, Codable, Equatable {
+        public var tenant = "ACME_TST"
+        /// `expires_in` of access tokens (the app's setting; default 2 h).
+        public var tokenLifetimeSeconds = 7_200
+        /// Whether the app has "Issue Refresh Tokens" on.
+        public var issueRefreshTokens = true
+        /// Gateway quota per client id per minute (seed: 100–500; ≤ 0 = unlimited).
+        public var callsPerMinute = 300
+        /// Records returned when the caller sends no `maxrecs`.
+        public var defaultMaxRecords = 100
+        public init() {}
+    }
+
+    public var settings = Settings()
+    var apps: [App] = []
+    /// `CONO` → supplier records (flat string fields, as M3 returns them).
+    var suppliers: [Int: [[String: String]]] = [:]
+    let tokens = TokenIssuer(prefix: "eyJhbGciOiJSUzI1NiIsImtpZCI6InNpbSJ9.")
+    let limiter = WindowLimiter()
+    let clock: any SyncClock
+
+    public init(clock: any SyncClock) { self.clock = clock }
+
+    public func setSettings(_ settings: Settings) { self.settings = settings }
+
+    public func reset() {
+        apps = []
+        suppliers = [:]
+        settings = Settings()
+        tokens.expireAll()
+        limiter.reset()
+    }
+
+    /// `{"apps":[…], "suppliers":{"100":[{"SUNO":…,"SUNM":…}]}, "settings":{…}}`.
+    public func seed(_ data: JSONValue) throws {
+        if let raw = data["apps"] {
+            apps += try JSONDecoder().decode([App].self, from: JSONEncoder().encode(raw))
+        }
+        for (company, rows) in data["suppliers"]?.objectValue ?? [:] {
+            guard let cono = Int(company) else { throw SyncError(.invalidConfig, "supplier company '\(company)' is not a number") }
+            for row in rows.arrayValue ?? [] {
+                var record: [String: String] = [:]
+                for (key, value) in row.objectValue ?? [:] { record[key] = value.stringValue ?? value.canonicalJSON() }
+                suppliers[cono, default: []].append(record)
+            }
+        }
+        if let raw = data["settings"] { settings = try raw.applied(to: settings) }
+    }
+
+    func app(clientId: String?, secret: String?) -> App? { apps.first { $0.clientId == clientId && $0.clientSecret == secret } }
+    func app(clientId: String) -> App? { apps.first { $0.clientId == clientId } }
+    func supplierList(_ company: Int) -> [[String: String]] { (suppliers[company] ?? []).sorted { $0["SUNO", default: ""] < $1["SUNO", default: ""] } }
+}
