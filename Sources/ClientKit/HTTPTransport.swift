@@ -117,7 +117,8 @@ public struct HTTPTransport: Sendable {
             guard retryable else { return reply }
             guard attempt < policy.maxAttempts else {
                 if throttleStatuses.contains(status) {
-                    throw SyncError(.rateLimited, "\(system) kept answering 429 after \(attempt) attempts on \(Self.pathOnly(url)); the hourly budget is spent, the next cycle continues")
+                    let wait = serverHint(reply).map { "; it asks to wait \(Int($0.timeInterval.rounded(.up))) s" } ?? ""
+                    throw SyncError(.rateLimited, "\(system) kept answering \(status) (rate limit) after \(attempt) attempt(s) on \(Self.pathOnly(url))\(wait); the next cycle continues")
                 }
                 throw SyncError(.transient, "\(system) answered \(status) \(attempt) times on \(method) \(Self.pathOnly(url))")
             }
