@@ -87,17 +87,13 @@ public actor Cin7Backend {
 /// The Cin7 Core simulator: `/ExternalApi/v2/…` matched case-insensitively (query names too),
 /// `api-auth-accountid` + `api-auth-applicationkey` on every call, errors as
 /// `[{"ErrorCode":…,"Exception":…}]`, 60 calls per minute per application.
-public struct Cin7Simulator: SimulatedSystem {
+public struct Cin7Simulator: BackedSimulator {
     public let name = "cin7"
     public let backend: Cin7Backend
     public static let root = "/ExternalApi/v2"
 
     public init(clock: any SyncClock) { backend = Cin7Backend(clock: clock) }
 
-    public static func makeCore(clock: any SyncClock) -> (SimulatorCore, Cin7Backend) {
-        let simulator = Cin7Simulator(clock: clock)
-        return (SimulatorCore(system: simulator, clock: clock), simulator.backend)
-    }
 
     static func error(_ status: Int, _ text: String) -> SimResponse {
         .json(status, [["ErrorCode": .number(Double(status)), "Exception": .string(text)]])

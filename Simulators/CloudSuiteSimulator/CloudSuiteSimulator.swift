@@ -6,16 +6,12 @@ import SyncEngine
 /// refresh_token grants, client auth by Basic or form fields; `revoke_token.oauth2`) and the ION
 /// API gateway in front of `M3/m3api-rest/v2/execute` (bearer required, 401 before M3 is asked,
 /// 429 past the quota, every MI outcome a 200 with the results envelope).
-public struct CloudSuiteSimulator: SimulatedSystem {
+public struct CloudSuiteSimulator: BackedSimulator {
     public let name = "cloudsuite"
     public let backend: CloudSuiteBackend
 
     public init(clock: any SyncClock) { backend = CloudSuiteBackend(clock: clock) }
 
-    public static func makeCore(clock: any SyncClock) -> (SimulatorCore, CloudSuiteBackend) {
-        let simulator = CloudSuiteSimulator(clock: clock)
-        return (SimulatorCore(system: simulator, clock: clock), simulator.backend)
-    }
 
     public func handle(_ request: SimRequest) async -> SimResponse {
         let settings = await backend.settings

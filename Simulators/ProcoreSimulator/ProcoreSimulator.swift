@@ -5,7 +5,7 @@ import SyncEngine
 /// The Procore simulator: OAuth client credentials on the simulated clock, company scoping, bare
 /// array lists with `Total`/`Per-Page`/absolute `Link` headers, `X-Rate-Limit-*` on every answer,
 /// and the financial tools flow 000 writes to. See `../shared/apis/procore.md` and `COVERAGE.md`.
-public struct ProcoreSimulator: SimulatedSystem {
+public struct ProcoreSimulator: BackedSimulator {
     public let name = "procore"
     public let backend: ProcoreBackend
     /// Delivers webhook events to the hooks' destinations (Procore's retry ladder, on the clock).
@@ -20,10 +20,6 @@ public struct ProcoreSimulator: SimulatedSystem {
         self.routes = ProcoreRoutes(backend: backend, dispatcher: dispatcher).table
     }
 
-    public static func makeCore(clock: any SyncClock) -> (SimulatorCore, ProcoreBackend) {
-        let simulator = ProcoreSimulator(clock: clock)
-        return (SimulatorCore(system: simulator, clock: clock), simulator.backend)
-    }
 
     /// Answers a request; the changes it made become webhook events, delivered before the answer
     /// goes out (deterministic for tests; Procore itself delivers a moment later). Deliveries that

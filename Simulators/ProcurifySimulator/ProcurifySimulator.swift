@@ -5,16 +5,12 @@ import SyncEngine
 /// The Procurify simulator: `POST /oauth/token` (JSON or form), the `/api/v2|v3/…` reads with
 /// DRF-style errors, the `metadata.pagination` envelope with absolute `next`/`previous`, paths
 /// with or without the trailing slash.
-public struct ProcurifySimulator: SimulatedSystem {
+public struct ProcurifySimulator: BackedSimulator {
     public let name = "procurify"
     public let backend: ProcurifyBackend
 
     public init(clock: any SyncClock) { backend = ProcurifyBackend(clock: clock) }
 
-    public static func makeCore(clock: any SyncClock) -> (SimulatorCore, ProcurifyBackend) {
-        let simulator = ProcurifySimulator(clock: clock)
-        return (SimulatorCore(system: simulator, clock: clock), simulator.backend)
-    }
 
     public func handle(_ request: SimRequest) async -> SimResponse {
         // Canonical paths end with "/"; generated SDKs drop it. Both are served.

@@ -6,7 +6,7 @@ import SyncEngine
 /// `/b1s/v2` (OData v4, string codes); Login sets `B1SESSION` exactly as SAP does (no Path,
 /// trailing `;`); every other call needs the cookie; 401 + code 301 for a dead session;
 /// server-driven paging with a relative nextLink; `/ping/` without a session.
-public struct SAPB1Simulator: SimulatedSystem {
+public struct SAPB1Simulator: BackedSimulator {
     public let name = "sapb1"
     public let backend: SAPB1Backend
     public static let serviceRoot = "/b1s/v1"
@@ -16,10 +16,6 @@ public struct SAPB1Simulator: SimulatedSystem {
 
     public init(clock: any SyncClock) { backend = SAPB1Backend(clock: clock) }
 
-    public static func makeCore(clock: any SyncClock) -> (SimulatorCore, SAPB1Backend) {
-        let simulator = SAPB1Simulator(clock: clock)
-        return (SimulatorCore(system: simulator, clock: clock), simulator.backend)
-    }
 
     public func handle(_ request: SimRequest) async -> SimResponse {
         var path = request.path

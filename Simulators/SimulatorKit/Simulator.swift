@@ -20,6 +20,21 @@ public protocol SimulatedSystem: Sendable {
     var webhooks: WebhookDispatcher? { get }
 }
 
+/// A simulator built around one backend actor, as every system's is.
+public protocol BackedSimulator: SimulatedSystem {
+    associatedtype Backend: Sendable
+    var backend: Backend { get }
+    init(clock: any SyncClock)
+}
+
+extension BackedSimulator {
+    /// A simulator wrapped in the shared machinery, and its backend for tests to inspect and seed.
+    public static func makeCore(clock: any SyncClock) -> (SimulatorCore, Backend) {
+        let simulator = Self(clock: clock)
+        return (SimulatorCore(system: simulator, clock: clock), simulator.backend)
+    }
+}
+
 extension SimulatedSystem {
     public func decorate(_ response: inout SimResponse, for request: SimRequest) async {}
     public var webhooks: WebhookDispatcher? { nil }

@@ -5,7 +5,7 @@ import SyncEngine
 /// The SYSPRO simulator: e.net REST (session-based, `GET` with everything in the query string,
 /// in-band `ERROR: ` texts, case-insensitive paths) and the OData service (HTTP Basic, read-only,
 /// table-named entity sets, 5000-row cap). See `../shared/apis/syspro.md` and `COVERAGE.md`.
-public struct SysproSimulator: SimulatedSystem {
+public struct SysproSimulator: BackedSimulator {
     public let name = "syspro"
     public let backend: SysproBackend
     /// The OData root path up to (not including) the company segment.
@@ -14,15 +14,12 @@ public struct SysproSimulator: SimulatedSystem {
     public static let invalidSession =
         "ERROR: The supplied UserID is invalid. Either you were not logged in; or your session has expired. You will need to logon again."
 
-    public init(clock: any SyncClock, seed: UInt64 = 7) {
+    /// - Parameter seed: seeds the session ids e.net hands out.
+    public init(clock: any SyncClock, seed: UInt64) {
         self.backend = SysproBackend(clock: clock, seed: seed)
     }
 
-    /// Wraps the simulator in the shared kit (faults, journal, `/_sim/`).
-    public static func makeCore(clock: any SyncClock) -> (SimulatorCore, SysproBackend) {
-        let simulator = SysproSimulator(clock: clock)
-        return (SimulatorCore(system: simulator, clock: clock), simulator.backend)
-    }
+    public init(clock: any SyncClock) { self.init(clock: clock, seed: 7) }
 
     public func apply(_ action: FaultAction) async {
         if action == .killSessions { await backend.killSessions() }
