@@ -38,6 +38,10 @@ public actor ProcurifyBackend {
     var applications: [Application] = []
     /// Reference lists by resource path (`/api/v2/currencies`, `/api/v3/vendors`, …).
     var lists: [String: [JSONValue]] = [:]
+    /// Purchase orders with their `order_items` (detail shape), in `procurify_PO` order.
+    var purchaseOrders: [JSONValue] = []
+    /// Bills with their full `items` (detail shape).
+    var bills: [JSONValue] = []
     let tokens = TokenIssuer(prefix: "eyJhbGciOiJSUzI1NiJ9.")
     let limiter = WindowLimiter()
     let clock: any SyncClock
@@ -49,17 +53,24 @@ public actor ProcurifyBackend {
     public func reset() {
         applications = []
         lists = [:]
+        purchaseOrders = []
+        bills = []
         settings = Settings()
         tokens.expireAll()
         limiter.reset()
     }
 
-    /// `{"applications":[…], "currencies":[…], "vendors":[…], "accountCodes":[…], "departments":[…], "settings":{…}}`.
+    /// `{"applications":[…], "currencies":[…], "vendors":[…], "accountCodes":[…], "departments":[…],
+    /// "purchaseOrders":[PO with order_items…], "bills":[bill with items…], "settings":{…}}` — records in
+    /// the shapes of procurify.md §4 and §6 (detail shape; lists are derived from it).
     public func seed(_ data: JSONValue) throws {
         if let raw = data["applications"] {
             applications += try JSONDecoder().decode([Application].self, from: JSONEncoder().encode(raw))
         }
         for (key, path) in Self.listPaths { lists[path, default: []] += data[key]?.arrayValue ?? [] }
+        purchaseOrders += data["purchaseOrders"]?.arrayValue ?? []
+        purchaseOrders.sort { ($0["procurify_PO"]?.doubleValue ?? 0) < ($1["procurify_PO"]?.doubleValue ?? 0) }
+        bills += data["bills"]?.arrayValue ?? []
         if let raw = data["settings"] { settings = try raw.applied(to: settings) }
     }
 

@@ -38,6 +38,7 @@ public struct ProcurifySimulator: BackedSimulator {
             ]
             return .json(200, ["metadata": [:], "data": user])
         }
+        if let answer = await orders(path: path, request: request, settings: settings) { return answer }
         if let items = await backend.list(path) { return page(items, request: request, path: path, settings: settings) }
         // One record of a list: /api/v3/vendors/{id}
         let parent = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
@@ -51,8 +52,15 @@ public struct ProcurifySimulator: BackedSimulator {
     /// DRF page-number paging: `page` (1-based) and `page_size`; simple equality filters on any
     /// field the rows carry (`name`, `external_id`, `code`, `active`, `base`); `next`/`previous`
     /// absolute, built from the host the client used, every other parameter kept.
-    func page(_ all: [JSONValue], request: SimRequest, path: String, settings: ProcurifyBackend.Settings) -> SimResponse {
-        let paging: Set<String> = ["page", "page_size", "format", "order_by", "search"]
+    /// - Parameters:
+    ///   - handled: query parameters the caller already applied (date windows), not to be read as
+    ///     equality filters.
+    ///   - metadata: keys beside `pagination` (`counts` on PO lists, `summary` on bills).
+    func page(
+        _ all: [JSONValue], request: SimRequest, path: String, settings: ProcurifyBackend.Settings, handled: Set<String> = [],
+        metadata: [String: JSONValue] = [:]
+    ) -> SimResponse {
+        let paging = Set(["page", "page_size", "format", "order_by", "search"]).union(handled)
         var items = all
         for (name, value) in request.query where !paging.contains(name) {
             items = items.filter { row in row[name].map { $0.scalarText.lowercased() == value.lowercased() } ?? true }
@@ -75,7 +83,9 @@ public struct ProcurifySimulator: BackedSimulator {
             "count": .number(Double(items.count)), "next": link(number + 1), "previous": link(number - 1),
             "page_size": .number(Double(size)), "num_pages": .number(Double(pages)), "current_page": .number(Double(number)),
         ]
-        return .json(200, ["metadata": ["pagination": pagination], "data": .array(Array(items[start..<min(items.count, start + size)]))])
+        var meta = metadata
+        meta["pagination"] = pagination
+        return .json(200, ["metadata": .object(meta), "data": .array(Array(items[start..<min(items.count, start + size)]))])
     }
 
     /// `POST /oauth/token`: client credentials as JSON (documented) or a form (generated SDK);

@@ -9,6 +9,23 @@ import SAPB1Client
 import SyncEngine
 
 extension ContractSuite {
+    /// Whether a value is money the way Procurify sends it: a string such as `"1250.00"`.
+    static func isDecimalString(_ value: JSONValue?) -> Bool {
+        guard let text = value?.stringValue, !text.isEmpty else { return false }
+        let digits = text.hasPrefix("-") ? text.dropFirst() : Substring(text)
+        let parts = digits.split(separator: ".", omittingEmptySubsequences: false)
+        return (1...2).contains(parts.count) && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) }
+    }
+
+    /// `YYYY-MM-DD` in UTC, as Procurify's day filters take it.
+    static func day(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter.string(from: date)
+    }
+
     /// The checks of whichever system the endpoint belongs to.
     public static func verify(_ endpoint: PingTarget.Endpoint, http: HTTPClient, logger: Logger, allowWrites: Bool) async -> [Outcome] {
         switch endpoint {
@@ -134,6 +151,67 @@ extension ContractSuite {
                 let codes = try await client.page("/api/v3/account-codes/", query: [("page_size", "5")]).items
                 try expect(codes.allSatisfy { $0["code"]?.stringValue != nil }, "an account code lacks code")
                 return "\(vendors.count) vendor(s), \(codes.count) account code(s) checked"
+            },
+            Check(name: "purchased POs list by modified_date window, without lines, with the fields flow 001 maps", intrusive: false) {
+                let page = try await client.page("/api/v2/purchase_orders/purchased/all/", query: [
+                    ("modified_date_0", "2000-01-01"), ("modified_date_1", Self.day(Date().addingTimeInterval(86_400))), ("page_size", "5"),
+                ])
+                for po in page.items {
+                    try expect(po["procurify_PO"]?.doubleValue != nil && po["uuid"]?.stringValue != nil, "a PO lacks procurify_PO or uuid")
+                    try expect(po["last_modified"]?.stringValue != nil && po["state"]?.doubleValue != nil, "a PO lacks last_modified or state")
+                    try expect(po["pref_vendor"]?["id"] != nil && po["pref_vendor"]?["external_id"] != nil, "a PO's pref_vendor lacks id or external_id")
+                    try expect(po["purchased_currency"]?["name"]?.stringValue != nil, "a PO lacks purchased_currency.name")
+                    try expect(isDecimalString(po["total"]), "a PO total is not a decimal string")
+                    try expect(po["order_items"] == nil, "the list carries order_items (the detail call should)")
+                }
+                return "\(page.count) PO(s) in the window"
+            },
+            Check(name: "a PO's detail (by number or uuid) carries order_items with line number, quantity, price and account code", intrusive: false) {
+                let page = try await client.page("/api/v2/purchase_orders/purchased/all/", query: [("page_size", "1")])
+                guard let first = page.items.first, let number = first["procurify_PO"]?.scalarText, let uuid = first["uuid"]?.stringValue else {
+                    return "no purchased PO to read"
+                }
+                let byNumber = try await client.get("/api/v2/purchase_orders/\(number)/")["data"]
+                let byUUID = try await client.get("/api/v2/purchase_orders/\(uuid)/")["data"]
+                try expect(byNumber?["procurify_PO"] == byUUID?["procurify_PO"], "the PO by number and by uuid differ")
+                guard let lines = byNumber?["order_items"]?.arrayValue else { throw Broken("the detail has no order_items") }
+                for line in lines {
+                    try expect(line["PO_line_num"]?.doubleValue != nil && line["quantity"]?.doubleValue != nil, "a line lacks PO_line_num or a numeric quantity")
+                    try expect(isDecimalString(line["price"]), "a line price is not a decimal string")
+                    let code = line["accountCode"]?.stringValue ?? line["account"]?["account_code"]?["code"]?.stringValue
+                    try expect(code != nil, "a line has no account code")
+                }
+                return "PO \(number): \(lines.count) line(s)"
+            },
+            Check(name: "date windows are inclusive whole days; a malformed date is a 400", intrusive: false) {
+                let page = try await client.page("/api/v2/purchase_orders/purchased/all/", query: [("page_size", "1")])
+                guard let po = page.items.first, let day = po["last_modified"]?.stringValue?.prefix(10), let number = po["procurify_PO"] else {
+                    return "no purchased PO to read"
+                }
+                let same = try await client.page("/api/v2/purchase_orders/purchased/all/", query: [("modified_date_0", String(day)), ("modified_date_1", String(day)), ("page_size", "100")])
+                try expect(same.items.contains { $0["procurify_PO"] == number }, "PO \(number.scalarText) modified on \(day) is missing from the \(day)…\(day) window")
+                do {
+                    _ = try await client.page("/api/v2/purchase_orders/purchased/all/", query: [("modified_date_0", "03/01/2025")])
+                    throw Broken("a malformed date was accepted")
+                } catch let error as SyncError {
+                    try expect(error.code == .rejected && error.message.contains("400"), "a malformed date answered: \(error.message)")
+                }
+                return "\(day) window holds PO \(number.scalarText); 03/01/2025 refused"
+            },
+            Check(name: "bills poll by last_modified_datetime; the detail carries items with totals", intrusive: false) {
+                let page = try await client.page("/api/v3/ap/bills/", query: [("last_modified_datetime_0", "2000-01-01T00:00:00Z"), ("page_size", "5")])
+                for bill in page.items {
+                    try expect(bill["id"]?.doubleValue != nil && bill["status"]?.doubleValue != nil, "a bill lacks id or status")
+                    try expect(bill["uuid"]?.stringValue != nil && bill["invoice_number"] != nil, "a bill lacks uuid or invoice_number")
+                    try expect(bill["vendor"]?["id"] != nil, "a bill lacks vendor.id")
+                    try expect(bill["total_cost_with_tax"]?.doubleValue != nil, "total_cost_with_tax is not a number")
+                }
+                guard let uuid = page.items.first?["uuid"]?.stringValue else { return "no bill to read" }
+                let detail = try await client.get("/api/v2/ap/bills/\(uuid)/")["data"]
+                let items = detail?["items"]?.arrayValue ?? []
+                try expect(!items.isEmpty, "bill \(uuid) has no items")
+                try expect(items.allSatisfy { $0["quantity"]?.stringValue != nil && $0["total_cost"] != nil }, "a bill item lacks quantity (decimal string) or total_cost")
+                return "\(page.count) bill(s); \(items.count) item(s) on the first"
             },
         ]
         return await run(checks, system: "procurify", allowIntrusive: allowIntrusive)

@@ -183,7 +183,7 @@ public struct DemoData: Sendable {
         ]
         var data = DemoData(syspro: syspro, procore: procore, cin7: cin7, mappings: [], purchaseOrderCount: headers.count,
                             invoiceCount: invoices.count, latePurchaseOrder: (late, lateLines))
-        data.addReferenceSystems()
+        data.addReferenceSystems(today: today)
         data.mappings = costCodes.map { CostCodeMapping(glAccount: $0.gl, costCenter: $0.cc, costCode: $0.code) }
         data.mappings.append(CostCodeMapping(glAccount: "5500", costCenter: "240", costCode: "31-100"))
         return data
@@ -191,8 +191,9 @@ public struct DemoData: Sendable {
 
     /// Seeds for the systems only `ping` and `contract verify` reach so far: Procurify, SAP B1
     /// and CloudSuite, each with the same eight suppliers and the GL accounts of the cost codes.
-    mutating func addReferenceSystems() {
+    mutating func addReferenceSystems(today: Date) {
         let numbered = Array(Self.suppliers.enumerated())
+        let (orders, bills) = Self.procurifyOrders(today: today)
         procurify = [
             "applications": [["clientId": .string(Self.procurifyClientID), "clientSecret": .string(Self.procurifyClientSecret), "email": "api@acme.example"]],
             "currencies": [
@@ -207,6 +208,8 @@ public struct DemoData: Sendable {
                 ["id": .number(Double(index + 1)), "code": .string(code.gl), "description": .string(code.name), "account_type": 2, "active": true, "parent": .null]
             }),
             "departments": [["id": 1, "name": "Head Office", "external_id": "D-100", "active": true, "branch": ["id": 1, "name": "HQ", "headquarter": true]]],
+            "purchaseOrders": .array(orders),
+            "bills": .array(bills),
         ]
         sapb1 = [
             "companies": [["companyDB": .string(Self.sapCompanyDB), "companyName": "Acme Builders (demo)", "localCurrency": "USD", "totalsAccuracy": 2,
@@ -230,6 +233,77 @@ public struct DemoData: Sendable {
             })]),
             "settings": ["tenant": .string(Self.ionTenant)],
         ]
+    }
+
+    /// Six purchased Procurify POs over the ten days before `today` (one closed, one cancelled),
+    /// one or two lines each on the demo GL accounts, and approved bills for the first three —
+    /// in the detail shapes of procurify.md §4.2 and §6.2.
+    static func procurifyOrders(today: Date) -> (orders: [JSONValue], bills: [JSONValue]) {
+        let iso = ISO8601DateFormatter()
+        let usd: JSONValue = ["id": 3, "name": "USD", "rate": "1.000000", "base": true]
+        func money(_ value: Double) -> JSONValue { .string(String(format: "%.2f", value)) }
+        var orders: [JSONValue] = []
+        var bills: [JSONValue] = []
+        for index in 0..<6 {
+            let number = 1001 + index
+            let supplier = suppliers[index % suppliers.count]
+            let vendor: JSONValue = [
+                "id": .number(Double(index % suppliers.count + 2)), "name": .string(supplier.1), "external_id": .string(supplier.0),
+                "type": 3, "active": true, "email": [],
+            ]
+            let created = today.addingTimeInterval(Double(index - 10) * 86_400 + 9 * 3600)
+            let modified = created.addingTimeInterval(3600)
+            var lines: [JSONValue] = []
+            var subtotal = 0.0
+            for line in 0..<(1 + index % 2) {
+                let code = costCodes[(index + line) % costCodes.count]
+                let quantity = Double(10 * (line + 1) + index)
+                let price = 25.0 + Double(index * 5)
+                subtotal += quantity * price
+                lines.append([
+                    "id": .number(Double(5500 + number * 10 + line)), "PO_line_num": .number(Double(line + 1)), "name": .string("\(code.name) material"),
+                    "sku": .string("SKU-\(code.gl)"), "unit": "EA", "quantity": .number(quantity), "approved_quantity": .number(quantity),
+                    "price": money(price), "approved_price": money(price), "total_cost": money(quantity * price), "tax_amount": "0.00",
+                    "status": 2, "accountCode": .string(code.gl),
+                    "account": ["id": .number(Double(30 + (index + line) % costCodes.count)),
+                                "account_code": ["id": .number(Double((index + line) % costCodes.count + 1)), "code": .string(code.gl),
+                                                 "description": .string(code.name), "account_type": 2, "active": true],
+                                "department": ["id": 1, "name": "Head Office"]],
+                    "currency": usd, "receivedPassQty": 0, "receivedFailQty": 0, "last_modified": .string(iso.string(from: modified)),
+                ])
+            }
+            let state: Double = index == 4 ? 3 : (index == 5 ? 1 : 0)
+            let uuid = String(format: "5f0c3b7e-8a41-4d2f-9c56-%012d", number)
+            orders.append([
+                "procurify_PO": .number(Double(number)), "uuid": .string(uuid), "number": .string(String(number)), "PO_Num": .null,
+                "version": 1, "most_recent_version": 1, "date": .string(iso.string(from: created)), "last_modified": .string(iso.string(from: modified)),
+                "state": .number(state), "fulfilment_status": "empty", "pref_vendor": vendor, "vendor_name": .string(supplier.1),
+                "purchaser": ["id": 12, "email": "buyer@acme.example", "department": ["id": 1, "name": "Head Office", "external_id": "D-100"]],
+                "payment_terms": "Net 30", "shipping_terms": "FOB", "promise_date": .string(iso.string(from: created.addingTimeInterval(14 * 86_400))),
+                "subtotal": money(subtotal), "freight": "0.00", "other": "0.00", "total": money(subtotal),
+                "tax": ["value": 0, "type": "amount"], "discount": ["value": 0, "type": "amount"], "purchased_currency": usd,
+                "purchased_currency_rate": "1.000000", "order_items": .array(lines),
+            ])
+            guard index < 3 else { continue }
+            let billed = modified.addingTimeInterval(2 * 86_400)
+            let items: [JSONValue] = lines.map { line in
+                ["id": .number((line["id"]?.doubleValue ?? 0) + 100_000), "description": line["name"] ?? .null, "sku": line["sku"] ?? .null, "unit": "EA",
+                 "quantity": money(line["quantity"]?.doubleValue ?? 0), "unit_cost": line["price"] ?? .null, "total_cost": line["total_cost"] ?? .null,
+                 "tax_amount": "0.00", "total_cost_with_tax": line["total_cost"] ?? .null, "po": ["id": .number(Double(number)), "number": .string(String(number))],
+                 "orderitem": ["id": line["id"] ?? .null, "PO_line_num": line["PO_line_num"] ?? .null], "currency": usd,
+                 "cost_allocations": [["account_code": line["accountCode"] ?? .null, "department": "Head Office", "percentage": 100]]]
+            }
+            bills.append([
+                "id": .number(Double(700 + index)), "uuid": .string(String(format: "3cda5ef4ac1a401bb6619e4a%08d", number)), "status": 2, "type": 0,
+                "invoice_number": .string("INV-\(number)"), "invoice_date": .string(iso.string(from: billed)),
+                "due_date": .string(iso.string(from: billed.addingTimeInterval(30 * 86_400))), "submitted_date": .string(iso.string(from: billed)),
+                "gl_post_date": .null, "currency": usd, "vendor": vendor, "items": .array(items), "costs": [],
+                "added_purchase_orders": [["id": .number(Double(number)), "number": .string(String(number)), "total_amount": money(subtotal)]],
+                "subtotal_cost": money(subtotal), "tax_amount": "0.00", "total_cost": .number(subtotal), "total_cost_with_tax": .number(subtotal),
+                "last_modified_datetime": .string(iso.string(from: billed)), "locked": false, "past_due": false, "payment_terms": "Net 30",
+            ])
+        }
+        return (orders, bills)
     }
 
     /// A data set from a file: `{"syspro": {…}, "procore": {…}, "costCodes": [{"glAccount", "costCenter",

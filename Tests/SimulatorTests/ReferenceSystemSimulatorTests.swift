@@ -81,6 +81,52 @@ func decode(_ response: SimResponse) throws -> JSONValue { try JSONDecoder().dec
         #expect(await get("/api/v3/vendors/77/", token: bearer).status == 404)
     }
 
+    @Test func purchaseOrdersOrderItemsAndBillsAsFlow001PollsThem() async throws {
+        let vendor: JSONValue = ["id": 7, "name": "Acme Steel", "external_id": "V-1009"]
+        func po(_ number: Int, _ modified: String, state: Int) -> JSONValue {
+            ["procurify_PO": .number(Double(number)), "uuid": .string("5f0c3b7e-8a41-4d2f-9c56-00000000\(number)"), "date": "2026-03-01T08:00:00Z",
+             "last_modified": .string(modified), "state": .number(Double(state)), "fulfilment_status": "empty", "pref_vendor": vendor, "total": "100.00",
+             "order_items": [["id": .number(Double(number * 10)), "PO_line_num": 1, "quantity": 4.0, "price": "25.00", "accountCode": "5100",
+                              "last_modified": .string(modified), "account": ["id": 31], "currency": ["id": 3, "name": "USD"]]]]
+        }
+        try await backend.seed([
+            "purchaseOrders": [po(1042, "2026-03-04T23:59:59Z", state: 0), po(1043, "2026-03-05T00:00:00Z", state: 3)],
+            "bills": [["id": 9, "uuid": "3cda5ef4ac1a401bb6619e4a5d87c10d", "status": 2, "vendor": vendor, "total_cost_with_tax": 100.0,
+                       "last_modified_datetime": "2026-03-06T10:00:00Z", "items": [["id": 55, "quantity": "4.00", "total_cost": "100.00"]]]],
+        ])
+        let bearer = try #require(try decode(await token())["access_token"]?.stringValue)
+        let all = try decode(await get("/api/v2/purchase_orders/purchased/all/", token: bearer))
+        #expect(all["metadata"]?["pagination"]?["count"] == 2)
+        #expect(all["metadata"]?["counts"]?["purchased"]?["closed"] == 1)
+        #expect(all["data"]?.arrayValue?.allSatisfy { $0["order_items"] == nil && $0["item_count"] == 1 } == true)
+        // day windows are inclusive and whole: 23:59:59 on the 4th is inside 4th…4th, midnight on the 5th is not
+        let day = try decode(await get("/api/v2/purchase_orders/purchased/all/", "modified_date_0=2026-03-04&modified_date_1=2026-03-04", token: bearer))
+        #expect(day["data"]?.arrayValue?.map { $0["procurify_PO"] } == [1042])
+        let bad = await get("/api/v2/purchase_orders/purchased/all/", "modified_date_0=03/01/2025", token: bearer)
+        #expect(bad.status == 400)
+        #expect(try decode(bad)["modified_date_0"] == ["Enter a valid date."])
+        #expect(try decode(await get("/api/v2/purchase_orders/purchased/closed/", token: bearer))["data"]?.arrayValue?.count == 1)
+        #expect(await get("/api/v2/purchase_orders/purchased/nonsense/", token: bearer).status == 404)
+        let byNumber = try decode(await get("/api/v2/purchase_orders/1042/", token: bearer))
+        let byUUID = try decode(await get("/api/v2/purchase_orders/5f0c3b7e-8a41-4d2f-9c56-000000001042/", token: bearer))
+        #expect(byNumber == byUUID)
+        #expect(byNumber["data"]?["order_items"]?.arrayValue?.first?["quantity"] == 4)
+        #expect(byNumber["metadata"]?["can_edit"] == false)
+        let items = try decode(await get("/api/v3/order-items/", "last_modified_0=2026-03-05", token: bearer))["data"]?.arrayValue
+        #expect(items?.count == 1)
+        #expect(items?.first?["purchase_order"] == 1043)
+        #expect(items?.first?["quantity"] == "4.00")  // decimal strings in the list
+        #expect(items?.first?["account"] == 31)
+        let bills = try decode(await get("/api/v3/ap/bills/", "last_modified_datetime_0=2026-03-06T09:00:00Z", token: bearer))
+        #expect(bills["data"]?.arrayValue?.first?["items"] == [55])
+        #expect(bills["data"]?.arrayValue?.first?["vendor"] == ["id": 7, "name": "Acme Steel"])
+        #expect(bills["metadata"]?["summary"]?["total_cost"] == 100)
+        #expect(try decode(await get("/api/v3/ap/bills/", "last_modified_datetime_0=2026-03-06T10:00:01Z", token: bearer))["data"] == [])
+        let bill = try decode(await get("/api/v2/ap/bills/3cda5ef4-ac1a-401b-b661-9e4a5d87c10d/", token: bearer))
+        #expect(bill["data"]?["items"]?.arrayValue?.first?["total_cost"] == "100.00")
+        #expect(bill["metadata"]?["permissions"]?["can_approve"] == false)
+    }
+
     @Test func permissionsThrottlingAndWrites() async throws {
         let weak = try #require(try decode(await token("weak", "sec2"))["access_token"]?.stringValue)
         #expect(await get("/api/v3/users/me/", token: weak).status == 403)
