@@ -12,6 +12,7 @@ public struct SAPB1Simulator: BackedSimulator {
     public static let serviceRoot = "/b1s/v1"
     static let entitySets: [String: String] = [
         "BusinessPartners": "CardCode", "Projects": "Code", "ChartOfAccounts": "Code", "ProfitCenters": "CenterCode",
+        "PurchaseInvoices": "DocEntry", "JournalEntries": "JdtNum",
     ]
 
     public init(clock: any SyncClock) { backend = SAPB1Backend(clock: clock) }
@@ -57,6 +58,9 @@ public struct SAPB1Simulator: BackedSimulator {
             return Self.ok(200, ["value": .array(sets)], v4: v4)
         default: break
         }
+        if method == "POST", ["/PurchaseInvoices", "/JournalEntries"].contains(rest) {
+            return await create(String(rest.dropFirst()), company: company, request: request, root: root, v4: v4)
+        }
         guard method == "GET" else {
             return Self.error(400, code: -5006, "The requested action is not supported for this object.", v4: v4)
         }
@@ -68,7 +72,7 @@ public struct SAPB1Simulator: BackedSimulator {
             if key.hasPrefix("\(keyField)=") { key = String(key.dropFirst(keyField.count + 1)) }
             if key.hasPrefix("'") && key.hasSuffix("'") && key.count >= 2 { key = String(key.dropFirst().dropLast()).replacingOccurrences(of: "''", with: "'") }
             let rows = await backend.rows(company, set) ?? []
-            guard let row = rows.first(where: { $0[keyField]?.stringValue == key }) else {
+            guard let row = rows.first(where: { $0[keyField]?.scalarText == key }) else {
                 return Self.error(404, code: -2028, "No matching records found (ODBC -2028)", v4: v4)
             }
             var body = row.objectValue ?? [:]
@@ -187,4 +191,28 @@ public struct SAPB1Simulator: BackedSimulator {
     public func apply(_ action: FaultAction) async { await backend.killSessions() }
     public func reset() async { await backend.reset() }
     public func seed(_ data: JSONValue) async throws { try await backend.seed(data) }
+}
+
+extension SAPB1Simulator {
+    /// `POST PurchaseInvoices` / `POST JournalEntries`: 201 with the entity (keys assigned) and a
+    /// `Location`, or with `Prefer: return-no-content` a 204 with `Location` and
+    /// `Preference-Applied`; a refusal is a 400 in the root's error shape.
+    func create(_ set: String, company: String, request: SimRequest, root: String, v4: Bool) async -> SimResponse {
+        guard let body = request.jsonBody()?.objectValue else {
+            return Self.error(400, code: -1, "The request body is not a JSON object", v4: v4)
+        }
+        switch await backend.add(set, company: company, body: body) {
+        case .failure(let refusal):
+            return Self.error(400, code: refusal.code, refusal.text, v4: v4)
+        case .success(let entity):
+            let key = set == "PurchaseInvoices" ? entity["DocEntry"] : entity["JdtNum"]
+            let location = "\(request.origin)\(root)/\(set)(\(key?.scalarText ?? ""))"
+            if request.header("prefer")?.contains("return-no-content") == true {
+                return SimResponse(status: 204, headers: [("Location", location), ("Preference-Applied", "return-no-content")])
+            }
+            var fields = entity.objectValue ?? [:]
+            fields[v4 ? "@odata.context" : "odata.metadata"] = .string("\(request.origin)\(root)/$metadata#\(set)\(v4 ? "/$entity" : "/@Element")")
+            return Self.ok(201, .object(fields), v4: v4, headers: [("Location", location)])
+        }
+    }
 }

@@ -229,6 +229,15 @@ extension ContractSuite {
         func cookie(_ reply: HTTPReply) -> String? {
             SAPB1Client.cookie("B1SESSION", in: reply.headers.filter { $0.0.lowercased() == "set-cookie" }.map(\.1))
         }
+        /// A supplier and an active GL account to post a test document with.
+        func postingTargets() async throws -> (supplier: String, account: String) {
+            let suppliers = try await client.json("GET", "BusinessPartners?$select=CardCode&$filter=CardType%20eq%20'cSupplier'&$top=1", what: "suppliers")
+            let accounts = try await client.json("GET", "ChartOfAccounts?$select=Code&$filter=ActiveAccount%20eq%20'tYES'&$top=1", what: "GL accounts")
+            guard let supplier = suppliers["value"]?.arrayValue?.first?["CardCode"]?.stringValue,
+                let account = accounts["value"]?.arrayValue?.first?["Code"]?.stringValue
+            else { throw Broken("the company has no supplier or no active GL account to post a test document with") }
+            return (supplier, account)
+        }
         let checks = [
             Check(name: "Login answers SessionId, Version (text) and SessionTimeout (minutes) and sets B1SESSION; Logout is 204", intrusive: false) {
                 let reply = try await login(password: connection.password)
@@ -290,6 +299,45 @@ extension ContractSuite {
                 try expect(reply.status == 200, "answered \(reply.status)")
                 try expect(try json(reply)["message"] == "pong", "no pong")
                 return "pong"
+            },
+            Check(name: "the duplicate check: purchase invoices filter by NumAtCard, journal entries by Reference", intrusive: false) {
+                let marker = "ML-CONTRACT-\(UUID().uuidString.prefix(8))"
+                let invoices = try await client.json("GET", "PurchaseInvoices?$select=DocEntry,NumAtCard&$filter=NumAtCard%20eq%20'\(marker)'", what: "PurchaseInvoices")
+                try expect(invoices["value"]?.arrayValue?.isEmpty == true, "an unknown NumAtCard matched a purchase invoice")
+                let entries = try await client.json("GET", "JournalEntries?$select=JdtNum,Reference&$filter=Reference%20eq%20'\(marker)'", what: "JournalEntries")
+                try expect(entries["value"]?.arrayValue?.isEmpty == true, "an unknown Reference matched a journal entry")
+                return "both answer [] for an unknown reference"
+            },
+            Check(name: "a service purchase invoice is created with DocEntry/DocNum and found again by NumAtCard", intrusive: true) {
+                let (supplier, account) = try await postingTargets()
+                let marker = "ML-CONTRACT-\(UUID().uuidString.prefix(8))"
+                let created = try await client.json("POST", "PurchaseInvoices", body: [
+                    "CardCode": .string(supplier), "DocType": "dDocument_Service", "NumAtCard": .string(marker), "Comments": "ml-connector contract check",
+                    "DocumentLines": [["ItemDescription": "contract check", "AccountCode": .string(account), "LineTotal": 12.5]],
+                ], what: "a purchase invoice")
+                try expect(created["DocEntry"]?.doubleValue != nil && created["DocNum"]?.doubleValue != nil, "no DocEntry/DocNum in the answer")
+                try expect(created["DocTotal"]?.doubleValue == 12.5, "DocTotal is \(created["DocTotal"]?.scalarText ?? "absent"), not 12.5")
+                let found = try await client.json("GET", "PurchaseInvoices?$select=DocEntry,NumAtCard&$filter=NumAtCard%20eq%20'\(marker)'", what: "PurchaseInvoices")
+                try expect(found["value"]?.arrayValue?.first?["DocEntry"] == created["DocEntry"], "NumAtCard \(marker) does not find the new invoice")
+                return "DocEntry \(created["DocEntry"]!.scalarText) (\(marker), 12.50, left in the sandbox)"
+            },
+            Check(name: "an unbalanced journal entry is refused with 400", intrusive: true) {
+                let (_, account) = try await postingTargets()
+                let reply = try await client.call("POST", "JournalEntries", body: [
+                    "Memo": "ml-connector contract check", "Reference": "ML-CONTRACT-UNBALANCED",
+                    "JournalEntryLines": [["AccountCode": .string(account), "Debit": 1.0, "Credit": 0], ["AccountCode": .string(account), "Debit": 0, "Credit": 0.5]],
+                ])
+                try expect(reply.status == 400, "answered \(reply.status)")
+                return "400 \(SAPB1Error(reply).map { "\($0.code): \($0.message)" } ?? "")"
+            },
+            Check(name: "an unknown business partner is refused with 400", intrusive: true) {
+                let (_, account) = try await postingTargets()
+                let reply = try await client.call("POST", "PurchaseInvoices", body: [
+                    "CardCode": "ZZ-ML-CONTRACT", "DocType": "dDocument_Service",
+                    "DocumentLines": [["ItemDescription": "contract check", "AccountCode": .string(account), "LineTotal": 1.0]],
+                ])
+                try expect(reply.status == 400, "answered \(reply.status)")
+                return "400 \(SAPB1Error(reply).map { "\($0.code): \($0.message)" } ?? "")"
             },
         ]
         let outcomes = await run(checks, system: "sapb1", allowIntrusive: allowIntrusive)

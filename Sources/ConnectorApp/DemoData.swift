@@ -222,6 +222,12 @@ public struct DemoData: Sendable {
                 "Projects": .array(Self.projects.map { ["Code": .string("PRJ-\($0.number)"), "Name": .string($0.name), "Active": "tYES"] }),
                 "ChartOfAccounts": .array(Self.costCodes.map {
                     ["Code": .string($0.gl), "Name": .string($0.name), "FormatCode": .string($0.gl), "ActiveAccount": "tYES", "AccountType": "at_Expenses"]
+                } + [
+                    ["Code": "2100", "Name": "Accounts Payable", "FormatCode": "2100", "ActiveAccount": "tYES", "AccountType": "at_Other"],
+                    ["Code": "5000", "Name": "Cost of Construction (title)", "FormatCode": "5000", "ActiveAccount": "tNO", "AccountType": "at_Expenses"],
+                ]),
+                "ProfitCenters": .array(Self.costCodes.enumerated().map { index, code in
+                    ["CenterCode": .string("PC\(100 + index * 10)"), "CenterName": .string(code.name), "InWhichDimension": 1, "Active": "tYES"]
                 }),
             ]]),
         ]

@@ -227,6 +227,56 @@ func decode(_ response: SimResponse) throws -> JSONValue { try JSONDecoder().dec
         #expect(await backend.openSessions == 0)
     }
 
+    func post(_ path: String, _ body: String, session: String, headers: [String: String] = [:]) async -> SimResponse {
+        await core.respond(SimRequest(method: "POST", path: path, headers: headers.merging(["Cookie": "B1SESSION=\(session)", "Content-Type": "application/json"]) { a, _ in a },
+                                      body: Data(body.utf8), origin: "https://sl.example:50000"))
+    }
+
+    @Test func documentsAreValidatedRoundedAndFoundByTheirReference() async throws {
+        try await backend.seed(["data": ["SBODEMOUS": [
+            "ChartOfAccounts": [["Code": "5100", "ActiveAccount": "tYES"], ["Code": "5000", "ActiveAccount": "tNO"], ["Code": "2100", "ActiveAccount": "tYES"]],
+            "Projects": [["Code": "PRJ-1"]], "ProfitCenters": [["CenterCode": "PC100"]],
+        ]]])
+        let id = try session(await login())
+        let invoice = #"{"CardCode":"V001","DocType":"dDocument_Service","NumAtCard":"PROCORE-CMT-1","Project":"PRJ-1","U_PROCORE_ID":"cmt:1","DocumentLines":[{"AccountCode":"5100","LineTotal":10.005,"CostingCode":"PC100"},{"AccountCode":"5100","LineTotal":2.5}]}"#
+        let created = await post("/b1s/v1/PurchaseInvoices", invoice, session: id)
+        #expect(created.status == 201)
+        #expect(created.header("Location") == "https://sl.example:50000/b1s/v1/PurchaseInvoices(1)")
+        let body = try decode(created)
+        #expect(body["DocEntry"] == 1)
+        #expect(body["DocTotal"] == 12.51)  // 10.005 → 10.01 (half away from zero at 2 digits) + 2.50
+        #expect(body["DocumentLines"]?.arrayValue?.map { $0["LineNum"] } == [0, 1])
+        #expect(body["CardName"] == "Vendor 1")
+        let found = try decode(await get("/b1s/v1/PurchaseInvoices", "$select=DocEntry&$filter=NumAtCard%20eq%20'PROCORE-CMT-1'", session: id))
+        #expect(found["value"] == [["DocEntry": 1]])
+        #expect(try decode(await get("/b1s/v1/PurchaseInvoices(1)", session: id))["U_PROCORE_ID"] == "cmt:1")
+        let quiet = await post("/b1s/v1/PurchaseInvoices", invoice, session: id, headers: ["Prefer": "return-no-content"])
+        #expect(quiet.status == 204)
+        #expect(quiet.header("Preference-Applied") == "return-no-content")
+        #expect(quiet.header("Location")?.hasSuffix("PurchaseInvoices(2)") == true)
+
+        func refusal(_ path: String, _ body: String, v2: Bool = false) async throws -> (status: Int, code: String, text: String) {
+            let reply = await post((v2 ? "/b1s/v2/" : "/b1s/v1/") + path, body, session: id)
+            let error = try decode(reply)["error"]
+            return (reply.status, error?["code"]?.scalarText ?? "", error?["message"]?["value"]?.stringValue ?? error?["message"]?.stringValue ?? "")
+        }
+        let customer = try await refusal("PurchaseInvoices", #"{"CardCode":"V025","DocType":"dDocument_Service","DocumentLines":[{"AccountCode":"5100","LineTotal":1}]}"#)
+        #expect(customer == (400, "-5002", "Invalid BP code [OPCH.CardCode] , 'V025'"))  // a customer is no supplier
+        let title = try await refusal("PurchaseInvoices", #"{"CardCode":"V001","DocType":"dDocument_Service","DocumentLines":[{"AccountCode":"5000","LineTotal":1}]}"#)
+        #expect(title.status == 400 && title.text.contains("title account or inactive"))
+        let center = try await refusal("PurchaseInvoices", #"{"CardCode":"V001","DocType":"dDocument_Service","DocumentLines":[{"AccountCode":"5100","LineTotal":1,"CostingCode":"PC999"}]}"#, v2: true)
+        #expect(center.code == "-5002" && center.text.contains("PC999"))  // v2: the code is a string
+        let udf = try await refusal("PurchaseInvoices", #"{"CardCode":"V001","U_NOT_CREATED":"x","DocumentLines":[{"AccountCode":"5100","LineTotal":1}]}"#)
+        #expect(udf == (400, "-1", "Property 'U_NOT_CREATED' of 'Document' is invalid"))
+        let unbalanced = try await refusal("JournalEntries", #"{"JournalEntryLines":[{"AccountCode":"5100","Debit":10},{"AccountCode":"2100","Credit":9.99}]}"#)
+        #expect(unbalanced.status == 400 && unbalanced.text.contains("Unbalanced"))
+        let entry = try decode(await post("/b1s/v1/JournalEntries", #"{"Reference":"PROCORE-DC-7","JournalEntryLines":[{"AccountCode":"5100","Debit":1840.25,"CostingCode":"PC100"},{"ShortName":"V001","Credit":1840.25}]}"#, session: id))
+        #expect(entry["JdtNum"] == 30001)
+        #expect(entry["JournalEntryLines"]?.arrayValue?.map { $0["Line_ID"] } == [0, 1])
+        #expect(try decode(await get("/b1s/v1/JournalEntries", "$filter=Reference%20eq%20'PROCORE-DC-7'", session: id))["value"]?.arrayValue?.count == 1)
+        #expect(await core.respond(SimRequest(method: "DELETE", path: "/b1s/v1/PurchaseInvoices(1)", headers: ["Cookie": "B1SESSION=\(id)"])).status == 400)
+    }
+
     @Test func serverPagingFiltersAndSelect() async throws {
         let id = try session(await login())
         let first = try decode(await get("/b1s/v1/BusinessPartners", "$select=CardCode&$filter=CardType%20eq%20'S'", session: id))
