@@ -41,6 +41,14 @@ public actor CloudSuiteBackend {
     var apps: [App] = []
     /// `CONO` → supplier records (flat string fields, as M3 returns them).
     var suppliers: [Int: [[String: String]]] = [:]
+    /// PPS370MI entries not yet finished, by message number.
+    var entries: [String: StagedEntry] = [:]
+    /// `CONO` → `PUNO` → the purchase order's head fields and lines.
+    var purchaseOrders: [Int: [String: (head: [String: String], lines: [[String: String]])]] = [:]
+    /// `CONO` → `INBN` → the supplier invoice batch's head and lines.
+    var invoices: [Int: [String: (head: [String: String], lines: [[String: String]])]] = [:]
+    /// Numbers handed out (message, PO, invoice batch), one counter as M3's number series.
+    var nextNumber = 0
     let tokens = TokenIssuer(prefix: "eyJhbGciOiJSUzI1NiIsImtpZCI6InNpbSJ9.")
     let limiter = WindowLimiter()
     let clock: any SyncClock
@@ -52,6 +60,10 @@ public actor CloudSuiteBackend {
     public func reset() {
         apps = []
         suppliers = [:]
+        entries = [:]
+        purchaseOrders = [:]
+        invoices = [:]
+        nextNumber = 0
         settings = Settings()
         tokens.expireAll()
         limiter.reset()

@@ -96,40 +96,19 @@ public struct CloudSuiteSimulator: BackedSimulator {
         guard app.companies.contains(company) else {
             return Self.failure(transaction, type: "ServerReturnedNOK", code: "XAU0008", field: "CONO", "Not authorized for company \(companyText ?? String(company))")
         }
-        guard program == "CRS620MI" else {
-            return Self.failure(transaction, type: "TransactionNotFound", "Program \(program) is not available")
-        }
-        let suppliers = await backend.supplierList(company)
-        func records(_ rows: [[String: String]]) -> JSONValue {
+        let outcome = await backend.run(program: program, transaction: transaction, fields: fields, company: company)
+        switch outcome {
+        case .failure(let type, let code, let field, let message):
+            return Self.failure(transaction, type: type, code: code, field: field, message)
+        case .records(let rows):
             let capped = maxrecs == 0 ? rows : Array(rows.prefix(maxrecs))  // silently, as M3 does
-            return .array(capped.map { row in
+            let records: [JSONValue] = capped.map { row in
                 var out = row
                 out["CONO"] = String(company)
                 if let returncols { out = out.filter { returncols.contains($0.key) } }
                 return .object(out.mapValues { .string($0) })
-            })
-        }
-        switch transaction {
-        case "LstSuppliers":
-            let from = fields["FRSU"] ?? ""
-            let to = fields["TOSU"]
-            return ["transaction": .string(transaction), "records": records(suppliers.filter { $0["SUNO", default: ""] >= from && (to == nil || $0["SUNO", default: ""] <= to!) })]
-        case "LstByNumber", "GetBasicData":
-            guard let number = fields["SUNO"], !number.isEmpty else {
-                return Self.failure(transaction, type: "MandatoryInputFieldNotFound", code: "WSU0102", field: "SUNO", "Supplier number must be entered")
             }
-            guard number.count <= 10 else {
-                return Self.failure(transaction, type: "InputFieldTooLong", field: "SUNO", "Input field SUNO is too long, max length is 10")
-            }
-            if transaction == "LstByNumber" {
-                return ["transaction": .string(transaction), "records": records(suppliers.filter { $0["SUNO", default: ""] >= number })]
-            }
-            guard let found = suppliers.first(where: { $0["SUNO"] == number }) else {
-                return Self.failure(transaction, type: "ServerReturnedNOK", code: "WSU0103", field: "SUNO", "Supplier number \(number) does not exist")
-            }
-            return ["transaction": .string(transaction), "records": records([found])]
-        default:
-            return Self.failure(transaction, type: "TransactionNotFound", "Transaction \(transaction) does not exist in \(program)")
+            return ["transaction": .string(transaction), "records": .array(records)]
         }
     }
 

@@ -419,6 +419,31 @@ extension ContractSuite {
                 try expect(after.status == 401, "the access token still works after its refresh token was revoked (\(after.status))")
                 return "revoked; the access token answers 401"
             },
+            Check(name: "PPS200MI/GetHead for an unknown purchase order is WPU0803", intrusive: false) {
+                let answer = try await client.execute("PPS200MI", "GetHead", fields: [("PUNO", "ZZMLC0NTR")])
+                try expect(answer.error?.code == "WPU0803", "answered \(answer.error.map { "\($0)" } ?? "records")")
+                return answer.error!.message
+            },
+            Check(name: "APS450MI/LstInvBySupInv (the invoice duplicate check) finds nothing for an unknown invoice number", intrusive: false) {
+                guard let supplier = try await client.execute("CRS620MI", "LstSuppliers", maxRecords: 1).records.first?["SUNO"] else {
+                    return "no supplier to check with"
+                }
+                let answer = try await client.execute("APS450MI", "LstInvBySupInv", fields: [("SPYN", supplier), ("SUNO", supplier), ("SINO", "MLC-\(UUID().uuidString.prefix(8))")])
+                try expect(answer.error == nil, "M3 refused: \(answer.error.map { "\($0)" } ?? "")")
+                try expect(answer.records.isEmpty, "\(answer.records.count) invoice(s) for an unknown number")
+                return "no records for supplier \(supplier)"
+            },
+            Check(name: "AddSupplier is not idempotent: the same SUNO twice is refused as already existing", intrusive: true) {
+                let number = "MLC" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(7))
+                let fields = [("SUNO", number), ("SUNM", "ml-connector contract check"), ("CUCD", "USD")]
+                let first = try await client.execute("CRS620MI", "AddSupplier", fields: fields)
+                try expect(first.error == nil, "the first AddSupplier failed: \(first.error.map { "\($0)" } ?? "") — the tenant may need more fields (a template)")
+                let second = try await client.execute("CRS620MI", "AddSupplier", fields: fields)
+                try expect(second.error?.type == "ServerReturnedNOK", "a second AddSupplier answered \(second.error.map { "\($0)" } ?? "records")")
+                let read = try await client.execute("CRS620MI", "GetBasicData", fields: [("SUNO", number)])
+                try expect(read.records.first?["SUNM"] == "ml-connector contract check", "GetBasicData does not return the new supplier")
+                return "\(number) created (left in the tenant), then \(second.error!.code) on the second add"
+            },
         ]
         let outcomes = await run(checks, system: "cloudsuite", allowIntrusive: allowIntrusive)
         await client.revoke()

@@ -377,6 +377,42 @@ func decode(_ response: SimResponse) throws -> JSONValue { try JSONDecoder().dec
         #expect(results["results"]?.arrayValue?.first?["records"]?.arrayValue?.first?["SUNM"] == "Supplier 2")
     }
 
+    func run(_ program: String, _ transaction: String, _ query: String, token: String) async throws -> JSONValue? {
+        try decode(await mi("\(program)/\(transaction)", query, token: token))["results"]?.arrayValue?.first
+    }
+
+    @Test func suppliersPurchaseOrdersAndInvoicesFollowM3Rules() async throws {
+        let access = try #require(try decode(await token("grant_type=password&username=T%23sa&password=sask"))["access_token"]?.stringValue)
+        // AddSupplier is not idempotent
+        #expect(try await run("CRS620MI", "AddSupplier", "SUNO=V9&SUNM=New%20Supplier&CUCD=USD", token: access)?["errorMessage"] == nil)
+        #expect(try await run("CRS620MI", "AddSupplier", "SUNO=V9&SUNM=Again", token: access)?["errorCode"] == "WSU0104")
+        #expect(try await run("CRS620MI", "GetBasicData", "SUNO=V9", token: access)?["records"]?.arrayValue?.first?["SUNM"] == "New Supplier")
+        #expect(try await run("CRS620MI", "AddSupplier", "SUNO=V10", token: access)?["errorField"] == "SUNM")  // mandatory
+        // PPS370MI: the PO is staged until FinishEntry
+        let message = try #require(try await run("PPS370MI", "StartEntry", "BAOR=MLC", token: access)?["records"]?.arrayValue?.first?["MSGN"]?.stringValue)
+        #expect(try await run("PPS370MI", "AddHead", "MSGN=\(message)&FACI=A01&WHLO=100&SUNO=NOPE&DWDT=20260301", token: access)?["errorCode"] == "WSU0103")
+        let head = try await run("PPS370MI", "AddHead", "MSGN=\(message)&FACI=A01&WHLO=100&SUNO=V1&DWDT=20260301&YRE1=CMT-77", token: access)
+        let order = try #require(head?["records"]?.arrayValue?.first?["PUNO"]?.stringValue)
+        let line = try await run("PPS370MI", "AddLine", "MSGN=\(message)&ITNO=STEEL&ORQA=4&PUPR=25", token: access)
+        #expect(line?["records"]?.arrayValue?.first?["PNLI"] == "1")
+        #expect(try await run("PPS200MI", "GetHead", "PUNO=\(order)", token: access)?["errorCode"] == "WPU0803")  // not real yet
+        #expect(try await run("PPS370MI", "FinishEntry", "MSGN=\(message)", token: access)?["errorMessage"] == nil)
+        let real = try await run("PPS200MI", "GetHead", "PUNO=\(order)", token: access)?["records"]?.arrayValue?.first
+        #expect(real?["YRE1"] == "CMT-77")
+        #expect(real?["COAM"] == "100.00")
+        #expect(try await run("PPS370MI", "AddLine", "MSGN=\(message)&ITNO=X&ORQA=1", token: access)?["errorCode"] == "WMS3703")  // the entry is gone
+        #expect(try await run("PPS200MI", "AddLine", "PUNO=\(order)&ITNO=BOLT&ORQA=10&PUPR=1", token: access)?["errorMessage"] == nil)
+        #expect(try await run("PPS200MI", "LstLine", "PUNO=\(order)", token: access)?["records"]?.arrayValue?.count == 2)
+        // APS450MI: look up by supplier invoice number, then add
+        #expect(try await run("APS450MI", "LstInvBySupInv", "SPYN=V1&SUNO=V1&SINO=INV-9", token: access)?["records"] == [])
+        let batch = try #require(try await run("APS450MI", "AddHead", "SUNO=V1&IVDT=20260305&SINO=INV-9&CUAM=100", token: access)?["records"]?.arrayValue?.first?["INBN"]?.stringValue)
+        #expect(try await run("APS450MI", "AddLine", "INBN=\(batch)&RDTP=1&NLAM=100&PUNO=\(order)", token: access)?["records"]?.arrayValue?.first?["TRNO"] == "1")
+        let duplicate = try await run("APS450MI", "LstInvBySupInv", "SPYN=V1&SUNO=V1&SINO=INV-9", token: access)?["records"]?.arrayValue
+        #expect(duplicate?.first?["INBN"] == .string(batch))
+        #expect(try await run("APS450MI", "GetHead", "INBN=999", token: access)?["errorField"] == "INBN")
+        #expect(try await run("APS450MI", "AddHead", "SUNO=V1&IVDT=20260305&SINO=\(String(repeating: "9", count: 25))", token: access)?["errorType"] == "InputFieldTooLong")
+    }
+
     @Test func gatewayRefusesBadTokensAndThrottles() async throws {
         #expect(await mi("CRS620MI/LstSuppliers", token: "garbage").status == 401)
         let access = try #require(try decode(await token("grant_type=password&username=T%23sa&password=sask"))["access_token"]?.stringValue)

@@ -1,0 +1,212 @@
+import Foundation
+import SimulatorKit
+import SyncEngine
+
+/// The M3 programs flow 003 (Procore → CloudSuite) uses, with M3's rules (cloudsuite.md §6):
+/// CRS620MI suppliers, PPS370MI purchase-order batch entry (a PO is real only at `FinishEntry`),
+/// PPS200MI purchase-order reads and lines, APS450MI supplier-invoice batches. Adds are not
+/// idempotent, exactly as in M3: the client looks up first.
+extension CloudSuiteBackend {
+    /// What one MI transaction did.
+    enum MIOutcome: Equatable {
+        case records([[String: String]])
+        case failure(type: String, code: String, field: String, message: String)
+
+        static func nok(_ code: String, _ field: String, _ message: String) -> MIOutcome {
+            .failure(type: "ServerReturnedNOK", code: code, field: field, message: message)
+        }
+    }
+
+    /// A staged PPS370MI entry.
+    struct StagedEntry {
+        var company: Int
+        var head: [String: String]?
+        var lines: [[String: String]] = []
+    }
+
+    /// Mandatory input fields per transaction (the subset of M3's metadata this simulator enforces;
+    /// real tenants may default more of them from templates).
+    static let mandatory: [String: [String]] = [
+        "CRS620MI/GetBasicData": ["SUNO"], "CRS620MI/LstByNumber": ["SUNO"], "CRS620MI/AddSupplier": ["SUNO", "SUNM"],
+        "CRS620MI/UpdSupplier": ["SUNO"],
+        "PPS370MI/StartEntry": ["BAOR"], "PPS370MI/AddHead": ["MSGN", "FACI", "WHLO", "SUNO", "DWDT"], "PPS370MI/AddLine": ["MSGN", "ITNO", "ORQA"],
+        "PPS370MI/FinishEntry": ["MSGN"], "PPS370MI/DeleteEntry": ["MSGN"],
+        "PPS200MI/GetHead": ["PUNO"], "PPS200MI/LstLine": ["PUNO"], "PPS200MI/AddLine": ["PUNO", "ITNO", "ORQA"],
+        "APS450MI/AddHead": ["SUNO", "IVDT"], "APS450MI/AddLine": ["INBN", "RDTP"], "APS450MI/GetHead": ["INBN"], "APS450MI/LstLines": ["INBN"],
+        "APS450MI/LstInvBySupInv": ["SPYN", "SUNO", "SINO"],
+    ]
+
+    /// Field lengths (M3's A/N sizes) checked on input.
+    static let lengths: [String: Int] = [
+        "SUNO": 10, "SUNM": 36, "ALSU": 10, "CUCD": 3, "CSCD": 3, "LNCD": 2, "PHNO": 16, "VRNO": 16, "TEPY": 3, "PYME": 3,
+        "BAOR": 3, "MSGN": 15, "FACI": 3, "WHLO": 3, "PUNO": 10, "ITNO": 15, "YRE1": 10, "OURR": 10, "PROJ": 7, "ELNO": 8,
+        "SINO": 24, "SPYN": 10, "INBN": 10, "RDTP": 1,
+    ]
+
+    static let transactions: [String: Set<String>] = [
+        "CRS620MI": ["GetBasicData", "LstByNumber", "LstSuppliers", "AddSupplier", "UpdSupplier"],
+        "PPS370MI": ["StartEntry", "AddHead", "AddLine", "FinishEntry", "DeleteEntry"],
+        "PPS200MI": ["GetHead", "LstLine", "AddLine"],
+        "APS450MI": ["AddHead", "AddLine", "GetHead", "LstLines", "LstInvBySupInv"],
+    ]
+
+    /// Runs one transaction in `company` (already authorised).
+    func run(program: String, transaction: String, fields raw: [String: String], company: Int) -> MIOutcome {
+        guard let known = Self.transactions[program] else {
+            return .failure(type: "TransactionNotFound", code: "", field: "", message: "Program \(program) is not available")
+        }
+        guard known.contains(transaction) else {
+            return .failure(type: "TransactionNotFound", code: "", field: "", message: "Transaction \(transaction) does not exist in \(program)")
+        }
+        let fields = raw.mapValues { $0.trimmingCharacters(in: .whitespaces) }
+        for name in Self.mandatory["\(program)/\(transaction)"] ?? [] where (fields[name] ?? "").isEmpty {
+            let code = name == "SUNO" ? "WSU0102" : ""
+            return .failure(type: "MandatoryInputFieldNotFound", code: code, field: name, message: name == "SUNO" ? "Supplier number must be entered" : "Input field \(name) is mandatory")
+        }
+        for (name, value) in fields {
+            if let limit = Self.lengths[name], value.count > limit {
+                return .failure(type: "InputFieldTooLong", code: "", field: name, message: "Input field \(name) is too long, max length is \(limit)")
+            }
+        }
+        switch program {
+        case "CRS620MI": return suppliersMI(transaction, fields, company)
+        case "PPS370MI": return batchEntryMI(transaction, fields, company)
+        case "PPS200MI": return purchaseOrderMI(transaction, fields, company)
+        default: return invoiceMI(transaction, fields, company)
+        }
+    }
+
+    func supplier(_ number: String, _ company: Int) -> [String: String]? { suppliers[company]?.first { $0["SUNO"] == number } }
+
+    func suppliersMI(_ transaction: String, _ fields: [String: String], _ company: Int) -> MIOutcome {
+        let list = supplierList(company)
+        let number = fields["SUNO"] ?? ""
+        switch transaction {
+        case "LstSuppliers":
+            let from = fields["FRSU"] ?? ""
+            let to = fields["TOSU"]
+            return .records(list.filter { row in
+                let number = row["SUNO", default: ""]
+                guard number >= from else { return false }
+                guard let to else { return true }
+                return number <= to
+            })
+        case "LstByNumber":
+            return .records(list.filter { $0["SUNO", default: ""] >= number })
+        case "GetBasicData":
+            guard let found = supplier(number, company) else { return .nok("WSU0103", "SUNO", "Supplier number \(number) does not exist") }
+            return .records([found])
+        case "AddSupplier":
+            guard supplier(number, company) == nil else { return .nok("WSU0104", "SUNO", "Supplier number \(number) already exists") }
+            var record = fields.filter { $0.key != "CONO" }
+            record["STAT"] = record["STAT"] ?? "20"
+            suppliers[company, default: []].append(record)
+            return .records([])
+        default:  // UpdSupplier
+            guard let index = suppliers[company]?.firstIndex(where: { $0["SUNO"] == number }) else {
+                return .nok("WSU0103", "SUNO", "Supplier number \(number) does not exist")
+            }
+            for (key, value) in fields where key != "CONO" && !value.isEmpty { suppliers[company]![index][key] = value }
+            return .records([])
+        }
+    }
+
+    func batchEntryMI(_ transaction: String, _ fields: [String: String], _ company: Int) -> MIOutcome {
+        if transaction == "StartEntry" {
+            nextNumber += 1
+            let message = String(format: "%015d", 800_000_000 + nextNumber)
+            entries[message] = StagedEntry(company: company)
+            return .records([["MSGN": message]])
+        }
+        let message = fields["MSGN"] ?? ""
+        guard var entry = entries[message], entry.company == company else {
+            return .nok("WMS3703", "MSGN", "Message number \(message) does not exist")
+        }
+        switch transaction {
+        case "AddHead":
+            let vendor = fields["SUNO"] ?? ""
+            guard supplier(vendor, company) != nil else { return .nok("WSU0103", "SUNO", "Supplier number \(vendor) does not exist") }
+            guard entry.head == nil else { return .nok("WPU0804", "PUNO", "The entry \(message) already has a head") }
+            nextNumber += 1
+            var head = fields.filter { $0.key != "MSGN" && $0.key != "CONO" }
+            head["PUNO"] = String(format: "%010d", 4_000_000 + nextNumber)
+            entry.head = head
+            entries[message] = entry
+            return .records([["PUNO": head["PUNO"]!]])
+        case "AddLine":
+            guard let head = entry.head else { return .nok("WPU0803", "PUNO", "Purchase order number does not exist in entry \(message)") }
+            var line = fields.filter { $0.key != "MSGN" && $0.key != "CONO" }
+            line["PUNO"] = head["PUNO"]
+            line["PNLI"] = String(entry.lines.count + 1)
+            line["PNLS"] = "0"
+            entry.lines.append(line)
+            entries[message] = entry
+            return .records([["PUNO": line["PUNO"]!, "PNLI": line["PNLI"]!]])
+        case "FinishEntry":
+            guard let head = entry.head, let number = head["PUNO"] else { return .nok("WPU0803", "PUNO", "The entry \(message) has no purchase order head") }
+            purchaseOrders[company, default: [:]][number] = (head, entry.lines)
+            entries[message] = nil
+            return .records([])
+        default:  // DeleteEntry
+            entries[message] = nil
+            return .records([])
+        }
+    }
+
+    func purchaseOrderMI(_ transaction: String, _ fields: [String: String], _ company: Int) -> MIOutcome {
+        let number = fields["PUNO"] ?? ""
+        guard let order = purchaseOrders[company]?[number] else {
+            return .nok("WPU0803", "PUNO", "Purchase order number \(number) does not exist")
+        }
+        switch transaction {
+        case "GetHead":
+            var head = order.head
+            head["PUNO"] = number
+            head["COAM"] = String(format: "%.2f", order.lines.reduce(0.0) { $0 + (Double($1["ORQA"] ?? "") ?? 0) * (Double($1["PUPR"] ?? "") ?? 0) })
+            return .records([head])
+        case "LstLine":
+            return .records(order.lines)
+        default:  // AddLine: created at once, unlike a PPS370MI line
+            var line = fields.filter { $0.key != "CONO" }
+            line["PNLI"] = fields["PNLI"].flatMap { $0.isEmpty ? nil : $0 } ?? String(order.lines.count + 1)
+            line["PNLS"] = "0"
+            purchaseOrders[company]![number]!.lines.append(line)
+            return .records([])
+        }
+    }
+
+    func invoiceMI(_ transaction: String, _ fields: [String: String], _ company: Int) -> MIOutcome {
+        switch transaction {
+        case "AddHead":
+            let vendor = fields["SUNO"] ?? ""
+            guard supplier(vendor, company) != nil else { return .nok("WSU0103", "SUNO", "Supplier number \(vendor) does not exist") }
+            nextNumber += 1
+            var head = fields.filter { $0.key != "CONO" }
+            head["INBN"] = String(5_000_000 + nextNumber)
+            head["SPYN"] = fields["SPYN"].flatMap { $0.isEmpty ? nil : $0 } ?? vendor
+            head["IBTP"] = head["IBTP"] ?? "20"
+            head["SUPA"] = "10"
+            invoices[company, default: [:]][head["INBN"]!] = (head, [])
+            return .records([["INBN": head["INBN"]!]])
+        case "LstInvBySupInv":
+            let matches = (invoices[company] ?? [:]).values.filter {
+                $0.head["SPYN"] == fields["SPYN"] && $0.head["SUNO"] == fields["SUNO"] && $0.head["SINO"] == fields["SINO"]
+            }
+            return .records(matches.map { ["INBN": $0.head["INBN"] ?? "", "IBTP": $0.head["IBTP"] ?? "", "SUPA": $0.head["SUPA"] ?? ""] }.sorted { $0["INBN"]! < $1["INBN"]! })
+        default:
+            let batch = fields["INBN"] ?? ""
+            guard let invoice = invoices[company]?[batch] else {
+                return .nok("", "INBN", "Invoice batch number \(batch) does not exist")
+            }
+            switch transaction {
+            case "GetHead": return .records([invoice.head])
+            case "LstLines": return .records(invoice.lines)
+            default:  // AddLine
+                var line = fields.filter { $0.key != "CONO" }
+                line["TRNO"] = String(invoice.lines.count + 1)
+                invoices[company]![batch]!.lines.append(line)
+                return .records([["TRNO": line["TRNO"]!]])
+            }
+        }
+    }
+}
