@@ -2,88 +2,6 @@ import Foundation
 import SimulatorKit
 import SyncEngine
 
-/// Cin7 Core's state for the credential check and the reads that come first: API applications
-/// (account id + application key), the company profile, suppliers and the chart of accounts.
-/// See `../shared/apis/cin7.md` and COVERAGE.md.
-public actor Cin7Backend {
-    public struct Application: Sendable, Codable, Equatable {
-        public var accountId: String
-        public var applicationKey: String
-        public init(accountId: String, applicationKey: String) {
-            self.accountId = accountId
-            self.applicationKey = applicationKey
-        }
-    }
-
-    public struct Settings: Sendable, Codable, Equatable {
-        /// Calls per minute per API application (Cin7: 60).
-        public var callsPerMinute = 60
-        /// The status answered past the limit: Cin7's own table says 503, several clients see 429.
-        public var throttleStatus = 503
-        public init() {}
-    }
-
-    public var settings = Settings()
-    var applications: [Application] = []
-    var company: [String: JSONValue] = ["Company": "Acme Builders Supply", "Currency": "USD", "TimeZone": "Pacific Standard Time"]
-    var suppliers: [JSONValue] = []
-    var accounts: [JSONValue] = []
-    private var windows: [String: (start: Date, count: Int)] = [:]
-    private let clock: any SyncClock
-
-    public init(clock: any SyncClock) { self.clock = clock }
-
-    public func setSettings(_ settings: Settings) { self.settings = settings }
-
-    public func reset() {
-        applications = []
-        suppliers = []
-        accounts = []
-        windows = [:]
-        settings = Settings()
-    }
-
-    /// `{"applications":[{"accountId","applicationKey"}], "company":{…}, "suppliers":[…],
-    /// "chartOfAccounts":[…], "settings":{…}}`.
-    public func seed(_ data: JSONValue) throws {
-        if let raw = data["applications"] {
-            applications += try JSONDecoder().decode([Application].self, from: JSONEncoder().encode(raw))
-        }
-        if let profile = data["company"]?.objectValue { company.merge(profile) { _, new in new } }
-        suppliers += data["suppliers"]?.arrayValue ?? []
-        accounts += data["chartOfAccounts"]?.arrayValue ?? []
-        if let raw = data["settings"] { settings = try raw.applied(to: settings) }
-    }
-
-    enum Verdict { case ok, forbidden, throttled }
-
-    /// Checks the two auth headers and counts the call against the application's minute.
-    func admit(accountID: String?, key: String?) -> Verdict {
-        guard let accountID, let key,
-            applications.contains(where: { $0.accountId.lowercased() == accountID.lowercased() && $0.applicationKey.lowercased() == key.lowercased() })
-        else { return .forbidden }
-        let now = clock.now()
-        var window = windows[key.lowercased()] ?? (now, 0)
-        if now.timeIntervalSince(window.start) >= 60 { window = (now, 0) }
-        window.count += 1
-        windows[key.lowercased()] = window
-        return window.count > settings.callsPerMinute ? .throttled : .ok
-    }
-
-    func page(_ items: [JSONValue], key: String, page: Int, limit: Int) -> JSONValue {
-        let start = min(items.count, (page - 1) * limit)
-        let fields: [String: JSONValue] = [
-            "Total": .number(Double(items.count)), "Page": .number(Double(page)),
-            key: .array(Array(items[start..<min(items.count, start + limit)])),
-        ]
-        return .object(fields)
-    }
-
-    var profile: JSONValue { .object(company) }
-    var supplierList: [JSONValue] { suppliers }
-    var accountList: [JSONValue] { accounts }
-}
-
 /// The Cin7 Core simulator: `/ExternalApi/v2/…` matched case-insensitively (query names too),
 /// `api-auth-accountid` + `api-auth-applicationkey` on every call, errors as
 /// `[{"ErrorCode":…,"Exception":…}]`, 60 calls per minute per application.
@@ -93,11 +11,6 @@ public struct Cin7Simulator: BackedSimulator {
     public static let root = "/ExternalApi/v2"
 
     public init(clock: any SyncClock) { backend = Cin7Backend(clock: clock) }
-
-
-    static func error(_ status: Int, _ text: String) -> SimResponse {
-        .json(status, [["ErrorCode": .number(Double(status)), "Exception": .string(text)]])
-    }
 
     public func handle(_ request: SimRequest) async -> SimResponse {
         let lower = request.path.lowercased()
@@ -113,18 +26,62 @@ public struct Cin7Simulator: BackedSimulator {
         let endpoint = String(lower.dropFirst(prefix.count))
         let page = max(1, Int(request.queryValueIgnoringCase("Page") ?? "") ?? 1)
         let limit = min(1000, max(1, Int(request.queryValueIgnoringCase("Limit") ?? "") ?? 100))
-        guard request.method == "GET" else { return Self.error(405, "Method not allowed") }
-        switch endpoint {
-        case "me": return .json(200, await backend.profile)
-        case "supplier":
-            var list = await backend.supplierList
-            if let name = request.queryValueIgnoringCase("Name") {
-                list = list.filter { $0["Name"]?.stringValue?.lowercased().contains(name.lowercased()) == true }
+        do {
+            switch (request.method, endpoint) {
+            case ("GET", "me"): return .json(200, await backend.profile)
+            case ("GET", "supplier"):
+                let since = try request.queryValueIgnoringCase("ModifiedSince").map(Self.instant)
+                let list = await backend.supplierList(
+                    id: request.queryValueIgnoringCase("ID"), name: request.queryValueIgnoringCase("Name"), modifiedSince: since,
+                    includeDeprecated: request.queryValueIgnoringCase("IncludeDeprecated")?.lowercased() == "true")
+                return .json(200, Self.page(list, key: "SupplierList", page: page, limit: limit))
+            case ("POST", "supplier"), ("PUT", "supplier"):
+                let saved = try await backend.saveSupplier(try Self.object(request), update: request.method == "PUT")
+                return .json(200, ["Total": 1, "Page": 1, "SupplierList": [saved]])
+            case ("GET", "ref/account"): return .json(200, Self.page(await backend.accountList, key: "AccountsList", page: page, limit: limit))
+            case ("GET", "product"): return .json(200, Self.page(await backend.productList, key: "Products", page: page, limit: limit))
+            case ("POST", "purchase"): return .json(200, try await backend.createPurchase(try Self.object(request)))
+            case ("GET", "purchase"): return .json(200, .object(try await backend.purchase(request.queryValueIgnoringCase("ID")).value))
+            case ("POST", "purchase/order"), ("POST", "purchase/invoice"), ("POST", "purchase/stock"):
+                let kind = String(endpoint.dropFirst("purchase/".count))
+                return .json(200, try await backend.postDocument(kind, try Self.object(request)))
+            case ("GET", "purchase/order"), ("GET", "purchase/invoice"), ("GET", "purchase/stock"):
+                let purchase = try await backend.purchase(request.queryValueIgnoringCase("TaskID")).value
+                let key = ["purchase/order": "Order", "purchase/invoice": "Invoice", "purchase/stock": "StockReceived"][endpoint]!
+                var document = purchase[key]?.objectValue ?? [:]
+                document["TaskID"] = purchase["ID"] ?? .null
+                return .json(200, .object(document))
+            case ("GET", "purchaselist"):
+                let since = try request.queryValueIgnoringCase("UpdatedSince").map(Self.instant)
+                let list = await backend.purchaseList(search: request.queryValueIgnoringCase("Search"), updatedSince: since)
+                return .json(200, Self.page(list, key: "PurchaseList", page: page, limit: limit))
+            case (_, "me"), (_, "supplier"), (_, "ref/account"), (_, "product"), (_, "purchase"), (_, "purchaselist"),
+                (_, "purchase/order"), (_, "purchase/invoice"), (_, "purchase/stock"):
+                return Self.error(405, "The requested resource does not support http method '\(request.method)'.")
+            default:
+                return SimResponse(status: 404, headers: [("Content-Type", "text/html")], body: Data("<h1>Not Found</h1>".utf8))
             }
-            return .json(200, await backend.page(list, key: "SupplierList", page: page, limit: limit))
-        case "ref/account": return .json(200, await backend.page(await backend.accountList, key: "AccountsList", page: page, limit: limit))
-        default: return SimResponse(status: 404, headers: [("Content-Type", "text/html")], body: Data("<h1>Not Found</h1>".utf8))
+        } catch let refusal as Cin7Backend.Refusal {
+            return Self.error(400, refusal.text)
+        } catch {
+            return Self.error(400, "\(error)")
         }
+    }
+
+    static func object(_ request: SimRequest) throws -> [String: JSONValue] {
+        guard let body = request.jsonBody()?.objectValue else { throw Cin7Backend.Refusal("The request body is not a JSON object.") }
+        return body
+    }
+
+    static func instant(_ text: String) throws -> Date {
+        guard let date = Cin7Dates.instant(text) else { throw Cin7Backend.Refusal("'\(text)' is not a valid date.") }
+        return date
+    }
+
+    /// The list envelope `{"Total","Page","<Name>List"}`.
+    static func page(_ items: [JSONValue], key: String, page: Int, limit: Int) -> JSONValue {
+        let start = min(items.count, (page - 1) * limit)
+        return ["Total": .number(Double(items.count)), "Page": .number(Double(page)), key: .array(Array(items[start..<min(items.count, start + limit)]))]
     }
 
     public func apply(_ action: FaultAction) async {}

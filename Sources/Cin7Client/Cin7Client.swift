@@ -33,18 +33,25 @@ public actor Cin7Client {
     /// - Throws: `.authFailed` on 403, `.rateLimited` past the retries, `.rejected` on 400/404,
     ///   `.unexpectedResponse` for a body that is not JSON.
     public func get(_ endpoint: String, query: [(String, String)] = []) async throws -> JSONValue {
+        try await call("GET", endpoint, query: query)
+    }
+
+    /// One call, decoded. Writes (`POST`/`PUT`) answer the saved record or list envelope; a
+    /// refusal is a 400 whose `[{"ErrorCode","Exception"}]` text becomes the error message.
+    /// - Throws: as ``get(_:query:)``; a 400 is `.rejected` with Cin7's text ("… not found" for
+    ///   an unknown `ID`, which Cin7 answers with 400, not 404).
+    public func call(_ method: String, _ endpoint: String, query: [(String, String)] = [], body: JSONValue? = nil) async throws -> JSONValue {
         var url = "\(connection.baseURL)/\(endpoint)"
         if !query.isEmpty { url += "?" + query.map { "\($0.0)=\($0.1.percentEncoded())" }.joined(separator: "&") }
-        let reply = try await transport.send(
-            "GET", url,
-            headers: [("api-auth-accountid", connection.accountID), ("api-auth-applicationkey", connection.applicationKey),
-                      ("Content-Type", "application/json")])
-        let body = try? JSONDecoder().decode(JSONValue.self, from: reply.body)
-        let exception = (body?.arrayValue?.first ?? body)?["Exception"]?.stringValue
+        var headers = [("api-auth-accountid", connection.accountID), ("api-auth-applicationkey", connection.applicationKey)]
+        headers.append(("Content-Type", "application/json"))
+        let reply = try await transport.send(method, url, headers: headers, body: try body.map { try JSONEncoder().encode($0) })
+        let decoded = try? JSONDecoder().decode(JSONValue.self, from: reply.body)
+        let exception = (decoded?.arrayValue?.first ?? decoded)?["Exception"]?.stringValue
         switch reply.status {
         case 200:
-            guard let body else { throw SyncError(.unexpectedResponse, "Cin7 answered \(endpoint) with a body that is not JSON: \(reply.excerpt)") }
-            return body
+            guard let decoded else { throw SyncError(.unexpectedResponse, "Cin7 answered \(endpoint) with a body that is not JSON: \(reply.excerpt)") }
+            return decoded
         case 403:
             throw SyncError(.authFailed, "Cin7 refused the account id / application key (403\(exception.map { ": \($0)" } ?? "")). Check both values under Integrations → API in Cin7 Core, and that the application is enabled.")
         case 429, 503:
@@ -52,7 +59,7 @@ public actor Cin7Client {
         case 404:
             throw SyncError(.rejected, "Cin7 has no endpoint \(endpoint) at \(connection.baseURL) (404); the base URL ends with /ExternalApi/v2")
         default:
-            throw SyncError(.rejected, "Cin7 answered \(reply.status) to \(endpoint): \(exception ?? reply.excerpt)")
+            throw SyncError(.rejected, "Cin7 answered \(reply.status) to \(method) \(endpoint): \(exception ?? reply.excerpt)")
         }
     }
 

@@ -41,7 +41,8 @@ extension ContractSuite {
     // MARK: Cin7 Core
 
     public static func cin7(_ connection: Cin7Connection, http: HTTPClient, logger: Logger, allowIntrusive: Bool) async -> [Outcome] {
-        let raw = transport(http, "cin7", logger)
+        var raw = transport(http, "cin7", logger)
+        raw.throttleStatuses = [429, 503]  // Cin7's own table answers its 60-a-minute limit with 503
         func get(_ path: String, key: String? = nil) async throws -> HTTPReply {
             try await raw.send("GET", "\(connection.baseURL)/\(path)", headers: [
                 ("api-auth-accountid", connection.accountID), ("api-auth-applicationkey", key ?? connection.applicationKey), ("Accept", "application/json"),
@@ -86,6 +87,81 @@ extension ContractSuite {
                 let mixed = try await get("Supplier?Page=1&Limit=1")
                 try expect(lower.status == 200 && mixed.status == 200, "answered \(lower.status) / \(mixed.status)")
                 return "both spellings 200"
+            },
+            Check(name: "suppliers filter by Name and ModifiedSince (the look-up before a write)", intrusive: false) {
+                let client = Cin7Client(connection: connection, transport: raw)
+                guard let first = try await client.suppliers(page: 1, limit: 1).suppliers.first, let name = first["Name"]?.stringValue else {
+                    return "no supplier to look up"
+                }
+                let byName = try await client.get("supplier", query: [("Name", name)])["SupplierList"]?.arrayValue ?? []
+                try expect(byName.contains { $0["ID"] == first["ID"] }, "Name=\(name) does not find the supplier")
+                let future = try await client.get("supplier", query: [("ModifiedSince", "2999-01-01T00:00:00Z")])["SupplierList"]?.arrayValue ?? []
+                try expect(future.isEmpty, "ModifiedSince in the future still lists \(future.count) supplier(s)")
+                return "\(name) found by name; none modified after 2999"
+            },
+            Check(name: "purchaseList answers {Total, Page, PurchaseList}; Search narrows it; an unknown purchase is a 400 'not found'", intrusive: false) {
+                let client = Cin7Client(connection: connection, transport: raw)
+                let list = try await client.get("purchaseList", query: [("Page", "1"), ("Limit", "1")])
+                try expect(list["Total"]?.doubleValue != nil && list["PurchaseList"]?.arrayValue != nil, "not the list envelope: \(list.canonicalJSON().prefix(150))")
+                let none = try await client.get("purchaseList", query: [("Search", "ML-CONTRACT-\(UUID().uuidString.prefix(8))")])
+                try expect(none["Total"] == 0, "Search for an unknown text found \(none["Total"]?.scalarText ?? "?")")
+                let missing = try await get("purchase?ID=\(UUID().uuidString.lowercased())")
+                try expect(missing.status == 400, "an unknown purchase answered \(missing.status)")
+                try expect(missing.text.lowercased().contains("not found"), "the 400 does not say 'not found': \(missing.excerpt)")
+                return "\(Int(list["Total"]?.doubleValue ?? 0)) purchase(s); unknown ID → 400 not found"
+            },
+            Check(name: "invoice lines need a GL account of the chart; /ref/account lists Code, Class, Status", intrusive: false) {
+                let accounts = try json(try await get("ref/account?Page=1&Limit=5"))["AccountsList"]?.arrayValue ?? []
+                try expect(accounts.allSatisfy { $0["Code"]?.stringValue != nil && $0["Status"]?.stringValue != nil }, "an account lacks Code or Status")
+                return "\(accounts.count) account(s) checked"
+            },
+            Check(name: "a supplier is created (list envelope with IDs), found by name, and deprecated by PUT", intrusive: true) {
+                let client = Cin7Client(connection: connection, transport: raw)
+                guard let model = try await client.suppliers(page: 1, limit: 1).suppliers.first else { throw Broken("no supplier to copy the reference names from") }
+                let name = "ml-connector contract \(UUID().uuidString.prefix(8))"
+                let saved = try await client.call("POST", "supplier", body: [
+                    "Name": .string(name), "Currency": model["Currency"] ?? "USD", "PaymentTerm": model["PaymentTerm"] ?? .null,
+                    "AccountPayable": model["AccountPayable"] ?? .null, "TaxRule": model["TaxRule"] ?? .null, "Status": "Active",
+                    "Contacts": [["Name": "Accounts", "Email": "ap@example.com", "Default": true]],
+                ])
+                guard let created = saved["SupplierList"]?.arrayValue?.first, let id = created["ID"]?.stringValue else {
+                    throw Broken("POST /supplier did not answer the list envelope with the new ID")
+                }
+                try expect(created["Contacts"]?.arrayValue?.first?["ID"] != nil, "the new contact has no ID")
+                let found = try await client.get("supplier", query: [("Name", name)])["SupplierList"]?.arrayValue ?? []
+                try expect(found.contains { $0["ID"]?.stringValue == id }, "the new supplier is not found by name")
+                let deprecated = try await client.call("PUT", "supplier", body: ["ID": .string(id), "Status": "Deprecated"])
+                try expect(deprecated["SupplierList"]?.arrayValue?.first?["Status"] == "Deprecated", "PUT did not deprecate the supplier")
+                return "\(name) created and deprecated (Cin7 has no DELETE)"
+            },
+            Check(name: "an invoice-first purchase: header, authorised order, invoice; a second order POST is refused", intrusive: true) {
+                let client = Cin7Client(connection: connection, transport: raw)
+                guard let supplier = try await client.suppliers(page: 1, limit: 1).suppliers.first?["ID"],
+                    let product = try await client.get("product", query: [("Page", "1"), ("Limit", "1")])["Products"]?.arrayValue?.first,
+                    let account = try json(try await get("ref/account?Page=1&Limit=100"))["AccountsList"]?.arrayValue?.first(where: {
+                        $0["Status"] == "ACTIVE" && ($0["Class"] == "EXPENSE" || $0["Class"] == "ASSET")
+                    })?["Code"]
+                else { throw Broken("needs a supplier, a product and an active expense or asset account") }
+                let header = try await client.call("POST", "purchase", body: ["SupplierID": supplier, "Approach": "INVOICE", "Note": "ml-connector contract check"])
+                guard let task = header["ID"] else { throw Broken("POST /purchase answered no ID") }
+                let line: JSONValue = ["ProductID": product["ID"] ?? .null, "Name": product["Name"] ?? "item", "Quantity": 2, "Price": 5, "Discount": 0, "Tax": 0,
+                                       "TaxRule": header["TaxRule"] ?? .null, "Total": 10]
+                let order = try await client.call("POST", "purchase/order", body: ["TaskID": task, "Status": "AUTHORISED", "Lines": [line]])
+                try expect(order["Status"] == "AUTHORISED", "the order is \(order["Status"]?.scalarText ?? "?")")
+                do {
+                    _ = try await client.call("POST", "purchase/order", body: ["TaskID": task, "Status": "AUTHORISED", "Lines": [line]])
+                    throw Broken("a second order POST after authorisation was accepted")
+                } catch let error as SyncError {
+                    try expect(error.code == .rejected && error.message.contains("400"), "the second order POST answered: \(error.message)")
+                }
+                var invoiceLine = line.objectValue ?? [:]
+                invoiceLine["Account"] = account
+                let invoice = try await client.call("POST", "purchase/invoice", body: [
+                    "TaskID": task, "Status": "AUTHORISED", "InvoiceNumber": .string("MLC-\(UUID().uuidString.prefix(8))"), "Lines": [.object(invoiceLine)],
+                ])
+                try expect(invoice["Status"] == "AUTHORISED", "the invoice is \(invoice["Status"]?.scalarText ?? "?")")
+                let purchase = try await client.get("purchase", query: [("ID", task.scalarText)])
+                return "\(purchase["OrderNumber"]?.scalarText ?? "purchase") is \(purchase["Status"]?.scalarText ?? "?") (left in the account)"
             },
         ]
         return await run(checks, system: "cin7", allowIntrusive: allowIntrusive)

@@ -177,9 +177,17 @@ public struct DemoData: Sendable {
             "suppliers": .array(suppliers.map {
                 ["ID": .string(UUID(uuidString: "00000000-0000-4000-8000-0000000000\($0.0.suffix(2))")?.uuidString.lowercased() ?? $0.0),
                  "Name": .string($0.1), "Currency": "USD", "PaymentTerm": "30 days", "AccountPayable": "800", "TaxRule": "Tax Exempt",
-                 "Status": "Active"]
+                 "Status": "Active", "LastModifiedOn": "2026-01-05T10:00:00.000Z", "Addresses": [], "Contacts": []]
             }),
-            "chartOfAccounts": [["Code": "800", "Name": "Accounts Payable", "Type": "CURRLIAB", "Status": "ACTIVE"]],
+            "chartOfAccounts": [
+                ["Code": "800", "Name": "Accounts Payable", "Type": "CURRLIAB", "Class": "LIABILITY", "Status": "ACTIVE"],
+                ["Code": "630", "Name": "Inventory", "Type": "INVENTORY", "Class": "ASSET", "Status": "ACTIVE"],
+                ["Code": "310", "Name": "Cost of Goods Sold", "Type": "DIRECTCOSTS", "Class": "EXPENSE", "Status": "ACTIVE"],
+            ],
+            "products": .array(costCodes.enumerated().map { index, code in
+                ["ID": .string(String(format: "c08b3876-89cc-46c4-af52-%012d", index + 1)), "SKU": .string("SKU-\(code.gl)"),
+                 "Name": .string("\(code.name) material"), "UOM": "Item", "Status": "Active"]
+            }),
         ]
         var data = DemoData(syspro: syspro, procore: procore, cin7: cin7, mappings: [], purchaseOrderCount: headers.count,
                             invoiceCount: invoices.count, latePurchaseOrder: (late, lateLines))

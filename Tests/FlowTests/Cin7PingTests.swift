@@ -49,6 +49,76 @@ import Testing
         #expect(await core.respond(SimRequest(method: "GET", path: "/ExternalApi/v2/me", headers: auth)).status == 200)
     }
 
+    @Test func suppliersAndThePurchaseStateMachine() async throws {
+        let clock = ManualClock()
+        let (core, backend) = Cin7Simulator.makeCore(clock: clock)
+        try await backend.seed(DemoData.generate(purchaseOrders: 1, today: clock.now()).cin7)
+        var settings = Cin7Backend.Settings()
+        settings.callsPerMinute = 1_000  // this test is about the rules, not the limit
+        await backend.setSettings(settings)
+        let auth = ["api-auth-accountid": DemoData.cin7AccountID, "api-auth-applicationkey": DemoData.cin7ApplicationKey]
+        func send(_ method: String, _ path: String, _ query: String = "", _ body: JSONValue? = nil) async throws -> (Int, JSONValue) {
+            let reply = await core.respond(SimRequest(method: method, path: "/ExternalApi/v2/" + path, rawQuery: query, headers: auth,
+                                                      body: try body.map { try JSONEncoder().encode($0) } ?? Data()))
+            return (reply.status, (try? JSONDecoder().decode(JSONValue.self, from: reply.body)) ?? .null)
+        }
+        // suppliers: validation, the list envelope on save, look-up by name, deprecation by PUT
+        let (bad, refusal) = try await send("POST", "supplier", "", ["Name": "X", "Currency": "USD", "PaymentTerm": "90 days", "AccountPayable": "800", "TaxRule": "Tax Exempt"])
+        #expect(bad == 400)
+        #expect(refusal.arrayValue?.first?["Exception"] == "Payment Term '90 days' not found.")
+        clock.advance(by: .seconds(60))
+        let (status, saved) = try await send("POST", "supplier", "", [
+            "Name": "Mill Road Steel", "Currency": "USD", "PaymentTerm": "30 days", "AccountPayable": "800", "TaxRule": "Tax Exempt",
+            "Addresses": [["Line1": "12 Mill Rd", "Country": "United States", "Type": "Business"]],
+        ])
+        #expect(status == 200)
+        let supplier = try #require(saved["SupplierList"]?.arrayValue?.first)
+        let id = try #require(supplier["ID"]?.stringValue)
+        #expect(supplier["Addresses"]?.arrayValue?.first?["SupplierID"] == .string(id))
+        #expect(try await send("GET", "supplier", "name=mill%20road").1["SupplierList"]?.arrayValue?.count == 1)
+        #expect(try await send("GET", "supplier", "ModifiedSince=2026-01-06T00:00:00Z").1["SupplierList"]?.arrayValue?.count == 1)  // only the new one
+        #expect(try await send("PUT", "supplier", "", ["ID": .string(id), "Status": "Deprecated"]).1["SupplierList"]?.arrayValue?.first?["Status"] == "Deprecated")
+        #expect(try await send("GET", "supplier", "Name=Mill").1["SupplierList"] == [])  // deprecated ones are hidden by default
+        #expect(try await send("GET", "supplier", "Name=Mill&IncludeDeprecated=true").1["SupplierList"]?.arrayValue?.count == 1)
+        #expect(try await send("DELETE", "supplier").0 == 405)
+
+        // purchases: STOCK first — no invoice before the stock is received
+        let supplierID = try #require(try await send("GET", "supplier", "Limit=1").1["SupplierList"]?.arrayValue?.first?["ID"])
+        let (_, header) = try await send("POST", "purchase", "", ["SupplierID": supplierID, "Approach": "STOCK"])
+        let task = try #require(header["ID"])
+        #expect(header["OrderNumber"] == "PO-00001")
+        #expect(header["Status"] == "DRAFT")
+        let product: JSONValue = .string(String(format: "c08b3876-89cc-46c4-af52-%012d", 1))  // the first demo product
+        let line: JSONValue = ["ProductID": product, "Name": "Steel", "Quantity": 4, "Price": 25, "Discount": 10, "Tax": 0, "TaxRule": "Tax Exempt", "Total": 90]
+        var wrongTotal = line.objectValue!
+        wrongTotal["Total"] = 100
+        #expect(try await send("POST", "purchase/order", "", ["TaskID": task, "Status": "AUTHORISED", "Lines": [.object(wrongTotal)]]).0 == 400)
+        let invoiceLine: JSONValue = .object(line.objectValue!.merging(["Account": "630"]) { _, new in new })
+        let early = try await send("POST", "purchase/invoice", "", ["TaskID": task, "Status": "AUTHORISED", "Lines": [invoiceLine]])
+        #expect(early.0 == 400)
+        #expect(early.1.arrayValue?.first?["Exception"] == "Order should be authorised first.")
+        #expect(try await send("POST", "purchase/order", "", ["TaskID": task, "Status": "AUTHORISED", "Lines": [line]]).1["Total"] == 90)
+        #expect(try await send("POST", "purchase/order", "", ["TaskID": task, "Status": "AUTHORISED", "Lines": [line]]).0 == 400)  // once only
+        let stockFirst = try await send("POST", "purchase/invoice", "", ["TaskID": task, "Status": "AUTHORISED", "Lines": [invoiceLine]])
+        #expect(stockFirst.1.arrayValue?.first?["Exception"]?.stringValue?.contains("Stock First") == true)
+        #expect(try await send("POST", "purchase/stock", "", ["TaskID": task, "Status": "AUTHORISED",
+                                                               "Lines": [["ProductID": product, "Quantity": 4, "Date": "2026-03-06T00:00:00", "Location": "Main"]]]).0 == 200)
+        #expect(try await send("GET", "purchase", "ID=\(task.scalarText)").1["Status"] == "RECEIVED")
+        var noAccount = line.objectValue!
+        noAccount["Account"] = "999"
+        #expect(try await send("POST", "purchase/invoice", "", ["TaskID": task, "Status": "AUTHORISED", "Lines": [.object(noAccount)]]).1
+            .arrayValue?.first?["Exception"] == "Line 1: Account '999' not found in Chart of Accounts.")
+        let invoice = try await send("POST", "purchase/invoice", "", ["TaskID": task, "Status": "AUTHORISED", "InvoiceNumber": "SYS-INV-88123", "Lines": [invoiceLine]])
+        #expect(invoice.1["InvoiceNumber"] == "SYS-INV-88123")
+        let done = try await send("GET", "purchase", "ID=\(task.scalarText)").1
+        #expect(done["Status"] == "COMPLETED")
+        #expect(try await send("GET", "purchaseList", "Search=SYS-INV-88123").1["PurchaseList"]?.arrayValue?.first?["ID"] == task)
+        #expect(try await send("GET", "purchaseList", "Search=nothing-like-it").1["Total"] == 0)
+        let unknown = try await send("GET", "purchase", "ID=00000000-0000-0000-0000-000000000000")
+        #expect(unknown.0 == 400)
+        #expect(unknown.1.arrayValue?.first?["Exception"]?.stringValue?.contains("not found") == true)
+    }
+
     @Test func pingSucceedsAndNamesBadKeysAndThrottling() async throws {
         try await withCin7 { _, backend, connection, http in
             let ok = await Ping.cin7(connection, name: "cin7", http: http, logger: quiet)

@@ -1,0 +1,345 @@
+import Foundation
+import SimulatorKit
+import SyncEngine
+
+/// Cin7 Core's state: API applications (account id + application key), the company profile,
+/// suppliers, the chart of accounts, products, and purchases with their order / stock / invoice
+/// documents. See `../shared/apis/cin7.md` and COVERAGE.md.
+public actor Cin7Backend {
+    public struct Application: Sendable, Codable, Equatable {
+        public var accountId: String
+        public var applicationKey: String
+        public init(accountId: String, applicationKey: String) {
+            self.accountId = accountId
+            self.applicationKey = applicationKey
+        }
+    }
+
+    public struct Settings: Sendable, Codable, Equatable {
+        /// Calls per minute per API application (Cin7: 60).
+        public var callsPerMinute = 60
+        /// The status answered past the limit: Cin7's own table says 503, several clients see 429.
+        public var throttleStatus = 503
+        /// Reference names a supplier or purchase must use (Cin7 refuses others).
+        public var taxRules = ["Tax Exempt", "GST on Expenses", "Tax on Purchases"]
+        public var paymentTerms = ["30 days", "15 days", "7 days", "COD"]
+        /// The purchase method when a header names none (the account's "Default purchase method").
+        public var defaultApproach = "INVOICE"
+        public init() {}
+    }
+
+    /// A refused request: Cin7 answers 400 with `[{"ErrorCode":400,"Exception":…}]`.
+    struct Refusal: Error {
+        var text: String
+        init(_ text: String) { self.text = text }
+    }
+
+    public var settings = Settings()
+    var applications: [Application] = []
+    var company: [String: JSONValue] = ["Company": "Acme Builders Supply", "Currency": "USD", "TimeZone": "Pacific Standard Time"]
+    var suppliers: [JSONValue] = []
+    var accounts: [JSONValue] = []
+    var products: [JSONValue] = []
+    /// Purchases by `ID`, in creation order.
+    var purchases: [JSONValue] = []
+    private var windows: [String: (start: Date, count: Int)] = [:]
+    let clock: any SyncClock
+
+    public init(clock: any SyncClock) { self.clock = clock }
+
+    public func setSettings(_ settings: Settings) { self.settings = settings }
+
+    public func reset() {
+        applications = []
+        suppliers = []
+        accounts = []
+        products = []
+        purchases = []
+        windows = [:]
+        settings = Settings()
+    }
+
+    /// `{"applications":[{"accountId","applicationKey"}], "company":{…}, "suppliers":[…],
+    /// "chartOfAccounts":[…], "products":[{"ID","SKU","Name"}], "settings":{…}}`.
+    public func seed(_ data: JSONValue) throws {
+        if let raw = data["applications"] {
+            applications += try JSONDecoder().decode([Application].self, from: JSONEncoder().encode(raw))
+        }
+        if let profile = data["company"]?.objectValue { company.merge(profile) { _, new in new } }
+        suppliers += data["suppliers"]?.arrayValue ?? []
+        accounts += data["chartOfAccounts"]?.arrayValue ?? []
+        products += data["products"]?.arrayValue ?? []
+        if let raw = data["settings"] { settings = try raw.applied(to: settings) }
+    }
+
+    enum Verdict { case ok, forbidden, throttled }
+
+    /// Checks the two auth headers and counts the call against the application's minute.
+    func admit(accountID: String?, key: String?) -> Verdict {
+        guard let accountID, let key,
+            applications.contains(where: { $0.accountId.lowercased() == accountID.lowercased() && $0.applicationKey.lowercased() == key.lowercased() })
+        else { return .forbidden }
+        let now = clock.now()
+        var window = windows[key.lowercased()] ?? (now, 0)
+        if now.timeIntervalSince(window.start) >= 60 { window = (now, 0) }
+        window.count += 1
+        windows[key.lowercased()] = window
+        return window.count > settings.callsPerMinute ? .throttled : .ok
+    }
+
+    var profile: JSONValue { .object(company) }
+    var accountList: [JSONValue] { accounts }
+    var productList: [JSONValue] { products }
+
+    var stamp: String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: clock.now())
+    }
+
+    static func newID() -> String { UUID().uuidString.lowercased() }
+
+    // MARK: Suppliers
+
+    /// Suppliers filtered as `GET /supplier` does: `ID`, `Name` (contains, case-insensitive),
+    /// `ModifiedSince` (after that instant), deprecated ones only with `IncludeDeprecated=true`.
+    func supplierList(id: String?, name: String?, modifiedSince: Date?, includeDeprecated: Bool) -> [JSONValue] {
+        suppliers.filter { supplier in
+            if let id, supplier["ID"]?.stringValue?.lowercased() != id.lowercased() { return false }
+            if let name, supplier["Name"]?.stringValue?.lowercased().contains(name.lowercased()) != true { return false }
+            if !includeDeprecated && supplier["Status"]?.stringValue == "Deprecated" { return false }
+            if let modifiedSince {
+                guard let text = supplier["LastModifiedOn"]?.stringValue, let changed = Cin7Dates.instant(text), changed > modifiedSince else { return false }
+            }
+            return true
+        }
+    }
+
+    /// `POST /supplier` (no `ID`) or `PUT /supplier` (with one): validates the reference names,
+    /// assigns ids to the supplier and its new addresses/contacts, stamps `LastModifiedOn`.
+    func saveSupplier(_ body: [String: JSONValue], update: Bool) throws -> JSONValue {
+        var fields: [String: JSONValue]
+        if update {
+            guard let id = body["ID"]?.stringValue else { throw Refusal("ID is required to update a supplier.") }
+            guard let existing = suppliers.first(where: { $0["ID"]?.stringValue?.lowercased() == id.lowercased() })?.objectValue else {
+                throw Refusal("Supplier with ID = '\(id)' not found.")
+            }
+            fields = existing.merging(body.filter { $0.key != "Addresses" && $0.key != "Contacts" }) { _, new in new }
+            for nested in ["Addresses", "Contacts"] {
+                var kept = existing[nested]?.arrayValue ?? []
+                for entry in body[nested]?.arrayValue ?? [] {
+                    if let entryID = entry["ID"]?.stringValue, let index = kept.firstIndex(where: { $0["ID"]?.stringValue == entryID }) {
+                        kept[index] = .object((kept[index].objectValue ?? [:]).merging(entry.objectValue ?? [:]) { _, new in new })
+                    } else {
+                        kept.append(entry)
+                    }
+                }
+                fields[nested] = .array(kept)
+            }
+        } else {
+            guard body["ID"] == nil else { throw Refusal("Use PUT to update an existing supplier.") }
+            fields = body
+            fields["ID"] = .string(Self.newID())
+            fields["Status"] = fields["Status"] ?? "Active"
+        }
+        for required in ["Name", "Currency", "PaymentTerm", "AccountPayable", "TaxRule"] where (fields[required]?.stringValue ?? "").isEmpty {
+            throw Refusal("Required attribute \(required) is not provided.")
+        }
+        if let term = fields["PaymentTerm"]?.stringValue, !settings.paymentTerms.contains(term) { throw Refusal("Payment Term '\(term)' not found.") }
+        if let rule = fields["TaxRule"]?.stringValue, !settings.taxRules.contains(rule) { throw Refusal("Tax Rule '\(rule)' not found.") }
+        if let code = fields["AccountPayable"]?.stringValue, !accounts.contains(where: { $0["Code"]?.stringValue == code }) {
+            throw Refusal("Account Payable '\(code)' not found in Chart of Accounts.")
+        }
+        if let status = fields["Status"]?.stringValue, !["Active", "Deprecated"].contains(status) { throw Refusal("Status must be Active or Deprecated.") }
+        let supplierID = fields["ID"]!
+        for nested in ["Addresses", "Contacts"] {
+            fields[nested] = .array((fields[nested]?.arrayValue ?? []).map { entry in
+                var item = entry.objectValue ?? [:]
+                item["ID"] = item["ID"] ?? .string(Self.newID())
+                item["SupplierID"] = supplierID
+                return .object(item)
+            })
+        }
+        fields["LastModifiedOn"] = .string(stamp)
+        let saved = JSONValue.object(fields)
+        if let index = suppliers.firstIndex(where: { $0["ID"] == supplierID }) { suppliers[index] = saved } else { suppliers.append(saved) }
+        return saved
+    }
+
+    // MARK: Purchases
+
+    func purchase(_ id: String?) throws -> (index: Int, value: [String: JSONValue]) {
+        guard let id, let index = purchases.firstIndex(where: { $0["ID"]?.stringValue?.lowercased() == id.lowercased() }) else {
+            throw Refusal("Purchase with ID = '\(id ?? "")' not found.")
+        }
+        return (index, purchases[index].objectValue ?? [:])
+    }
+
+    static let notAvailable: JSONValue = ["Status": "NOT AVAILABLE", "Lines": []]
+
+    /// `POST /purchase`: the header; the supplier by `SupplierID` or `Supplier` name.
+    func createPurchase(_ body: [String: JSONValue]) throws -> JSONValue {
+        let wantedID = body["SupplierID"]?.stringValue?.lowercased()
+        let wantedName = body["Supplier"]?.stringValue
+        let supplier = suppliers.first { candidate in
+            if let wantedID { return candidate["ID"]?.stringValue?.lowercased() == wantedID }
+            if let wantedName { return candidate["Name"]?.stringValue == wantedName }
+            return false
+        }
+        guard let supplier else { throw Refusal("Supplier not found. Provide SupplierID or Supplier of an existing supplier.") }
+        let approach = body["Approach"]?.stringValue ?? settings.defaultApproach
+        guard ["INVOICE", "STOCK"].contains(approach) else { throw Refusal("Approach must be INVOICE or STOCK.") }
+        if let rule = body["TaxRule"]?.stringValue, !settings.taxRules.contains(rule) { throw Refusal("Tax Rule '\(rule)' not found.") }
+        var fields = body
+        fields["ID"] = .string(Self.newID())
+        fields["OrderNumber"] = .string(String(format: "PO-%05d", purchases.count + 1))
+        fields["Supplier"] = supplier["Name"] ?? .null
+        fields["SupplierID"] = supplier["ID"] ?? .null
+        fields["Approach"] = .string(approach)
+        fields["TaxRule"] = body["TaxRule"] ?? supplier["TaxRule"] ?? .null
+        fields["Terms"] = body["Terms"] ?? supplier["PaymentTerm"] ?? .null
+        fields["Status"] = "DRAFT"
+        fields["OrderDate"] = .string(stamp)
+        fields["LastUpdatedDate"] = .string(stamp)
+        fields["BaseCurrency"] = company["Currency"] ?? "USD"
+        fields["SupplierCurrency"] = supplier["Currency"] ?? .null
+        fields["Order"] = Self.notAvailable
+        fields["StockReceived"] = Self.notAvailable
+        fields["Invoice"] = Self.notAvailable
+        fields["CreditNote"] = Self.notAvailable
+        let saved = JSONValue.object(fields)
+        purchases.append(saved)
+        return saved
+    }
+
+    /// Checks the lines of an order or invoice: an existing product, quantity ≥ 1, and `Total`
+    /// equal to quantity × price × (1 − discount) to the cent; invoice lines need a known GL `Account`.
+    func checkLines(_ lines: [JSONValue], accountRequired: Bool) throws -> (beforeTax: Double, tax: Double) {
+        var beforeTax = 0.0
+        var tax = 0.0
+        for (index, line) in lines.enumerated() {
+            let productID = line["ProductID"]?.stringValue?.lowercased()
+            let sku = line["SKU"]?.stringValue
+            let product = products.first { candidate in
+                if let productID { return candidate["ID"]?.stringValue?.lowercased() == productID }
+                if let sku { return candidate["SKU"]?.stringValue == sku }
+                return false
+            }
+            guard product != nil else { throw Refusal("Line \(index + 1): Product not found. Provide ProductID or SKU of an existing product.") }
+            let quantity = line["Quantity"]?.doubleValue ?? 0
+            guard quantity >= 1 else { throw Refusal("Line \(index + 1): Quantity should be greater than or equal to 1.") }
+            let expected = quantity * (line["Price"]?.doubleValue ?? 0) * (1 - (line["Discount"]?.doubleValue ?? 0) / 100)
+            let total = line["Total"]?.doubleValue ?? -1
+            guard abs(total - expected) < 0.005 else {
+                throw Refusal("Line \(index + 1): Total \(total) does not match Quantity x Price x (1 - Discount/100) = \(String(format: "%.2f", expected)).")
+            }
+            if accountRequired {
+                guard let code = line["Account"]?.stringValue else { throw Refusal("Line \(index + 1): Account is required.") }
+                guard accounts.contains(where: { $0["Code"]?.stringValue == code && $0["Status"]?.stringValue != "ARCHIVED" }) else {
+                    throw Refusal("Line \(index + 1): Account '\(code)' not found in Chart of Accounts.")
+                }
+            }
+            beforeTax += total
+            tax += line["Tax"]?.doubleValue ?? 0
+        }
+        return (beforeTax, tax)
+    }
+
+    /// `POST /purchase/order`, `/purchase/invoice`, `/purchase/stock` with the stage rules of
+    /// cin7.md §4: the order first; an invoice needs the order authorised (and, on a STOCK
+    /// purchase, the stock received); stock needs the order authorised (and, on an INVOICE
+    /// purchase, the invoice); an authorised document takes no second POST.
+    func postDocument(_ kind: String, _ body: [String: JSONValue]) throws -> JSONValue {
+        let (index, purchase) = try purchase(body["TaskID"]?.stringValue)
+        let key = ["order": "Order", "invoice": "Invoice", "stock": "StockReceived"][kind]!
+        let status = body["Status"]?.stringValue ?? "DRAFT"
+        guard ["DRAFT", "AUTHORISED"].contains(status) else { throw Refusal("Status should be DRAFT or AUTHORISED.") }
+        let current = purchase[key]?["Status"]?.stringValue ?? "NOT AVAILABLE"
+        guard ["DRAFT", "NOT AVAILABLE"].contains(current) else { throw Refusal("\(key) is \(current) and cannot be changed.") }
+        let orderStatus = purchase["Order"]?["Status"]?.stringValue
+        let approach = purchase["Approach"]?.stringValue ?? "INVOICE"
+        if kind != "order" {
+            guard orderStatus == "AUTHORISED" else { throw Refusal("Order should be authorised first.") }
+        }
+        if kind == "invoice" && approach == "STOCK" && purchase["StockReceived"]?["Status"]?.stringValue != "AUTHORISED" {
+            throw Refusal("Stock received should be authorised before invoice for Stock First purchase.")
+        }
+        if kind == "stock" && approach == "INVOICE" && purchase["Invoice"]?["Status"]?.stringValue != "AUTHORISED" {
+            throw Refusal("Invoice should be authorised before receiving stock for Invoice First purchase.")
+        }
+        let lines = body["Lines"]?.arrayValue ?? []
+        var document = body
+        document["Status"] = .string(status)
+        switch kind {
+        case "stock":
+            for (number, line) in lines.enumerated() where line["Date"] == nil || (line["Quantity"]?.doubleValue ?? 0) < 1 {
+                throw Refusal("Line \(number + 1): Date and a Quantity of at least 1 are required.")
+            }
+            document["Lines"] = .array(lines.map { line in
+                var item = line.objectValue ?? [:]
+                item["Received"] = .bool(status == "AUTHORISED")
+                return .object(item)
+            })
+        default:
+            let charges = body["AdditionalCharges"]?.arrayValue ?? []
+            let totals = try checkLines(lines, accountRequired: kind == "invoice")
+            let extra = charges.reduce(0.0) { $0 + ($1["Total"]?.doubleValue ?? 0) }
+            document["TotalBeforeTax"] = .number(totals.beforeTax + extra)
+            document["Tax"] = .number(totals.tax)
+            document["Total"] = .number(totals.beforeTax + extra + totals.tax)
+            if kind == "invoice" {
+                document["InvoiceNumber"] = body["InvoiceNumber"] ?? .null
+                document["InvoiceDate"] = body["InvoiceDate"] ?? .string(stamp)
+                document["InvoiceTotalAmount"] = document["Total"]
+            }
+        }
+        var updated = purchase
+        updated[key] = .object(document)
+        let invoiced = (kind == "invoice" ? status : updated["Invoice"]?["Status"]?.stringValue) == "AUTHORISED"
+        let received = (kind == "stock" ? status : updated["StockReceived"]?["Status"]?.stringValue) == "AUTHORISED"
+        let ordered = updated["Order"]?["Status"]?.stringValue == "AUTHORISED"
+        updated["Status"] = .string(invoiced && received ? "COMPLETED" : invoiced ? "INVOICED" : received ? "RECEIVED" : ordered ? "ORDERED" : "ORDERING")
+        if kind == "invoice" { updated["InvoiceNumber"] = body["InvoiceNumber"] ?? .null }
+        updated["LastUpdatedDate"] = .string(stamp)
+        purchases[index] = .object(updated)
+        var answer = document
+        answer["TaskID"] = purchase["ID"] ?? .null
+        return .object(answer)
+    }
+
+    /// `GET /purchaseList`: `Search` over order number, status, supplier and invoice number;
+    /// `UpdatedSince` on `LastUpdatedDate`.
+    func purchaseList(search: String?, updatedSince: Date?) -> [JSONValue] {
+        purchases.filter { purchase in
+            if let search, !search.isEmpty {
+                let haystack = ["OrderNumber", "Status", "Supplier", "InvoiceNumber"].compactMap { purchase[$0]?.stringValue?.lowercased() }
+                guard haystack.contains(where: { $0.contains(search.lowercased()) }) else { return false }
+            }
+            if let updatedSince {
+                guard let text = purchase["LastUpdatedDate"]?.stringValue, let updated = Cin7Dates.instant(text), updated > updatedSince else { return false }
+            }
+            return true
+        }.map { purchase in
+            var item: [String: JSONValue] = [:]
+            for key in ["ID", "OrderNumber", "Status", "OrderDate", "Supplier", "SupplierID", "InvoiceNumber", "BaseCurrency", "SupplierCurrency", "LastUpdatedDate"] {
+                item[key] = purchase[key] ?? .null
+            }
+            item["OrderStatus"] = purchase["Order"]?["Status"] ?? .null
+            item["StockReceivedStatus"] = purchase["StockReceived"]?["Status"] ?? .null
+            item["InvoiceStatus"] = purchase["Invoice"]?["Status"] ?? .null
+            item["InvoiceAmount"] = purchase["Invoice"]?["Total"] ?? 0
+            item["Type"] = "Simple Purchase"
+            return .object(item)
+        }
+    }
+}
+
+/// Instants as Cin7 writes and accepts them (with or without fractional seconds or a zone).
+enum Cin7Dates {
+    static func instant(_ text: String) -> Date? {
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = fractional.date(from: text) ?? ISO8601DateFormatter().date(from: text) { return date }
+        return ISO8601DateFormatter().date(from: text + "Z")  // "2025-03-05T00:00:00" (no zone) as UTC
+    }
+}
