@@ -147,12 +147,17 @@ public actor SAPB1Client {
             }
             return value
         }
+        throw Self.failure(reply, what: what)
+    }
+
+    /// The error for a non-2xx answer (other than the 401 ``call(_:_:body:headers:)`` handles).
+    static func failure(_ reply: HTTPReply, what: String) -> SyncError {
         let error = SAPB1Error(reply)
         let detail = error.map { "code \($0.code): \($0.message)" } ?? reply.excerpt
         switch reply.status {
-        case 403: throw SyncError(.forbidden, "SAP B1 refused \(what) (403, \(detail)); the user needs authorization for it")
-        case 429: throw SyncError(.rateLimited, "SAP B1 throttled \(what)")
-        default: throw SyncError(.rejected, "SAP B1 answered \(reply.status) to \(what): \(detail)")
+        case 403: return SyncError(.forbidden, "SAP B1 refused \(what) (403, \(detail)); the user needs authorization for it")
+        case 429: return SyncError(.rateLimited, "SAP B1 throttled \(what)")
+        default: return SyncError(.rejected, "SAP B1 answered \(reply.status) to \(what): \(detail)")
         }
     }
 
@@ -167,10 +172,7 @@ public actor SAPB1Client {
         var next: String? = query.replacingOccurrences(of: " ", with: "%20")
         while let path = next {
             let reply = try await call("GET", path, headers: pageSize.map { [("Prefer", "odata.maxpagesize=\($0)")] } ?? [])
-            guard reply.status == 200 else {
-                _ = try await json("GET", path, what: path)  // maps the error
-                return
-            }
+            guard reply.status == 200 else { throw Self.failure(reply, what: HTTPTransport.pathOnly(path)) }
             guard let body = try? JSONDecoder().decode(JSONValue.self, from: reply.body), let rows = body["value"]?.arrayValue else {
                 throw SyncError(.unexpectedResponse, "SAP B1 answered \(HTTPTransport.pathOnly(path)) without a 'value' array: \(reply.excerpt)")
             }

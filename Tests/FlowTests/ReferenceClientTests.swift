@@ -98,6 +98,12 @@ import Testing
                 (error as? SyncError)?.code == .rejected && "\(error)".contains("-5002")
             }
             #expect(await client.logins == 1)
+            // a failed page is one request and a clear error, not a silent stop
+            await #expect {
+                try await client.forEachPage("NoSuchSet?$top=1") { _ in }
+            } throws: { error in
+                (error as? SyncError)?.code == .rejected && "\(error)".contains("404")
+            }
             await client.logout()
         }
     }
