@@ -34,7 +34,22 @@ public struct HTTPReply: Sendable {
 /// Counters a benchmark or ping reads.
 public final class TransportStats: Sendable {
     private let state = Mutex<(requests: Int, retries: Int, waited: Double)>((0, 0, 0))
+    private let limits = Mutex<[String: String]>([:])
     public init() {}
+
+    /// Keeps the rate-limit headers of an answer (`X-Rate-Limit-*`, `X-RateLimit-*`,
+    /// `RateLimit-*`, `Retry-After`), the latest value per name.
+    func noteRateLimits(_ headers: [(String, String)]) {
+        let found = headers.filter { name, _ in
+            let lower = name.lowercased()
+            return lower.contains("ratelimit") || lower.contains("rate-limit") || lower == "retry-after"
+        }
+        guard !found.isEmpty else { return }
+        limits.withLock { for (name, value) in found { $0[name] = value } }
+    }
+
+    /// The rate-limit headers the system sent, the latest value per name (empty when it sends none).
+    public var rateLimitHeaders: [String: String] { limits.withLock { $0 } }
     func count(retry: Bool, waited: Double) {
         state.withLock {
             $0.requests += 1
@@ -111,6 +126,7 @@ public struct HTTPTransport: Sendable {
                 try await wait(attempt: attempt, hint: nil, reason: "transport error")
                 continue
             }
+            stats.noteRateLimits(reply.headers)
             let status = reply.status
             let retryable = status == 429 || status == 503 || (method == "GET" && [500, 502, 504].contains(status))
             stats.count(retry: false, waited: 0)

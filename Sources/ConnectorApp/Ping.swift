@@ -89,7 +89,11 @@ public enum Ping {
 
     /// Runs one system's check: times it, and turns whatever it throws into a failure with the
     /// system's advice. Anything but a transport failure proves the host answered.
-    static func check(_ system: String, _ connection: String, advice: Advice, _ body: (inout Result) async throws -> Void) async -> Result {
+    /// - Parameter stats: the check's transport counters; rate-limit headers the system sent are
+    ///   reported as they came, beside what the documentation says.
+    static func check(
+        _ system: String, _ connection: String, advice: Advice, stats: TransportStats, _ body: (inout Result) async throws -> Void
+    ) async -> Result {
         let started = ContinuousClock.now
         var result = Result(system: system, connection: connection)
         do {
@@ -103,6 +107,11 @@ public enum Ping {
         }
         result.latencyMilliseconds = Int((ContinuousClock.now - started).timeInterval * 1000)
         result.ok = result.failure == nil && result.authenticated
+        let reported = stats.rateLimitHeaders.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        if !reported.isEmpty {
+            let headers = "headers: " + reported.joined(separator: ", ")
+            result.rateLimit = result.rateLimit.map { "\($0); \(headers)" } ?? headers
+        }
         return result
     }
 
@@ -154,8 +163,9 @@ public enum Ping {
             missingPermission: "Give the operator access to the purchase order and AP tables in SYSPRO",
             rateLimited: "Try again in a few minutes",
             unexpectedResponse: "Check that the URLs point at SYSPRO's e.net REST service and OData service, not a proxy or login page")
-        let client = SysproClient(connection: connection, transport: transport(http, system: "syspro", logger: logger))
-        let result = await check("syspro", name, advice: advice) { result in
+        let sysproTransport = transport(http, system: "syspro", logger: logger)
+        let client = SysproClient(connection: connection, transport: sysproTransport)
+        let result = await check("syspro", name, advice: advice, stats: sysproTransport.stats) { result in
             let company = connection.companyID.uppercased()
             result.looksLikeSandbox = ["EDU", "TEST", "DEMO", "SANDBOX", "TRAIN"].contains { company.contains($0) }
             try await client.logon()
@@ -181,8 +191,9 @@ public enum Ping {
             missingPermission: "Give the service account access to the projects (and tools) it must sync",
             rateLimited: "Wait until the rate-limit window resets, then ping again",
             unexpectedResponse: "Check that the URLs point at Procore's login and API hosts (production https://api.procore.com, sandbox https://sandbox.procore.com), not a proxy or an HTML page")
-        let client = ProcoreClient(connection: connection, transport: transport(http, system: "procore", logger: logger))
-        return await check("procore", name, advice: advice) { result in
+        let procoreTransport = transport(http, system: "procore", logger: logger)
+        let client = ProcoreClient(connection: connection, transport: procoreTransport)
+        return await check("procore", name, advice: advice, stats: TransportStats()) { result in
             result.looksLikeSandbox = connection.apiBase.contains("sandbox") || connection.apiBase.contains("monthly")
                 || connection.loginBase.contains("sandbox") || isLocal(connection.apiBase)
             try await client.refreshToken()
@@ -219,7 +230,7 @@ public enum Ping {
         var cin7Transport = transport(http, system: "cin7", logger: logger)
         cin7Transport.throttleStatuses = [429, 503]  // Cin7's own table answers its limit with 503
         let client = Cin7Client(connection: connection, transport: cin7Transport)
-        return await check("cin7", name, advice: advice) { result in
+        return await check("cin7", name, advice: advice, stats: cin7Transport.stats) { result in
             result.looksLikeSandbox = isLocal(connection.baseURL)
             let me = try await client.me()
             result.reachable = true
@@ -227,7 +238,7 @@ public enum Ping {
             let page = try await client.suppliers(page: 1, limit: 1)
             result.read = "\(me["Company"]?.stringValue ?? "company profile"); \(page.total) supplier(s)"
             result.session = "API keys do not expire; revoked in Cin7 Core under Integrations → API"
-            result.rateLimit = "60 calls per minute per API application (documented; no headers sent)"
+            result.rateLimit = "60 calls per minute per API application (documented)"
         }
     }
 
@@ -242,8 +253,9 @@ public enum Ping {
             missingPermission: "The API application acts as the user who created it; give that user the permissions (or create the app as an admin)",
             rateLimited: "Procurify throttled the calls; wait and ping again (heavy loads can get API access suspended)",
             unexpectedResponse: "Check the base URL: https://{domain}.procurify.com, without /api")
-        let client = ProcurifyClient(connection: connection, transport: transport(http, system: "procurify", logger: logger))
-        return await check("procurify", name, advice: advice) { result in
+        let procurifyTransport = transport(http, system: "procurify", logger: logger)
+        let client = ProcurifyClient(connection: connection, transport: procurifyTransport)
+        return await check("procurify", name, advice: advice, stats: procurifyTransport.stats) { result in
             result.looksLikeSandbox = isLocal(connection.baseURL) || ["sandbox", "demo", "test"].contains { connection.baseURL.lowercased().contains($0) }
             try await client.refreshToken()
             result.reachable = true
@@ -255,7 +267,7 @@ public enum Ping {
             result.read = "API user \(user["email"]?.stringValue ?? "?"); \(currencies.count) currenc\(currencies.count == 1 ? "y" : "ies")"
                 + (base.map { ", base \($0)" } ?? "")
             result.session = "bearer token, no refresh token; a new one is requested before expiry"
-            result.rateLimit = "not published (Procurify may suspend abusive clients)"
+            result.rateLimit = "no figures published (Procurify may suspend abusive clients)"
         }
     }
 
@@ -270,8 +282,9 @@ public enum Ping {
             missingPermission: "Give the SAP user the authorizations the flow needs (General Authorizations in SAP B1)",
             rateLimited: "The Service Layer is overloaded; try again later",
             unexpectedResponse: "Check the service root: https://host:50000/b1s/v1 (or /b1s/v2), not the SLD or a proxy")
-        let client = SAPB1Client(connection: connection, transport: transport(http, system: "sapb1", logger: logger))
-        let result = await check("sapb1", name, advice: advice) { result in
+        let sapTransport = transport(http, system: "sapb1", logger: logger)
+        let client = SAPB1Client(connection: connection, transport: sapTransport)
+        let result = await check("sapb1", name, advice: advice, stats: sapTransport.stats) { result in
             let company = connection.companyDB.uppercased()
             result.looksLikeSandbox = ["TEST", "DEMO", "SANDBOX", "TRAIN", "QA"].contains { company.contains($0) }
             try await client.login()
@@ -302,8 +315,9 @@ public enum Ping {
             missingPermission: "Give the service account's M3 user access to CRS620MI",
             rateLimited: "The ION API gateway quota is spent; wait a minute and ping again",
             unexpectedResponse: "Check iu (the ION API gateway URL) in the .ionapi file")
-        let client = CloudSuiteClient(connection: connection, transport: transport(http, system: "cloudsuite", logger: logger))
-        let result = await check("cloudsuite", name, advice: advice) { result in
+        let cloudTransport = transport(http, system: "cloudsuite", logger: logger)
+        let client = CloudSuiteClient(connection: connection, transport: cloudTransport)
+        let result = await check("cloudsuite", name, advice: advice, stats: cloudTransport.stats) { result in
             let tenant = file.tenant.uppercased()
             result.looksLikeSandbox = isLocal(file.gatewayBase) || ["_TST", "_DEV", "_TRN", "_DEM"].contains { tenant.hasSuffix($0) }
             try await client.logIn()
@@ -318,7 +332,7 @@ public enum Ping {
             let company = answer.records.first?["CONO"] ?? connection.company.map(String.init) ?? "default"
             result.read = "tenant \(file.tenant), company \(company): CRS620MI/LstSuppliers returned \(answer.records.count) record(s) (maxrecs 1)"
             result.session = "bearer token\(await client.hasRefreshToken ? " with a refresh token" : ", no refresh token (the app does not issue them)"); revoked after the ping"
-            result.rateLimit = "gateway quota per app (not reported in headers)"
+            result.rateLimit = "gateway quota per app, set by the tenant (no figures published)"
         }
         await client.revoke()
         return result

@@ -120,10 +120,15 @@ import Testing
     }
 
     @Test func pingSucceedsAndNamesBadKeysAndThrottling() async throws {
-        try await withCin7 { _, backend, connection, http in
+        try await withCin7 { core, backend, connection, http in
             let ok = await Ping.cin7(connection, name: "cin7", http: http, logger: quiet)
             #expect(ok.ok, "\(Ping.describe(ok))")
             #expect(ok.read == "Acme Builders Supply; 8 supplier(s)")
+            #expect(ok.rateLimit == "60 calls per minute per API application (documented)")
+            // a rate-limit header the system does send is reported as it came
+            core.faults.add(FaultRule(path: "*/me", nth: 1, effect: FaultEffect(headers: ["X-RateLimit-Remaining": "57"])))
+            let reported = await Ping.cin7(connection, name: "cin7", http: http, logger: quiet)
+            #expect(reported.rateLimit == "60 calls per minute per API application (documented); headers: X-RateLimit-Remaining=57")
             var wrong = connection
             wrong.applicationKey = "00000000-0000-0000-0000-000000000000"
             let denied = await Ping.cin7(wrong, name: "cin7", http: http, logger: quiet)
