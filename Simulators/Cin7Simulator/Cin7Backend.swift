@@ -91,13 +91,17 @@ public actor Cin7Backend {
     var accountList: [JSONValue] { accounts }
     var productList: [JSONValue] { products }
 
-    var stamp: String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: clock.now())
-    }
+    var stamp: String { SimDates.stamp(clock.now()) }
 
     static func newID() -> String { UUID().uuidString.lowercased() }
+
+    /// A record named by its `ID` (GUIDs compared case-insensitively) or, when no id is given, by
+    /// another field (`Name` of a supplier, `SKU` of a product), as Cin7's bodies allow either.
+    static func find(in records: [JSONValue], id: JSONValue?, or field: String, _ value: JSONValue?) -> JSONValue? {
+        if let id = id?.stringValue?.lowercased() { return records.first { $0["ID"]?.stringValue?.lowercased() == id } }
+        guard let value = value?.stringValue else { return nil }
+        return records.first { $0[field]?.stringValue == value }
+    }
 
     // MARK: Suppliers
 
@@ -109,7 +113,7 @@ public actor Cin7Backend {
             if let name, supplier["Name"]?.stringValue?.lowercased().contains(name.lowercased()) != true { return false }
             if !includeDeprecated && supplier["Status"]?.stringValue == "Deprecated" { return false }
             if let modifiedSince {
-                guard let text = supplier["LastModifiedOn"]?.stringValue, let changed = Cin7Dates.instant(text), changed > modifiedSince else { return false }
+                guard let text = supplier["LastModifiedOn"]?.stringValue, let changed = SimDates.parse(text), changed > modifiedSince else { return false }
             }
             return true
         }
@@ -179,14 +183,7 @@ public actor Cin7Backend {
 
     /// `POST /purchase`: the header; the supplier by `SupplierID` or `Supplier` name.
     func createPurchase(_ body: [String: JSONValue]) throws -> JSONValue {
-        let wantedID = body["SupplierID"]?.stringValue?.lowercased()
-        let wantedName = body["Supplier"]?.stringValue
-        let supplier = suppliers.first { candidate in
-            if let wantedID { return candidate["ID"]?.stringValue?.lowercased() == wantedID }
-            if let wantedName { return candidate["Name"]?.stringValue == wantedName }
-            return false
-        }
-        guard let supplier else { throw Refusal("Supplier not found. Provide SupplierID or Supplier of an existing supplier.") }
+        guard let supplier = Self.find(in: suppliers, id: body["SupplierID"], or: "Name", body["Supplier"]) else { throw Refusal("Supplier not found. Provide SupplierID or Supplier of an existing supplier.") }
         let approach = body["Approach"]?.stringValue ?? settings.defaultApproach
         guard ["INVOICE", "STOCK"].contains(approach) else { throw Refusal("Approach must be INVOICE or STOCK.") }
         if let rule = body["TaxRule"]?.stringValue, !settings.taxRules.contains(rule) { throw Refusal("Tax Rule '\(rule)' not found.") }
@@ -218,14 +215,7 @@ public actor Cin7Backend {
         var beforeTax = 0.0
         var tax = 0.0
         for (index, line) in lines.enumerated() {
-            let productID = line["ProductID"]?.stringValue?.lowercased()
-            let sku = line["SKU"]?.stringValue
-            let product = products.first { candidate in
-                if let productID { return candidate["ID"]?.stringValue?.lowercased() == productID }
-                if let sku { return candidate["SKU"]?.stringValue == sku }
-                return false
-            }
-            guard product != nil else { throw Refusal("Line \(index + 1): Product not found. Provide ProductID or SKU of an existing product.") }
+            guard Self.find(in: products, id: line["ProductID"], or: "SKU", line["SKU"]) != nil else { throw Refusal("Line \(index + 1): Product not found. Provide ProductID or SKU of an existing product.") }
             let quantity = line["Quantity"]?.doubleValue ?? 0
             guard quantity >= 1 else { throw Refusal("Line \(index + 1): Quantity should be greater than or equal to 1.") }
             let expected = quantity * (line["Price"]?.doubleValue ?? 0) * (1 - (line["Discount"]?.doubleValue ?? 0) / 100)
@@ -316,7 +306,7 @@ public actor Cin7Backend {
                 guard haystack.contains(where: { $0.contains(search.lowercased()) }) else { return false }
             }
             if let updatedSince {
-                guard let text = purchase["LastUpdatedDate"]?.stringValue, let updated = Cin7Dates.instant(text), updated > updatedSince else { return false }
+                guard let text = purchase["LastUpdatedDate"]?.stringValue, let updated = SimDates.parse(text), updated > updatedSince else { return false }
             }
             return true
         }.map { purchase in
@@ -331,15 +321,5 @@ public actor Cin7Backend {
             item["Type"] = "Simple Purchase"
             return .object(item)
         }
-    }
-}
-
-/// Instants as Cin7 writes and accepts them (with or without fractional seconds or a zone).
-enum Cin7Dates {
-    static func instant(_ text: String) -> Date? {
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = fractional.date(from: text) ?? ISO8601DateFormatter().date(from: text) { return date }
-        return ISO8601DateFormatter().date(from: text + "Z")  // "2025-03-05T00:00:00" (no zone) as UTC
     }
 }

@@ -74,7 +74,7 @@ public struct Cin7Simulator: BackedSimulator {
     }
 
     static func instant(_ text: String) throws -> Date {
-        guard let date = Cin7Dates.instant(text) else { throw Cin7Backend.Refusal("'\(text)' is not a valid date.") }
+        guard let date = SimDates.parse(text) else { throw Cin7Backend.Refusal("'\(text)' is not a valid date.") }
         return date
     }
 

@@ -137,7 +137,7 @@ extension ProcurifySimulator {
             guard let text = request.queryValue(parameter + suffix) else { continue }
             let name = parameter + suffix
             if dayOnly {
-                guard text.count == 10, FilterDate.parse(text) != nil else {
+                guard text.count == 10, SimDates.parse(text) != nil else {
                     return .failure(Refusal(response: .json(400, [name: ["Enter a valid date."]])))
                 }
                 kept = kept.filter { row in
@@ -145,11 +145,11 @@ extension ProcurifySimulator {
                     return isStart ? value >= text : value <= text
                 }
             } else {
-                guard let bound = FilterDate.instant(text) else {
+                guard let bound = SimDates.parse(text) else {
                     return .failure(Refusal(response: .json(400, [name: ["Enter a valid date/time."]])))
                 }
                 kept = kept.filter { row in
-                    guard let value = row[field]?.stringValue.flatMap(FilterDate.instant) else { return false }
+                    guard let value = row[field]?.stringValue.flatMap(SimDates.parse) else { return false }
                     return isStart ? value >= bound : value <= bound
                 }
             }
@@ -166,25 +166,5 @@ extension ProcurifySimulator {
             let (x, y) = (a[field]?.scalarText ?? "", b[field]?.scalarText ?? "")
             return descending ? x > y : x < y
         }
-    }
-}
-
-/// Date parsing for the filters: days as `YYYY-MM-DD`, instants as ISO 8601 with or without
-/// fractional seconds.
-enum FilterDate {
-    static func parse(_ text: String) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.date(from: text)
-    }
-
-    static func instant(_ text: String) -> Date? {
-        let plain = ISO8601DateFormatter()
-        if let date = plain.date(from: text) { return date }
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return fractional.date(from: text)
     }
 }

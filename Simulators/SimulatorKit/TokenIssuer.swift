@@ -62,8 +62,6 @@ public final class TokenIssuer: Sendable {
     /// access tokens simply ran out).
     public func expireAll() { state.withLock { $0.access.removeAll() } }
 
-    public var liveTokens: Int { state.withLock { $0.access.count } }
-
     /// The token of an `Authorization: Bearer …` header.
     public static func bearer(_ header: String?) -> String? {
         guard let header, header.lowercased().hasPrefix("bearer ") else { return nil }

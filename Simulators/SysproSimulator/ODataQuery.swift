@@ -1,4 +1,5 @@
 import Foundation
+import SimulatorKit
 import SyncEngine
 
 /// The subset of OData v4 system query options the SYSPRO OData service offers:
@@ -133,34 +134,7 @@ struct ODataQuery {
         }
     }
 
-    static func parseDate(_ text: String) -> Date? {
-        if text.count == 10 { return dateOnly.date(from: text) }
-        if let date = isoFull.date(from: text) { return date }
-        if let date = isoFraction.date(from: text) { return date }
-        // SQL datetime without zone, as some hosts send it
-        return localDateTime.date(from: String(text.prefix(19)))
-    }
-
-    nonisolated(unsafe) static let isoFull: ISO8601DateFormatter = ISO8601DateFormatter()
-    nonisolated(unsafe) static let isoFraction: ISO8601DateFormatter = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
-    }()
-    static let dateOnly: DateFormatter = {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter
-    }()
-    static let localDateTime: DateFormatter = {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss"
-        return formatter
-    }()
+    static func parseDate(_ text: String) -> Date? { SimDates.parse(text) }
 }
 
 /// Recursive-descent parser for `$filter`.

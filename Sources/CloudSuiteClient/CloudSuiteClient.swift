@@ -62,6 +62,9 @@ public struct IonAPIFile: Sendable, CustomStringConvertible {
     /// `iu/ti`: where M3 calls go.
     public var apiBase: String { "\(gatewayBase)/\(tenant)" }
 
+    /// `Authorization: Basic base64(ci:cs)`: how the token server authenticates the app.
+    public var clientAuthorization: String { "Basic " + Data("\(clientID):\(clientSecret)".utf8).base64EncodedString() }
+
     public var description: String { "IonAPIFile(tenant: \(tenant), app: \(appName ?? "?"), gateway: \(gatewayBase))" }
 }
 
@@ -138,11 +141,10 @@ public actor CloudSuiteClient {
 
     private func token(grant: [(String, String)]) async throws {
         let file = connection.ionapi
-        let basic = "Basic " + Data("\(file.clientID):\(file.clientSecret)".utf8).base64EncodedString()
         let form = grant.map { "\($0.0)=\($0.1.percentEncoded())" }.joined(separator: "&")
         let reply = try await transport.send(
             "POST", file.tokenURL,
-            headers: [("Authorization", basic), ("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
+            headers: [("Authorization", file.clientAuthorization), ("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
             body: Data(form.utf8))
         let json = try? JSONDecoder().decode(JSONValue.self, from: reply.body)
         switch reply.status {
@@ -169,10 +171,9 @@ public actor CloudSuiteClient {
     public func revoke() async {
         guard let url = connection.ionapi.revokeURL else { return }
         let file = connection.ionapi
-        let basic = "Basic " + Data("\(file.clientID):\(file.clientSecret)".utf8).base64EncodedString()
         let (token, hint) = refreshToken.map { ($0, "refresh_token") } ?? (auth.token.map { ($0, "access_token") } ?? ("", ""))
         guard !token.isEmpty else { return }
-        _ = try? await transport.send("POST", url, headers: [("Authorization", basic), ("Content-Type", "application/x-www-form-urlencoded")],
+        _ = try? await transport.send("POST", url, headers: [("Authorization", file.clientAuthorization), ("Content-Type", "application/x-www-form-urlencoded")],
                                       body: Data("token=\(token.percentEncoded())&token_type_hint=\(hint)".utf8))
         auth.invalidate()
         refreshToken = nil

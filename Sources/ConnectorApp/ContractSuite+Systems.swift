@@ -9,22 +9,8 @@ import SAPB1Client
 import SyncEngine
 
 extension ContractSuite {
-    /// Whether a value is money the way Procurify sends it: a string such as `"1250.00"`.
-    static func isDecimalString(_ value: JSONValue?) -> Bool {
-        guard let text = value?.stringValue, !text.isEmpty else { return false }
-        let digits = text.hasPrefix("-") ? text.dropFirst() : Substring(text)
-        let parts = digits.split(separator: ".", omittingEmptySubsequences: false)
-        return (1...2).contains(parts.count) && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) }
-    }
-
-    /// `YYYY-MM-DD` in UTC, as Procurify's day filters take it.
-    static func day(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.string(from: date)
-    }
+    /// Whether a value is money the way Procurify sends it: a decimal string such as `"1250.00"`.
+    static func isDecimalString(_ value: JSONValue?) -> Bool { value?.stringValue != nil && Money.parse(value) != nil }
 
     /// The checks of whichever system the endpoint belongs to.
     public static func verify(_ endpoint: PingTarget.Endpoint, http: HTTPClient, logger: Logger, allowWrites: Bool) async -> [Outcome] {
@@ -230,7 +216,7 @@ extension ContractSuite {
             },
             Check(name: "purchased POs list by modified_date window, without lines, with the fields flow 001 maps", intrusive: false) {
                 let page = try await client.page("/api/v2/purchase_orders/purchased/all/", query: [
-                    ("modified_date_0", "2000-01-01"), ("modified_date_1", Self.day(Date().addingTimeInterval(86_400))), ("page_size", "5"),
+                    ("modified_date_0", "2000-01-01"), ("modified_date_1", DemoData.dayString(Date().addingTimeInterval(86_400))), ("page_size", "5"),
                 ])
                 for po in page.items {
                     try expect(po["procurify_PO"]?.doubleValue != nil && po["uuid"]?.stringValue != nil, "a PO lacks procurify_PO or uuid")
@@ -427,7 +413,7 @@ extension ContractSuite {
         let raw = transport(http, "cloudsuite", logger)
         let file = connection.ionapi
         let client = CloudSuiteClient(connection: connection, transport: raw)
-        let basic = "Basic " + Data("\(file.clientID):\(file.clientSecret)".utf8).base64EncodedString()
+        let basic = file.clientAuthorization
         func token(_ form: [(String, String)], basicAuth: Bool = true) async throws -> HTTPReply {
             let text = form.map { "\($0.0)=\($0.1.percentEncoded())" }.joined(separator: "&")
             return try await raw.send("POST", file.tokenURL, headers: (basicAuth ? [("Authorization", basic)] : []) + [("Content-Type", "application/x-www-form-urlencoded")],

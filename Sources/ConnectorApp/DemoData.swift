@@ -40,6 +40,13 @@ public struct DemoData: Sendable {
     /// The Cin7 simulator's demo application key (it opens nothing but the simulator).
     public static let cin7ApplicationKey = "d3m0k3y0-0000-4000-8000-000000000cin"
 
+    /// The mapping table of the demo data: the four cost codes plus GL 5500-240 → 31-100 (the
+    /// code that is missing in project 2302 until the demo creates it).
+    public static var costCodeMappings: [CostCodeMapping] {
+        costCodes.map { CostCodeMapping(glAccount: $0.gl, costCenter: $0.cc, costCode: $0.code) }
+            + [CostCodeMapping(glAccount: "5500", costCenter: "240", costCode: "31-100")]
+    }
+
     /// The other simulators' demo credentials (they open nothing but the simulators).
     public static let procurifyClientID = "ml-connector-procurify-demo"
     public static let procurifyClientSecret = "demo-procurify-secret"
@@ -192,8 +199,7 @@ public struct DemoData: Sendable {
         var data = DemoData(syspro: syspro, procore: procore, cin7: cin7, mappings: [], purchaseOrderCount: headers.count,
                             invoiceCount: invoices.count, latePurchaseOrder: (late, lateLines))
         data.addReferenceSystems(today: today)
-        data.mappings = costCodes.map { CostCodeMapping(glAccount: $0.gl, costCenter: $0.cc, costCode: $0.code) }
-        data.mappings.append(CostCodeMapping(glAccount: "5500", costCenter: "240", costCode: "31-100"))
+        data.mappings = costCodeMappings
         return data
     }
 

@@ -67,10 +67,13 @@ public enum Ping {
             case .missingPermission: missingPermission
             case .rateLimited: rateLimited
             case .unexpectedResponse: unexpectedResponse
-            case .configuration: "Fix the connection in the config file: \(error.message)"
+            case .configuration: Ping.configurationAdvice
             }
         }
     }
+
+    /// The next step for a connection that could not be built (the message names what is missing).
+    static let configurationAdvice = "Fix the connection in the config file (or the vault entry / environment variable it names)"
 
     /// The one table from error code to category.
     public static func category(of code: SyncError.Code) -> Category {
@@ -129,7 +132,7 @@ public enum Ping {
         switch target.endpoint {
         case .failure(let error):
             var result = Result(system: target.system, connection: target.connection)
-            result.failure = Failure(category: category(of: error.code), message: error.message, nextStep: "Fix the connection in the config file (or the vault entry / environment variable it names)")
+            result.failure = Failure(category: category(of: error.code), message: error.message, nextStep: configurationAdvice)
             return result
         case .success(.syspro(let connection)): return await syspro(connection, name: target.connection, http: http, logger: logger)
         case .success(.procore(let connection)): return await procore(connection, name: target.connection, http: http, logger: logger)

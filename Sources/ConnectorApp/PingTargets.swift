@@ -26,7 +26,6 @@ public struct PingTarget: Sendable {
     public var endpoint: Result<Endpoint, SyncError>
     /// The credential references behind it (to stamp vault entries as checked).
     public var references: [String]
-    public var sandbox: Bool?
 
     /// Every system in the order `ping --all` reports them.
     public static let systems = ["syspro", "procore", "cin7", "procurify", "sapb1", "cloudsuite"]
@@ -57,11 +56,11 @@ public struct PingTarget: Sendable {
         for integration in config.integrations where connection == nil || integration.name == connection {
             if systems.contains("syspro"), let endpoint = attempt({ .syspro(try integration.sysproConnection(vault: vault)) }) {
                 let refs = [integration.syspro.operatorPassword, integration.syspro.odataPassword] + (integration.syspro.companyPassword.map { [$0] } ?? [])
-                targets.append(PingTarget(system: "syspro", connection: integration.name, endpoint: endpoint, references: refs, sandbox: integration.sandbox))
+                targets.append(PingTarget(system: "syspro", connection: integration.name, endpoint: endpoint, references: refs))
             }
             if systems.contains("procore"), let endpoint = attempt({ .procore(try integration.procoreConnection(vault: vault)) }) {
                 targets.append(PingTarget(system: "procore", connection: integration.name, endpoint: endpoint,
-                                          references: [integration.procore.clientSecret], sandbox: integration.sandbox))
+                                          references: [integration.procore.clientSecret]))
             }
         }
         for extra in extras where connection == nil || extra.name == connection {
@@ -74,7 +73,7 @@ public struct PingTarget: Sendable {
             for (system, make) in makers where systems.contains(system) {
                 guard let endpoint = attempt(make) else { continue }
                 targets.append(PingTarget(system: system, connection: extra.name, endpoint: endpoint,
-                                          references: (extra.references[system] ?? []).map(\.reference), sandbox: extra.sandbox))
+                                          references: (extra.references[system] ?? []).map(\.reference)))
             }
         }
         guard !targets.isEmpty else {

@@ -139,7 +139,7 @@ public enum Simulate {
                 "      clientSecret: \(try secret("procore-client-secret", DemoData.clientSecret))", "      companyId: \(DemoData.companyID)",
                 "    settings:", "      costCodes:",
             ]
-            for row in DemoData.generate(purchaseOrders: 1, today: Date()).mappings {
+            for row in DemoData.costCodeMappings {
                 lines.append("        - { glAccount: \"\(row.glAccount)\", costCenter: \"\(row.costCenter)\", costCode: \"\(row.costCode)\"\(row.project.map { ", project: \"\($0)\"" } ?? "") }")
             }
         } else {
