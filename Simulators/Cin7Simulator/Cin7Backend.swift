@@ -16,7 +16,7 @@ public actor Cin7Backend {
     }
 
     public struct Settings: Sendable, Codable, Equatable {
-        /// Calls per minute per API application (Cin7: 60).
+        /// Calls per minute per API application (Cin7: 60; ≤ 0 = unlimited).
         public var callsPerMinute = 60
         /// The status answered past the limit: Cin7's own table says 503, several clients see 429.
         public var throttleStatus = 503
@@ -42,7 +42,7 @@ public actor Cin7Backend {
     var products: [JSONValue] = []
     /// Purchases by `ID`, in creation order.
     var purchases: [JSONValue] = []
-    private var windows: [String: (start: Date, count: Int)] = [:]
+    let limiter = WindowLimiter()
     let clock: any SyncClock
 
     public init(clock: any SyncClock) { self.clock = clock }
@@ -55,7 +55,7 @@ public actor Cin7Backend {
         accounts = []
         products = []
         purchases = []
-        windows = [:]
+        limiter.reset()
         settings = Settings()
     }
 
@@ -79,12 +79,8 @@ public actor Cin7Backend {
         guard let accountID, let key,
             applications.contains(where: { $0.accountId.lowercased() == accountID.lowercased() && $0.applicationKey.lowercased() == key.lowercased() })
         else { return .forbidden }
-        let now = clock.now()
-        var window = windows[key.lowercased()] ?? (now, 0)
-        if now.timeIntervalSince(window.start) >= 60 { window = (now, 0) }
-        window.count += 1
-        windows[key.lowercased()] = window
-        return window.count > settings.callsPerMinute ? .throttled : .ok
+        let over = limiter.admit(key.lowercased(), limit: settings.callsPerMinute, window: 60, now: clock.now())
+        return over == nil ? .ok : .throttled
     }
 
     var profile: JSONValue { .object(company) }

@@ -24,8 +24,14 @@ public actor Cin7Client {
     public nonisolated let connection: Cin7Connection
     private let transport: HTTPTransport
 
+    /// The statuses Cin7 answers its limit with: its own table says 503, several clients see 429.
+    public static let throttleStatuses: Set<Int> = [429, 503]
+
+    /// - Parameter transport: used as given, except that it treats ``throttleStatuses`` as "throttled".
     public init(connection: Cin7Connection, transport: HTTPTransport) {
         self.connection = connection
+        var transport = transport
+        transport.throttleStatuses.formUnion(Self.throttleStatuses)
         self.transport = transport
     }
 

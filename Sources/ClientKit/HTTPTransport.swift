@@ -35,11 +35,16 @@ public struct HTTPReply: Sendable {
 public final class TransportStats: Sendable {
     private let state = Mutex<(requests: Int, retries: Int, waited: Double)>((0, 0, 0))
     private let limits = Mutex<[String: String]>([:])
-    public init() {}
+    /// Whether ``rateLimitHeaders`` is kept (ping reads it; the sync path does not pay for it).
+    public let recordsRateLimitHeaders: Bool
+
+    public init() { recordsRateLimitHeaders = false }
+    public init(recordsRateLimitHeaders: Bool) { self.recordsRateLimitHeaders = recordsRateLimitHeaders }
 
     /// Keeps the rate-limit headers of an answer (`X-Rate-Limit-*`, `X-RateLimit-*`,
     /// `RateLimit-*`, `Retry-After`), the latest value per name.
     func noteRateLimits(_ headers: [(String, String)]) {
+        guard recordsRateLimitHeaders else { return }
         let found = headers.filter { name, _ in
             let lower = name.lowercased()
             return lower.contains("ratelimit") || lower.contains("rate-limit") || lower == "retry-after"

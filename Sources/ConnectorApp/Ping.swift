@@ -121,7 +121,8 @@ public enum Ping {
     /// A transport that tries once: a ping reports a 429 instead of waiting it out.
     static func transport(_ http: HTTPClient, system: String, logger: Logger) -> HTTPTransport {
         HTTPTransport(
-            http: http, system: system, clock: SystemClock(), policy: BackoffPolicy(maxAttempts: 1), timeout: .seconds(15), logger: logger)
+            http: http, system: system, clock: SystemClock(), policy: BackoffPolicy(maxAttempts: 1), timeout: .seconds(15), logger: logger,
+            stats: TransportStats(recordsRateLimitHeaders: true))
     }
 
     /// Whether a URL points at this machine (a simulator, a tunnel to a test system).
@@ -230,8 +231,7 @@ public enum Ping {
             missingPermission: "Enable the API application in Cin7 Core (Integrations → API)",
             rateLimited: "Another integration may share this API application; wait a minute and ping again",
             unexpectedResponse: "Check the base URL: https://inventory.dearsystems.com/ExternalApi/v2")
-        var cin7Transport = transport(http, system: "cin7", logger: logger)
-        cin7Transport.throttleStatuses = [429, 503]  // Cin7's own table answers its limit with 503
+        let cin7Transport = transport(http, system: "cin7", logger: logger)
         let client = Cin7Client(connection: connection, transport: cin7Transport)
         return await check("cin7", name, advice: advice, stats: cin7Transport.stats) { result in
             result.looksLikeSandbox = isLocal(connection.baseURL)

@@ -135,7 +135,7 @@ import Testing
             #expect(denied.failure?.category == .badCredentials)
             #expect(denied.reachable)
             var settings = Cin7Backend.Settings()
-            settings.callsPerMinute = 0
+            settings.callsPerMinute = 1  // the pings above used this minute up
             await backend.setSettings(settings)
             #expect(await Ping.cin7(connection, name: "cin7", http: http, logger: quiet).failure?.category == .rateLimited)
         }
