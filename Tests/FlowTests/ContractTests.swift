@@ -43,13 +43,11 @@ import Testing
 
     /// The four simulators that back `ping` only so far, through the config `simulate --write-config` writes.
     func withReferenceSimulators(_ body: @Sendable ([PingTarget], HTTPClient, Simulate.Endpoints) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mlc-contract-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         let systems = ["cin7", "procurify", "sapb1", "cloudsuite"]
-        try await Simulate.withRunning(systems: systems, purchaseOrders: 1, simulatedClock: true, logger: quiet) { endpoints in
-            let config = try ConnectorConfig.load(path: try Simulate.writeConfig(for: endpoints, into: directory))
+        try await withSimulators(systems) { running in
+            let config = try ConnectorConfig.load(path: running.configPath)
             let targets = try PingTarget.resolve(config: config, connection: nil, systems: systems, vault: nil)
-            try await HTTPClient.withHTTPClient { http in try await body(targets, http, endpoints) }
+            try await body(targets, running.http, running.endpoints)
         }
     }
 

@@ -85,3 +85,20 @@ final class CapturedLogs: Sendable {
         }
     }
 }
+
+/// Simulators served as `simulate` serves them (on the simulated clock), the config
+/// `simulate --write-config` writes for them, and an HTTP client.
+struct RunningSimulators: Sendable {
+    var endpoints: Simulate.Endpoints
+    var configPath: String
+    var http: HTTPClient
+}
+
+func withSimulators(_ systems: [String] = Simulate.systems, _ body: @Sendable (RunningSimulators) async throws -> Void) async throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mlc-sim-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    try await Simulate.withRunning(systems: systems, purchaseOrders: 2, simulatedClock: true, logger: quiet) { endpoints in
+        let path = try Simulate.writeConfig(for: endpoints, into: directory)
+        try await HTTPClient.withHTTPClient { http in try await body(RunningSimulators(endpoints: endpoints, configPath: path, http: http)) }
+    }
+}

@@ -19,8 +19,8 @@ import Testing
     }
 
     func withSimulators(_ body: @Sendable (Running) async throws -> Void) async throws {
-        try await Simulate.withRunning(systems: ["procurify", "sapb1", "cloudsuite"], purchaseOrders: 1, simulatedClock: true, logger: quiet) { endpoints in
-            try await HTTPClient.withHTTPClient { http in try await body(Running(endpoints: endpoints, http: http, clock: ManualClock())) }
+        try await FlowTests.withSimulators(["procurify", "sapb1", "cloudsuite"]) { running in
+            try await body(Running(endpoints: running.endpoints, http: running.http, clock: ManualClock()))
         }
     }
 

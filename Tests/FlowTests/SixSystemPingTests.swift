@@ -12,21 +12,6 @@ import Testing
 /// writes, and every kind of wrong credential landing in its category. Faults and settings go
 /// through each simulator's `/_sim/` control API, as a script would send them.
 @Suite(.serialized) struct SixSystemPingTests {
-    struct Running: Sendable {
-        var endpoints: Simulate.Endpoints
-        var configPath: String
-        var http: HTTPClient
-    }
-
-    func withSimulators(_ body: @Sendable (Running) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mlc-sim-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try await Simulate.withRunning(purchaseOrders: 2, simulatedClock: true, logger: quiet) { endpoints in
-            let path = try Simulate.writeConfig(for: endpoints, into: directory)
-            try await HTTPClient.withHTTPClient { http in try await body(Running(endpoints: endpoints, configPath: path, http: http)) }
-        }
-    }
-
     static let secrets = [
         DemoData.clientSecret, DemoData.operatorPassword, DemoData.odataPassword, DemoData.cin7ApplicationKey, DemoData.procurifyClientSecret,
         DemoData.sapPassword, DemoData.ionClientSecret, DemoData.ionSecretKey,
