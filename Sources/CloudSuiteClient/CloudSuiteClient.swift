@@ -197,7 +197,8 @@ public actor CloudSuiteClient {
             switch auth.beforeCall(now: transport.clock.now()) {
             case .send(let value): token = value
             case .logIn:
-                if auth.token == nil && tokensFetched > 0 { try await renew() } else { try await logIn() }
+                // after the first token: the refresh grant when one was issued (renew falls back to the password grant)
+                if tokensFetched > 0 { try await renew() } else { try await logIn() }
                 continue
             case .fail(let message): throw SyncError(.authFailed, message)
             }
