@@ -43,6 +43,16 @@ import Testing
                    body: ["project_id": 101, "purchase_order_contract": ["number": .string(number), "origin_id": .string("O-\(number)")]]).0
     }
 
+    /// A hook to `url` with one trigger: commitments created.
+    func hookOnCommitmentCreate(_ core: SimulatorCore, token: String, url: String) async throws -> Int64 {
+        let (_, hook) = await call(core, "POST", "/rest/v1.0/webhooks/hooks", token: token,
+                                   body: ["company_id": 8, "hook": ["destination_url": .string(url)]])
+        let hookID = Int64(try #require(hook?["id"]?.doubleValue))
+        _ = await call(core, "POST", "/rest/v1.0/webhooks/hooks/\(hookID)/triggers", token: token,
+                       body: ["trigger": ["resource_name": "Purchase Order Contracts", "event_type": "create"]])
+        return hookID
+    }
+
     @Test func deliversProcorePayloadsWithTheHooksHeaders() async throws {
         try await withProcore { core, receiver, token, url in
             let (status, hook) = await call(core, "POST", "/rest/v1.0/webhooks/hooks", token: token, body: [
@@ -80,11 +90,7 @@ import Testing
 
     @Test func failedDeliveriesPauseTheEndpointAndRetryOnTheLadder() async throws {
         try await withProcore { core, receiver, token, url in
-            let (_, hook) = await call(core, "POST", "/rest/v1.0/webhooks/hooks", token: token,
-                                       body: ["company_id": 8, "hook": ["destination_url": .string(url)]])
-            let hookID = Int64(try #require(hook?["id"]?.doubleValue))
-            _ = await call(core, "POST", "/rest/v1.0/webhooks/hooks/\(hookID)/triggers", token: token,
-                           body: ["trigger": ["resource_name": "Purchase Order Contracts", "event_type": "create"]])
+            let hookID = try await hookOnCommitmentCreate(core, token: token, url: url)
             receiver.failNext(2)
             _ = await createCommitment(core, token: token, number: "1")
             _ = await createCommitment(core, token: token, number: "2")
@@ -106,11 +112,7 @@ import Testing
 
     @Test func reorderAndDuplicateFaults() async throws {
         try await withProcore { core, receiver, token, url in
-            let (_, hook) = await call(core, "POST", "/rest/v1.0/webhooks/hooks", token: token,
-                                       body: ["company_id": 8, "hook": ["destination_url": .string(url)]])
-            let hookID = Int64(try #require(hook?["id"]?.doubleValue))
-            _ = await call(core, "POST", "/rest/v1.0/webhooks/hooks/\(hookID)/triggers", token: token,
-                           body: ["trigger": ["resource_name": "Purchase Order Contracts", "event_type": "create"]])
+            _ = try await hookOnCommitmentCreate(core, token: token, url: url)
             _ = await core.respond(SimRequest(method: "POST", path: "/_sim/webhooks/hold"))
             for n in 1...3 { _ = await createCommitment(core, token: token, number: String(n)) }
             #expect(receiver.deliveries.isEmpty)
