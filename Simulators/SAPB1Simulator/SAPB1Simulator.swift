@@ -112,23 +112,33 @@ public struct SAPB1Simulator: BackedSimulator {
     /// odata.maxpagesize`, `B1S-PageSize`) with a nextLink relative to the service root carrying
     /// every option plus `$skip`. With `$top` at or under the page size there is no nextLink.
     func collection(_ set: String, rows all: [JSONValue], request: SimRequest, root: String, v4: Bool, pageSize configured: Int) async -> SimResponse {
-        var rows = all
-        if let filter = request.queryValue("$filter") {
-            guard let clauses = Self.parseFilter(filter) else {
-                return Self.error(400, code: -1, "Invalid filter expression: \(filter)", v4: v4)
-            }
-            rows = rows.filter { row in clauses.allSatisfy { $0.matches(row) } }
+        let columns = Set(all.flatMap { ($0.objectValue ?? [:]).keys }).union(Self.properties[set] ?? []).union(await backend.settings.userFields)
+        let query: ODataQuery
+        do {
+            query = try ODataQuery({ request.queryValue($0) }, columns: columns)
+        } catch let error as ODataQuery.QueryError {
+            return Self.error(400, code: -1000, error.message, v4: v4)
+        } catch {
+            return Self.error(400, code: -1000, "\(error)", v4: v4)
         }
-        if let order = request.queryValue("$orderby") {
-            let parts = order.split(separator: " ").map(String.init)
-            let descending = parts.count > 1 && parts[1].lowercased() == "desc"
-            rows.sort { a, b in
-                let (x, y) = (a[parts[0]].map(\.scalarText) ?? "", b[parts[0]].map(\.scalarText) ?? "")
-                return descending ? x > y : x < y
+        var rows: [[String: JSONValue]] = all.compactMap(\.objectValue)
+        if let filter = query.filter {
+            // enum properties filter on the value as well as the name ('S' for cSupplier)
+            let resolved = ODataQuery.mapLiterals(filter) { column, literal in
+                guard Self.enumColumns.contains(column), case .string(let text) = literal, let name = Self.enumAliases[text] else { return literal }
+                return .string(name)
             }
+            rows = rows.filter { ODataQuery.evaluate(resolved, $0) }
         }
-        let skip = max(0, Int(request.queryValue("$skip") ?? "") ?? 0)
-        let top = Int(request.queryValue("$top") ?? "")
+        for (column, descending) in query.orderBy.reversed() {  // stable sorts, last key first
+            rows = rows.enumerated().sorted { a, b in
+                let order = ODataQuery.order(a.element[column] ?? .null, b.element[column] ?? .null)
+                if order == .orderedSame { return a.offset < b.offset }
+                return descending ? order == .orderedDescending : order == .orderedAscending
+            }.map(\.element)
+        }
+        let skip = query.skip
+        let top = query.top
         var pageSize = configured
         var applied: [(String, String)] = []
         if let prefer = request.header("prefer"), let range = prefer.range(of: "odata.maxpagesize=") {
@@ -147,10 +157,9 @@ public struct SAPB1Simulator: BackedSimulator {
             let options = request.query.filter { $0.name != "$skip" }.map { "\($0.name)=\($0.value)" } + ["$skip=\(skip + pageSize)"]
             nextLink = "\(set)?" + options.joined(separator: "&")
         }
-        var page: [JSONValue] = Array(remaining.prefix(take))
-        if let select = request.queryValue("$select"), select != "*" {
-            let fields = Set(select.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-            page = page.map { .object(($0.objectValue ?? [:]).filter { fields.contains($0.key) }) }
+        var page: [JSONValue] = remaining.prefix(take).map { .object($0) }
+        if let select = query.select.map(Set.init) {
+            page = page.map { .object(($0.objectValue ?? [:]).filter { select.contains($0.key) }) }
         }
         var body: [String: JSONValue] = [
             (v4 ? "@odata.context" : "odata.metadata"): .string("\(request.origin)\(root)/$metadata#\(set)"), "value": .array(page),
@@ -161,32 +170,22 @@ public struct SAPB1Simulator: BackedSimulator {
         return Self.ok(200, .object(body), v4: v4, headers: applied)
     }
 
-    struct Clause {
-        var field: String
-        var value: String
-        var negated: Bool
-        func matches(_ row: JSONValue) -> Bool {
-            let actual = row[field]?.scalarText ?? ""
-            let equal = actual == value || SAPB1Simulator.enumAliases[value] == actual
-            return negated ? !equal : equal
-        }
-    }
-
-    /// Enum values accepted for their names (`'S'` filters `cSupplier`).
+    /// Enum values accepted for their names (`'S'` filters `cSupplier`), on the enum properties.
     static let enumAliases = ["S": "cSupplier", "C": "cCustomer", "L": "cLid", "Y": "tYES", "N": "tNO"]
+    static let enumColumns: Set<String> = ["CardType", "Valid", "Frozen", "ActiveAccount", "Active", "Cancelled"]
 
-    /// `A eq 'x' and B ne 3` — the subset the flow's look-ups use; `nil` for anything else.
-    static func parseFilter(_ text: String) -> [Clause]? {
-        var clauses: [Clause] = []
-        for part in text.components(separatedBy: " and ") {
-            let words = part.trimmingCharacters(in: .whitespaces).split(separator: " ", maxSplits: 2).map(String.init)
-            guard words.count == 3, ["eq", "ne"].contains(words[1]) else { return nil }
-            var value = words[2]
-            if value.hasPrefix("'") && value.hasSuffix("'") && value.count >= 2 { value = String(value.dropFirst().dropLast()).replacingOccurrences(of: "''", with: "'") }
-            clauses.append(Clause(field: words[0], value: value, negated: words[1] == "ne"))
-        }
-        return clauses
-    }
+    /// The documented properties of each entity set, filterable even before a row carries them
+    /// (an empty `PurchaseInvoices` still answers `$filter=NumAtCard eq '…'` with `[]`).
+    static let properties: [String: Set<String>] = [
+        "BusinessPartners": ["CardCode", "CardName", "CardType", "GroupCode", "FederalTaxID", "Currency", "Phone1", "EmailAddress", "Valid", "Frozen"],
+        "Projects": ["Code", "Name", "ValidFrom", "ValidTo", "Active"],
+        "ChartOfAccounts": ["Code", "Name", "FormatCode", "AccountType", "ActiveAccount", "AccountLevel", "FatherAccountKey", "AcctCurrency"],
+        "ProfitCenters": ["CenterCode", "CenterName", "GroupCode", "InWhichDimension", "EffectiveFrom", "EffectiveTo", "Active"],
+        "PurchaseInvoices": ["DocEntry", "DocNum", "CardCode", "CardName", "DocType", "NumAtCard", "DocDate", "DocDueDate", "TaxDate", "DocCurrency",
+                             "Comments", "JournalMemo", "Project", "DocTotal", "VatSum", "DocumentStatus", "Cancelled", "CreationDate"],
+        "JournalEntries": ["JdtNum", "Number", "ReferenceDate", "DueDate", "TaxDate", "Memo", "Reference", "Reference2", "Reference3", "ProjectCode",
+                           "TransactionCode"],
+    ]
 
     public func apply(_ action: FaultAction) async { await backend.killSessions() }
     public func reset() async { await backend.reset() }

@@ -1,4 +1,5 @@
 import Foundation
+import SimulatorKit
 import SyncEngine
 
 /// SYSPRO's state and rules, with no HTTP types: operators, e.net sessions and the company tables

@@ -1,31 +1,31 @@
 import Foundation
-import SimulatorKit
 import SyncEngine
 
-/// The subset of OData v4 system query options the SYSPRO OData service offers:
-/// `$filter` (eq ne gt ge lt le, and, or, not, parentheses; string, number, boolean, null,
-/// date-time and date-only literals), `$orderby` (`asc`/`desc`, several keys), `$select`, `$top`,
-/// `$skip`.
-struct ODataQuery {
-    enum Literal: Equatable {
+/// OData system query options as the simulated OData services take them (SYSPRO OData, the SAP B1
+/// Service Layer): `$filter` (eq ne gt ge lt le, and, or, not, parentheses; string, number,
+/// boolean, null, date-time and date-only literals), `$orderby` (`asc`/`desc`, several keys),
+/// `$select`, `$top`, `$skip`. Properties are checked against the entity set's columns.
+public struct ODataQuery: Sendable {
+    public enum Literal: Equatable, Sendable {
         case string(String), number(Double), date(Date), bool(Bool), null
     }
-    indirect enum Filter {
+    public indirect enum Filter: Sendable {
         case compare(String, String, Literal)
         case and(Filter, Filter)
         case or(Filter, Filter)
         case not(Filter)
     }
-    struct QueryError: Error { var message: String }
+    public struct QueryError: Error, Sendable { public var message: String }
 
-    var filter: Filter?
-    var orderBy: [(String, Bool)] = []  // (property, descending)
-    var select: [String]?
-    var top: Int?
-    var skip: Int = 0
+    public var filter: Filter?
+    public var orderBy: [(String, Bool)] = []  // (property, descending)
+    public var select: [String]?
+    public var top: Int?
+    public var skip: Int = 0
 
     /// Parses the query options of a request; `columns` are the entity set's properties.
-    init(_ request: (String) -> String?, columns: Set<String>) throws {
+    /// - Throws: ``QueryError`` naming the option or property that is wrong.
+    public init(_ request: (String) -> String?, columns: Set<String>) throws {
         if let text = request("$filter"), !text.trimmingCharacters(in: .whitespaces).isEmpty {
             var parser = FilterParser(text: text, columns: columns)
             filter = try parser.parse()
@@ -34,7 +34,7 @@ struct ODataQuery {
             for part in text.split(separator: ",") {
                 let words = part.split(separator: " ").map(String.init)
                 guard let name = words.first, columns.contains(name) else {
-                    throw QueryError(message: "Could not find a property named '\(part.trimmingCharacters(in: .whitespaces))' on type 'SYSPRO.\(columns.count)'.")
+                    throw QueryError(message: "Could not find a property named '\(part.trimmingCharacters(in: .whitespaces))' on the entity type.")
                 }
                 let direction = words.count > 1 ? words[1].lowercased() : "asc"
                 guard direction == "asc" || direction == "desc" else {
@@ -62,7 +62,7 @@ struct ODataQuery {
 
     /// When the filter is `C eq 'a' or C eq 'b' …` on one column, that column and the values: the
     /// backend answers such look-ups from a hash index instead of a scan.
-    var equalitySet: (column: String, values: [String])? {
+    public var equalitySet: (column: String, values: [String])? {
         guard let filter else { return nil }
         var column: String?
         var values: [String] = []
@@ -81,12 +81,12 @@ struct ODataQuery {
         return (column, values)
     }
 
-    func matches(_ row: [String: JSONValue]) -> Bool {
+    public func matches(_ row: [String: JSONValue]) -> Bool {
         guard let filter else { return true }
         return Self.evaluate(filter, row)
     }
 
-    static func evaluate(_ filter: Filter, _ row: [String: JSONValue]) -> Bool {
+    public static func evaluate(_ filter: Filter, _ row: [String: JSONValue]) -> Bool {
         switch filter {
         case .and(let a, let b): return evaluate(a, row) && evaluate(b, row)
         case .or(let a, let b): return evaluate(a, row) || evaluate(b, row)
@@ -123,7 +123,7 @@ struct ODataQuery {
     }
 
     /// Orders two field values for `$orderby` (nulls first, as SQL Server does).
-    static func order(_ a: JSONValue, _ b: JSONValue) -> ComparisonResult {
+    public static func order(_ a: JSONValue, _ b: JSONValue) -> ComparisonResult {
         switch (a, b) {
         case (.null, .null): return .orderedSame
         case (.null, _): return .orderedAscending
@@ -134,7 +134,18 @@ struct ODataQuery {
         }
     }
 
-    static func parseDate(_ text: String) -> Date? { SimDates.parse(text) }
+    public static func parseDate(_ text: String) -> Date? { SimDates.parse(text) }
+
+    /// The filter with every literal passed through `transform` (a system's literal aliases,
+    /// such as SAP's enum values `'S'` for `cSupplier`).
+    public static func mapLiterals(_ filter: Filter, _ transform: (String, Literal) -> Literal) -> Filter {
+        switch filter {
+        case .compare(let column, let op, let literal): return .compare(column, op, transform(column, literal))
+        case .and(let a, let b): return .and(mapLiterals(a, transform), mapLiterals(b, transform))
+        case .or(let a, let b): return .or(mapLiterals(a, transform), mapLiterals(b, transform))
+        case .not(let a): return .not(mapLiterals(a, transform))
+        }
+    }
 }
 
 /// Recursive-descent parser for `$filter`.
