@@ -289,6 +289,11 @@ func decode(_ response: SimResponse) throws -> JSONValue { try JSONDecoder().dec
         let small = await get("/b1s/v2/BusinessPartners", "$top=5", session: id, headers: ["Prefer": "odata.maxpagesize=10"])
         #expect(small.header("Preference-Applied") == "odata.maxpagesize=10")
         #expect(try decode(small)["@odata.nextLink"] == nil)  // $top at or under the page size: no link
+        let either = try decode(await get("/b1s/v1/BusinessPartners",
+                                          "$filter=CardType%20eq%20'S'%20and%20(CardCode%20eq%20'V002'%20or%20CardCode%20ge%20'V024')&$orderby=CardCode%20desc", session: id))
+        #expect(either["value"]?.arrayValue?.map { $0["CardCode"] } == ["V024", "V002"])  // V025 is a customer
+        let unknown = await get("/b1s/v1/BusinessPartners", "$filter=NoSuchField%20eq%201", session: id)
+        #expect(unknown.status == 400)
         let counted = try decode(await get("/b1s/v1/BusinessPartners", "$inlinecount=allpages&$top=1", session: id))
         #expect(counted["odata.count"] == "25")
         let one = try decode(await get("/b1s/v1/BusinessPartners('V007')", session: id))
