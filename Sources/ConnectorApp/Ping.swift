@@ -197,6 +197,8 @@ public enum Ping {
             unexpectedResponse: "Check that the URLs point at Procore's login and API hosts (production https://api.procore.com, sandbox https://sandbox.procore.com), not a proxy or an HTML page")
         let procoreTransport = transport(http, system: "procore", logger: logger)
         let client = ProcoreClient(connection: connection, transport: procoreTransport)
+        // Procore's X-Rate-Limit-* figures come formatted from the client below; an empty
+        // counter keeps check(…) from listing the same headers a second time.
         return await check("procore", name, advice: advice, stats: TransportStats()) { result in
             result.looksLikeSandbox = connection.apiBase.contains("sandbox") || connection.apiBase.contains("monthly")
                 || connection.loginBase.contains("sandbox") || isLocal(connection.apiBase)
