@@ -108,38 +108,49 @@ public struct MIError: Sendable, Equatable, CustomStringConvertible {
 public actor CloudSuiteClient {
     public nonisolated let connection: CloudSuiteConnection
     private let transport: HTTPTransport
-    private var auth = AuthStateMachine(refreshMargin: 300, system: "the ION API gateway")
+    private let tokens: BearerTokens
     private var refreshToken: String?
-    public private(set) var tokensFetched = 0
-    public private(set) var tokenLifetime: Double?
+    /// Token requests that succeeded.
+    public var tokensFetched: Int { tokens.tokensFetched }
+    /// `expires_in` of the latest token, in seconds.
+    public var tokenLifetime: Double? { tokens.tokenLifetime }
     /// Whether the server issued a refresh token (the app's "Issue Refresh Tokens").
     public var hasRefreshToken: Bool { refreshToken != nil }
 
     public init(connection: CloudSuiteConnection, transport: HTTPTransport) {
         self.connection = connection
         self.transport = transport
+        self.tokens = BearerTokens(system: "the ION API gateway", refreshMargin: 300, clock: transport.clock)
     }
 
     /// Gets a fresh token now with the password grant.
     public func logIn() async throws {
+        try await tokens.renew { try await self.passwordGrant() }
+    }
+
+    private func passwordGrant() async throws -> IssuedToken {
         try await token(grant: [
             ("grant_type", "password"), ("username", connection.ionapi.serviceAccountAccessKey),
             ("password", connection.ionapi.serviceAccountSecretKey),
         ])
     }
 
-    private func renew() async throws {
-        if let refreshToken {
+    /// The first token by the password grant; later ones by the refresh grant when a refresh
+    /// token was issued, falling back to the password grant when it is refused.
+    private func nextToken() async throws -> IssuedToken {
+        if let refreshToken, tokens.tokensFetched > 0 {
             do {
                 return try await token(grant: [("grant_type", "refresh_token"), ("refresh_token", refreshToken)])
             } catch let error as SyncError where error.code == .authFailed {
                 self.refreshToken = nil  // revoked or expired: fall back to the password grant
             }
         }
-        try await logIn()
+        return try await passwordGrant()
     }
 
-    private func token(grant: [(String, String)]) async throws {
+    /// One token request; the answer carries no issue time, so expiry counts from its arrival
+    /// on this client's clock.
+    private func token(grant: [(String, String)]) async throws -> IssuedToken {
         let file = connection.ionapi
         let form = grant.map { "\($0.0)=\($0.1.percentEncoded())" }.joined(separator: "&")
         let reply = try await transport.send(
@@ -152,10 +163,8 @@ public actor CloudSuiteClient {
             guard let token = json?["access_token"]?.stringValue,
                 let lifetime = json?["expires_in"]?.doubleValue ?? json?["expires_in"]?.stringValue.flatMap(Double.init)
             else { throw SyncError(.unexpectedResponse, "the CloudSuite token answer has no access_token/expires_in") }
-            auth.loggedIn(token: token, expiresAt: transport.clock.now().addingTimeInterval(lifetime))
             refreshToken = json?["refresh_token"]?.stringValue ?? refreshToken
-            tokenLifetime = lifetime
-            tokensFetched += 1
+            return IssuedToken(accessToken: token, lifetime: lifetime)
         case 400, 401:
             let error = json?["error"]?.stringValue ?? "HTTP \(reply.status)"
             let what = error == "invalid_client" ? "the app's client id/secret (ci/cs)" : "the service account keys (saak/sask)"
@@ -171,11 +180,11 @@ public actor CloudSuiteClient {
     public func revoke() async {
         guard let url = connection.ionapi.revokeURL else { return }
         let file = connection.ionapi
-        let (token, hint) = refreshToken.map { ($0, "refresh_token") } ?? (auth.token.map { ($0, "access_token") } ?? ("", ""))
+        let (token, hint) = refreshToken.map { ($0, "refresh_token") } ?? (tokens.currentToken.map { ($0, "access_token") } ?? ("", ""))
         guard !token.isEmpty else { return }
         _ = try? await transport.send("POST", url, headers: [("Authorization", file.clientAuthorization), ("Content-Type", "application/x-www-form-urlencoded")],
                                       body: Data("token=\(token.percentEncoded())&token_type_hint=\(hint)".utf8))
-        auth.invalidate()
+        tokens.invalidate()
         refreshToken = nil
     }
 
@@ -192,23 +201,10 @@ public actor CloudSuiteClient {
         var url = "\(connection.ionapi.apiBase)/M3/m3api-rest/v2/execute/\(program)/\(transaction)"
         if let maxRecords { url += ";maxrecs=\(maxRecords)" }  // some servers honour only one spelling
         if !query.isEmpty { url += "?" + query.map { "\($0.0)=\($0.1.percentEncoded())" }.joined(separator: "&") }
-        while true {
-            let token: String
-            switch auth.beforeCall(now: transport.clock.now()) {
-            case .send(let value): token = value
-            case .logIn:
-                // after the first token: the refresh grant when one was issued (renew falls back to the password grant)
-                if tokensFetched > 0 { try await renew() } else { try await logIn() }
-                continue
-            case .fail(let message): throw SyncError(.authFailed, message)
-            }
-            let reply = try await transport.send("GET", url, headers: [("Authorization", "Bearer \(token)"), ("Accept", "application/json")])
-            switch auth.callFinished(unauthorized: reply.status == 401) {
-            case .logIn: continue
-            case .fail(let message): throw SyncError(.authFailed, message)
-            case nil, .send: return try Self.result(reply, program: program, transaction: transaction)
-            }
+        let reply = try await tokens.call(fetch: { try await self.nextToken() }) { token in
+            try await transport.send("GET", url, headers: [("Authorization", "Bearer \(token)"), ("Accept", "application/json")])
         }
+        return try Self.result(reply, program: program, transaction: transaction)
     }
 
     static func result(_ reply: HTTPReply, program: String, transaction: String) throws -> MIResult {

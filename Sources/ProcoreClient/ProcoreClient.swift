@@ -31,25 +31,35 @@ public struct ProcoreConnection: Sendable {
 public actor ProcoreClient {
     public nonisolated let connection: ProcoreConnection
     private let transport: HTTPTransport
-    private var auth = AuthStateMachine()
-    public private(set) var tokensFetched = 0
+    private let tokens: BearerTokens
+    /// Token requests that succeeded.
+    public var tokensFetched: Int { tokens.tokensFetched }
     /// `expires_in` of the latest token, in seconds.
-    public private(set) var tokenLifetime: Double?
+    public var tokenLifetime: Double? { tokens.tokenLifetime }
+    /// Procore's `created_at` of the latest token minus this machine's clock when it arrived.
+    /// Expiry never depends on it; `ping` reports a large one.
+    public var clockSkew: TimeInterval? { tokens.clockSkew }
+    /// A warning naming both times when `clockSkew` is beyond a few minutes.
+    public var clockSkewWarning: String? { tokens.clockSkewWarning }
     /// The latest `X-Rate-Limit-*` figures Procore reported.
     public private(set) var rateLimit: (limit: Int, remaining: Int, reset: Int)?
 
     public init(connection: ProcoreConnection, transport: HTTPTransport) {
         self.connection = connection
         self.transport = transport
+        self.tokens = BearerTokens(system: "Procore", refreshMargin: 300, clock: transport.clock)
     }
 
     /// Fetches a fresh token now (the engine calls this at the start of every cycle).
     public func refreshToken() async throws {
-        auth.invalidate()
-        try await logIn()
+        try await tokens.renew { try await self.requestToken() }
     }
 
-    private func logIn() async throws {
+    /// `POST /oauth/token` with the client-credentials grant. Procore answers `access_token`,
+    /// `expires_in` (5,400 s) and `created_at` (its own clock, epoch seconds); the token is
+    /// counted as expiring `expires_in` after it arrived here, so a server or local clock that is
+    /// off costs nothing (`created_at` is kept for diagnostics).
+    private func requestToken() async throws -> IssuedToken {
         let form = "grant_type=client_credentials&client_id=\(Self.formEncode(connection.clientID))&client_secret=\(Self.formEncode(connection.clientSecret))"
         let reply = try await transport.send(
             "POST", "\(connection.loginBase)/oauth/token",
@@ -62,10 +72,8 @@ public actor ProcoreClient {
         guard let json = try? JSONDecoder().decode(JSONValue.self, from: reply.body), let token = json["access_token"]?.stringValue,
             let lifetime = json["expires_in"]?.doubleValue
         else { throw SyncError(.unexpectedResponse, "Procore's token answer has no access_token/expires_in") }
-        let issued = json["created_at"]?.doubleValue.map { Date(timeIntervalSince1970: $0) } ?? transport.clock.now()
-        auth.loggedIn(token: token, expiresAt: issued.addingTimeInterval(lifetime))
-        tokensFetched += 1
-        tokenLifetime = lifetime
+        let createdAt = json["created_at"]?.doubleValue.flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil }
+        return IssuedToken(accessToken: token, lifetime: lifetime, serverIssuedAt: createdAt)
     }
 
     /// Sends one API call, handling the token around it.
@@ -77,38 +85,23 @@ public actor ProcoreClient {
     }
 
     private func send(_ method: String, _ url: String, body: JSONValue?) async throws -> HTTPReply {
-        while true {
-            let token: String
-            switch auth.beforeCall(now: transport.clock.now()) {
-            case .send(let value): token = value
-            case .logIn:
-                try await logIn()
-                continue
-            case .fail(let message): throw SyncError(.authFailed, message)
-            }
+        var data: Data?
+        if let body { data = try JSONEncoder().encode(body) }
+        let reply = try await tokens.call(fetch: { try await self.requestToken() }) { token in
             var headers = [
                 ("Authorization", "Bearer \(token)"), ("Procore-Company-Id", String(connection.companyID)),
                 ("Accept", "application/json"),
             ]
-            var data: Data?
-            if let body {
-                headers.append(("Content-Type", "application/json"))
-                data = try JSONEncoder().encode(body)
-            }
-            let reply = try await transport.send(method, url, headers: headers, body: data)
-            if let limit = reply.header("X-Rate-Limit-Limit").flatMap(Int.init),
-                let remaining = reply.header("X-Rate-Limit-Remaining").flatMap(Int.init),
-                let reset = reply.header("X-Rate-Limit-Reset").flatMap(Int.init)
-            {
-                rateLimit = (limit, remaining, reset)
-            }
-            switch auth.callFinished(unauthorized: reply.status == 401) {
-            case nil: return reply
-            case .logIn: continue
-            case .fail(let message): throw SyncError(.authFailed, message)
-            case .send: return reply
-            }
+            if data != nil { headers.append(("Content-Type", "application/json")) }
+            return try await transport.send(method, url, headers: headers, body: data)
         }
+        if let limit = reply.header("X-Rate-Limit-Limit").flatMap(Int.init),
+            let remaining = reply.header("X-Rate-Limit-Remaining").flatMap(Int.init),
+            let reset = reply.header("X-Rate-Limit-Reset").flatMap(Int.init)
+        {
+            rateLimit = (limit, remaining, reset)
+        }
+        return reply
     }
 
     // MARK: JSON helpers

@@ -43,25 +43,28 @@ public struct ProcurifyPage: Sendable {
 public actor ProcurifyClient {
     public nonisolated let connection: ProcurifyConnection
     private let transport: HTTPTransport
-    private var auth = AuthStateMachine(refreshMargin: 600, system: "Procurify")
-    public private(set) var tokensFetched = 0
+    private let tokens: BearerTokens
+    /// Token requests that succeeded.
+    public var tokensFetched: Int { tokens.tokensFetched }
     /// `expires_in` of the latest token, in seconds.
-    public private(set) var tokenLifetime: Double?
+    public var tokenLifetime: Double? { tokens.tokenLifetime }
     /// The latest token's `scope` (names the domain and the API user's email).
     public private(set) var scope: String?
 
     public init(connection: ProcurifyConnection, transport: HTTPTransport) {
         self.connection = connection
         self.transport = transport
+        self.tokens = BearerTokens(system: "Procurify", refreshMargin: 600, clock: transport.clock)
     }
 
     /// Fetches a fresh token now.
     public func refreshToken() async throws {
-        auth.invalidate()
-        try await logIn()
+        try await tokens.renew { try await self.requestToken() }
     }
 
-    private func logIn() async throws {
+    /// The client-credentials grant; the answer carries no issue time, and the token's expiry is
+    /// counted from its arrival on this client's clock.
+    private func requestToken() async throws -> IssuedToken {
         let body: JSONValue = [
             "client_id": .string(connection.clientID), "client_secret": .string(connection.clientSecret),
             "audience": .string(connection.audience), "grant_type": "client_credentials",
@@ -75,10 +78,8 @@ public actor ProcurifyClient {
             guard let token = json?["access_token"]?.stringValue, let lifetime = json?["expires_in"]?.doubleValue else {
                 throw SyncError(.unexpectedResponse, "Procurify's token answer has no access_token/expires_in: \(reply.excerpt)")
             }
-            auth.loggedIn(token: token, expiresAt: transport.clock.now().addingTimeInterval(lifetime))
-            tokensFetched += 1
-            tokenLifetime = lifetime
             scope = json?["scope"]?.stringValue
+            return IssuedToken(accessToken: token, lifetime: lifetime)
         case 401, 403:
             let error = json?["error"]?.stringValue ?? "HTTP \(reply.status)"
             throw SyncError(.authFailed, "Procurify refused the client id / secret (\(error)). Create or copy them in Procurify under Settings → Integrations → API; the secret is shown only once.")
@@ -97,23 +98,11 @@ public actor ProcurifyClient {
     public func get(_ path: String, query: [(String, String)] = []) async throws -> JSONValue {
         var url = path.hasPrefix("http") ? path : connection.baseURL + path
         if !query.isEmpty { url += (url.contains("?") ? "&" : "?") + query.map { "\($0.0.percentEncoded())=\($0.1.percentEncoded())" }.joined(separator: "&") }
-        while true {
-            let token: String
-            switch auth.beforeCall(now: transport.clock.now()) {
-            case .send(let value): token = value
-            case .logIn:
-                try await logIn()
-                continue
-            case .fail(let message): throw SyncError(.authFailed, message)
-            }
-            let reply = try await transport.send(
+        let reply = try await tokens.call(fetch: { try await self.requestToken() }) { token in
+            try await transport.send(
                 "GET", url, headers: [("Authorization", "Bearer \(token)"), ("X-Procurify-Client", "api"), ("Accept", "application/json")])
-            switch auth.callFinished(unauthorized: reply.status == 401) {
-            case .logIn: continue
-            case .fail(let message): throw SyncError(.authFailed, message)
-            case nil, .send: return try Self.decode(reply, path: HTTPTransport.pathOnly(url))
-            }
         }
+        return try Self.decode(reply, path: HTTPTransport.pathOnly(url))
     }
 
     static func decode(_ reply: HTTPReply, path: String) throws -> JSONValue {
