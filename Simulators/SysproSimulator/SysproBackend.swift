@@ -53,6 +53,8 @@ public actor SysproBackend {
     private var indexes: [String: (version: Int, index: [String: [Int]])] = [:]
     private var random: SplitMix64
     private let clock: any SyncClock
+    /// The simulated clock's moment (SYSPRO's company date comes from it, never the wall clock).
+    public nonisolated var now: Date { clock.now() }
     private(set) var logonCount = 0
 
     /// Tables the simulator knows even when empty, with their columns (so `$select` and `$filter`

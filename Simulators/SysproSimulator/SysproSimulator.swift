@@ -108,7 +108,7 @@ struct EnetRoutes {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyy-MM-dd"
-        let today = formatter.string(from: Date())
+        let today = formatter.string(from: backend.now)
         let body = """
             <CompanyName>\(SafeXML.escape(await backend.companyName))</CompanyName>
             <CompanyId>\(SafeXML.escape(await backend.company))</CompanyId>

@@ -13,21 +13,21 @@ extension ContractSuite {
     static func isDecimalString(_ value: JSONValue?) -> Bool { value?.stringValue != nil && Money.parse(value) != nil }
 
     /// The checks of whichever system the endpoint belongs to.
-    public static func verify(_ endpoint: PingTarget.Endpoint, http: HTTPClient, logger: Logger, allowWrites: Bool) async -> [Outcome] {
+    public static func verify(_ endpoint: PingTarget.Endpoint, http: HTTPClient, logger: Logger, allowWrites: Bool, clock: any SyncClock = SystemClock()) async -> [Outcome] {
         switch endpoint {
-        case .syspro(let connection): await syspro(connection, http: http, logger: logger, allowIntrusive: allowWrites)
-        case .procore(let connection): await procore(connection, http: http, logger: logger, allowWrites: allowWrites)
-        case .cin7(let connection): await cin7(connection, http: http, logger: logger, allowIntrusive: allowWrites)
-        case .procurify(let connection): await procurify(connection, http: http, logger: logger, allowIntrusive: allowWrites)
-        case .sapb1(let connection): await sapb1(connection, http: http, logger: logger, allowIntrusive: allowWrites)
-        case .cloudsuite(let connection): await cloudsuite(connection, http: http, logger: logger, allowIntrusive: allowWrites)
+        case .syspro(let connection): await syspro(connection, http: http, logger: logger, allowIntrusive: allowWrites, clock: clock)
+        case .procore(let connection): await procore(connection, http: http, logger: logger, allowWrites: allowWrites, clock: clock)
+        case .cin7(let connection): await cin7(connection, http: http, logger: logger, allowIntrusive: allowWrites, clock: clock)
+        case .procurify(let connection): await procurify(connection, http: http, logger: logger, allowIntrusive: allowWrites, clock: clock)
+        case .sapb1(let connection): await sapb1(connection, http: http, logger: logger, allowIntrusive: allowWrites, clock: clock)
+        case .cloudsuite(let connection): await cloudsuite(connection, http: http, logger: logger, allowIntrusive: allowWrites, clock: clock)
         }
     }
 
     // MARK: Cin7 Core
 
-    public static func cin7(_ connection: Cin7Connection, http: HTTPClient, logger: Logger, allowIntrusive: Bool) async -> [Outcome] {
-        var raw = transport(http, "cin7", logger)
+    public static func cin7(_ connection: Cin7Connection, http: HTTPClient, logger: Logger, allowIntrusive: Bool, clock: any SyncClock = SystemClock()) async -> [Outcome] {
+        var raw = transport(http, "cin7", logger, clock)
         raw.throttleStatuses = Cin7Client.throttleStatuses  // the raw calls below meet the limit as the client does
         func get(_ path: String, key: String? = nil) async throws -> HTTPReply {
             try await raw.send("GET", "\(connection.baseURL)/\(path)", headers: [
@@ -155,8 +155,8 @@ extension ContractSuite {
 
     // MARK: Procurify
 
-    public static func procurify(_ connection: ProcurifyConnection, http: HTTPClient, logger: Logger, allowIntrusive: Bool) async -> [Outcome] {
-        let raw = transport(http, "procurify", logger)
+    public static func procurify(_ connection: ProcurifyConnection, http: HTTPClient, logger: Logger, allowIntrusive: Bool, clock: any SyncClock = SystemClock()) async -> [Outcome] {
+        let raw = transport(http, "procurify", logger, clock)
         let client = ProcurifyClient(connection: connection, transport: raw)
         func token(secret: String) async throws -> HTTPReply {
             let body: JSONValue = [
@@ -216,7 +216,7 @@ extension ContractSuite {
             },
             Check(name: "purchased POs list by modified_date window, without lines, with the fields flow 001 maps", intrusive: false) {
                 let page = try await client.page("/api/v2/purchase_orders/purchased/all/", query: [
-                    ("modified_date_0", "2000-01-01"), ("modified_date_1", DemoData.dayString(Date().addingTimeInterval(86_400))), ("page_size", "5"),
+                    ("modified_date_0", "2000-01-01"), ("modified_date_1", DemoData.dayString(clock.now().addingTimeInterval(86_400))), ("page_size", "5"),
                 ])
                 for po in page.items {
                     try expect(po["procurify_PO"]?.doubleValue != nil && po["uuid"]?.stringValue != nil, "a PO lacks procurify_PO or uuid")
@@ -281,8 +281,8 @@ extension ContractSuite {
 
     // MARK: SAP Business One
 
-    public static func sapb1(_ connection: SAPB1Connection, http: HTTPClient, logger: Logger, allowIntrusive: Bool) async -> [Outcome] {
-        let raw = transport(http, "sapb1", logger)
+    public static func sapb1(_ connection: SAPB1Connection, http: HTTPClient, logger: Logger, allowIntrusive: Bool, clock: any SyncClock = SystemClock()) async -> [Outcome] {
+        let raw = transport(http, "sapb1", logger, clock)
         let client = SAPB1Client(connection: connection, transport: raw)
         func login(password: String) async throws -> HTTPReply {
             let body: JSONValue = ["CompanyDB": .string(connection.companyDB), "UserName": .string(connection.userName), "Password": .string(password)]
@@ -409,8 +409,8 @@ extension ContractSuite {
 
     // MARK: Infor CloudSuite
 
-    public static func cloudsuite(_ connection: CloudSuiteConnection, http: HTTPClient, logger: Logger, allowIntrusive: Bool) async -> [Outcome] {
-        let raw = transport(http, "cloudsuite", logger)
+    public static func cloudsuite(_ connection: CloudSuiteConnection, http: HTTPClient, logger: Logger, allowIntrusive: Bool, clock: any SyncClock = SystemClock()) async -> [Outcome] {
+        let raw = transport(http, "cloudsuite", logger, clock)
         let file = connection.ionapi
         let client = CloudSuiteClient(connection: connection, transport: raw)
         let basic = file.clientAuthorization

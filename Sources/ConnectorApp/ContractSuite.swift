@@ -51,8 +51,8 @@ public enum ContractSuite {
         return outcomes
     }
 
-    static func transport(_ http: HTTPClient, _ system: String, _ logger: Logger) -> HTTPTransport {
-        HTTPTransport(http: http, system: system, clock: SystemClock(), policy: BackoffPolicy(maxAttempts: 2), timeout: .seconds(20), logger: logger)
+    static func transport(_ http: HTTPClient, _ system: String, _ logger: Logger, _ clock: any SyncClock) -> HTTPTransport {
+        HTTPTransport(http: http, system: system, clock: clock, policy: BackoffPolicy(maxAttempts: 2), timeout: .seconds(20), logger: logger)
     }
 
     static func json(_ reply: HTTPReply) throws -> JSONValue {
@@ -64,8 +64,8 @@ public enum ContractSuite {
 
     // MARK: SYSPRO
 
-    public static func syspro(_ connection: SysproConnection, http: HTTPClient, logger: Logger, allowIntrusive: Bool) async -> [Outcome] {
-        let raw = transport(http, "syspro", logger)
+    public static func syspro(_ connection: SysproConnection, http: HTTPClient, logger: Logger, allowIntrusive: Bool, clock: any SyncClock = SystemClock()) async -> [Outcome] {
+        let raw = transport(http, "syspro", logger, clock)
         let basic = "Basic " + Data("\(connection.odataUser):\(connection.odataPassword)".utf8).base64EncodedString()
         func enet(_ operation: String, _ query: [(String, String)]) async throws -> String {
             let url = "\(connection.enetBase)/\(operation)?" + query.map { "\($0.0)=\($0.1.percentEncoded(keeping: "-._~"))" }.joined(separator: "&")
@@ -156,8 +156,8 @@ public enum ContractSuite {
 
     // MARK: Procore
 
-    public static func procore(_ connection: ProcoreConnection, http: HTTPClient, logger: Logger, allowWrites: Bool) async -> [Outcome] {
-        let raw = transport(http, "procore", logger)
+    public static func procore(_ connection: ProcoreConnection, http: HTTPClient, logger: Logger, allowWrites: Bool, clock: any SyncClock = SystemClock()) async -> [Outcome] {
+        let raw = transport(http, "procore", logger, clock)
         let client = ProcoreClient(connection: connection, transport: raw)
         let company = String(connection.companyID)
         func tokenReply(secret: String) async throws -> HTTPReply {

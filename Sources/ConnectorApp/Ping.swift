@@ -46,6 +46,8 @@ public enum Ping {
         public var rateLimit: String?
         public var looksLikeSandbox: Bool?
         public var failure: Failure?
+        /// What works but deserves attention (a server clock far from this machine's).
+        public var warnings: [String] = []
         /// Reachable, authenticated and the read worked.
         public var ok = false
     }
@@ -119,9 +121,9 @@ public enum Ping {
     }
 
     /// A transport that tries once: a ping reports a 429 instead of waiting it out.
-    static func transport(_ http: HTTPClient, system: String, logger: Logger) -> HTTPTransport {
+    static func transport(_ http: HTTPClient, system: String, logger: Logger, clock: any SyncClock) -> HTTPTransport {
         HTTPTransport(
-            http: http, system: system, clock: SystemClock(), policy: BackoffPolicy(maxAttempts: 1), timeout: .seconds(15), logger: logger,
+            http: http, system: system, clock: clock, policy: BackoffPolicy(maxAttempts: 1), timeout: .seconds(15), logger: logger,
             stats: TransportStats(recordsRateLimitHeaders: true))
     }
 
@@ -129,26 +131,26 @@ public enum Ping {
     static func isLocal(_ url: String) -> Bool { url.contains("://127.0.0.1") || url.contains("://localhost") || url.contains("://[::1]") }
 
     /// Pings one configured target.
-    public static func run(_ target: PingTarget, http: HTTPClient, logger: Logger) async -> Result {
+    public static func run(_ target: PingTarget, http: HTTPClient, logger: Logger, clock: any SyncClock = SystemClock()) async -> Result {
         switch target.endpoint {
         case .failure(let error):
             var result = Result(system: target.system, connection: target.connection)
             result.failure = Failure(category: category(of: error.code), message: error.message, nextStep: configurationAdvice)
             return result
-        case .success(.syspro(let connection)): return await syspro(connection, name: target.connection, http: http, logger: logger)
-        case .success(.procore(let connection)): return await procore(connection, name: target.connection, http: http, logger: logger)
-        case .success(.cin7(let connection)): return await cin7(connection, name: target.connection, http: http, logger: logger)
-        case .success(.procurify(let connection)): return await procurify(connection, name: target.connection, http: http, logger: logger)
-        case .success(.sapb1(let connection)): return await sapb1(connection, name: target.connection, http: http, logger: logger)
-        case .success(.cloudsuite(let connection)): return await cloudsuite(connection, name: target.connection, http: http, logger: logger)
+        case .success(.syspro(let connection)): return await syspro(connection, name: target.connection, http: http, logger: logger, clock: clock)
+        case .success(.procore(let connection)): return await procore(connection, name: target.connection, http: http, logger: logger, clock: clock)
+        case .success(.cin7(let connection)): return await cin7(connection, name: target.connection, http: http, logger: logger, clock: clock)
+        case .success(.procurify(let connection)): return await procurify(connection, name: target.connection, http: http, logger: logger, clock: clock)
+        case .success(.sapb1(let connection)): return await sapb1(connection, name: target.connection, http: http, logger: logger, clock: clock)
+        case .success(.cloudsuite(let connection)): return await cloudsuite(connection, name: target.connection, http: http, logger: logger, clock: clock)
         }
     }
 
     /// Pings every target at once (each system's latency is its own), results in target order.
-    public static func all(_ targets: [PingTarget], http: HTTPClient, logger: Logger) async -> [Result] {
+    public static func all(_ targets: [PingTarget], http: HTTPClient, logger: Logger, clock: any SyncClock = SystemClock()) async -> [Result] {
         await withTaskGroup(of: (Int, Result).self) { group in
             for (index, target) in targets.enumerated() {
-                group.addTask { (index, await run(target, http: http, logger: logger)) }
+                group.addTask { (index, await run(target, http: http, logger: logger, clock: clock)) }
             }
             var results: [(Int, Result)] = []
             for await item in group { results.append(item) }
@@ -159,7 +161,7 @@ public enum Ping {
     // MARK: SYSPRO
 
     /// SYSPRO: e.net logon, a one-row OData read, logoff.
-    public static func syspro(_ connection: SysproConnection, name: String, http: HTTPClient, logger: Logger) async -> Result {
+    public static func syspro(_ connection: SysproConnection, name: String, http: HTTPClient, logger: Logger, clock: any SyncClock = SystemClock()) async -> Result {
         let advice = Advice(
             connect: "Check that \(connection.enetBase) and \(connection.odataRoot) are reachable from here (host, port, firewall, TLS certificate)",
             badCredentials: "Check the operator code and password (the operator needs an e.net licence) and the OData password generated in SYSPRO Operator Maintenance",
@@ -167,7 +169,7 @@ public enum Ping {
             missingPermission: "Give the operator access to the purchase order and AP tables in SYSPRO",
             rateLimited: "Try again in a few minutes",
             unexpectedResponse: "Check that the URLs point at SYSPRO's e.net REST service and OData service, not a proxy or login page")
-        let sysproTransport = transport(http, system: "syspro", logger: logger)
+        let sysproTransport = transport(http, system: "syspro", logger: logger, clock: clock)
         let client = SysproClient(connection: connection, transport: sysproTransport)
         let result = await check("syspro", name, advice: advice, stats: sysproTransport.stats) { result in
             let company = connection.companyID.uppercased()
@@ -187,7 +189,7 @@ public enum Ping {
 
     /// Procore: client-credentials token, the company among those that installed the app, one
     /// page of its projects.
-    public static func procore(_ connection: ProcoreConnection, name: String, http: HTTPClient, logger: Logger) async -> Result {
+    public static func procore(_ connection: ProcoreConnection, name: String, http: HTTPClient, logger: Logger, clock: any SyncClock = SystemClock()) async -> Result {
         let advice = Advice(
             connect: "Check that \(connection.loginBase) and \(connection.apiBase) are reachable from here",
             badCredentials: "Check the client id and secret; sandbox and production credentials differ, and so do their login hosts",
@@ -195,7 +197,7 @@ public enum Ping {
             missingPermission: "Give the service account access to the projects (and tools) it must sync",
             rateLimited: "Wait until the rate-limit window resets, then ping again",
             unexpectedResponse: "Check that the URLs point at Procore's login and API hosts (production https://api.procore.com, sandbox https://sandbox.procore.com), not a proxy or an HTML page")
-        let procoreTransport = transport(http, system: "procore", logger: logger)
+        let procoreTransport = transport(http, system: "procore", logger: logger, clock: clock)
         let client = ProcoreClient(connection: connection, transport: procoreTransport)
         // Procore's X-Rate-Limit-* figures come formatted from the client below; an empty
         // counter keeps check(…) from listing the same headers a second time.
@@ -206,6 +208,7 @@ public enum Ping {
             result.reachable = true
             result.authenticated = true
             result.tokenLifetimeSeconds = await client.tokenLifetime.map { Int($0) }
+            if let warning = await client.clockSkewWarning { result.warnings.append(warning) }
             let companies = try await client.list("/rest/v1.0/companies", query: [], what: "companies")
             let ids = companies.compactMap { $0["id"]?.doubleValue.map { Int64($0) } }
             guard ids.contains(connection.companyID) else {
@@ -225,7 +228,7 @@ public enum Ping {
     // MARK: Cin7 Core
 
     /// Cin7 Core: the two API headers against `GET /me`, then one page of suppliers.
-    public static func cin7(_ connection: Cin7Connection, name: String, http: HTTPClient, logger: Logger) async -> Result {
+    public static func cin7(_ connection: Cin7Connection, name: String, http: HTTPClient, logger: Logger, clock: any SyncClock = SystemClock()) async -> Result {
         let advice = Advice(
             connect: "Check that \(connection.baseURL) is reachable from here",
             badCredentials: "Copy the Account ID and the Application Key again from Integrations → API in Cin7 Core",
@@ -233,7 +236,7 @@ public enum Ping {
             missingPermission: "Enable the API application in Cin7 Core (Integrations → API)",
             rateLimited: "Another integration may share this API application; wait a minute and ping again",
             unexpectedResponse: "Check the base URL: https://inventory.dearsystems.com/ExternalApi/v2")
-        let cin7Transport = transport(http, system: "cin7", logger: logger)
+        let cin7Transport = transport(http, system: "cin7", logger: logger, clock: clock)
         let client = Cin7Client(connection: connection, transport: cin7Transport)
         return await check("cin7", name, advice: advice, stats: cin7Transport.stats) { result in
             result.looksLikeSandbox = isLocal(connection.baseURL)
@@ -250,7 +253,7 @@ public enum Ping {
     // MARK: Procurify
 
     /// Procurify: client-credentials token, the API user (`users/me`), one page of currencies.
-    public static func procurify(_ connection: ProcurifyConnection, name: String, http: HTTPClient, logger: Logger) async -> Result {
+    public static func procurify(_ connection: ProcurifyConnection, name: String, http: HTTPClient, logger: Logger, clock: any SyncClock = SystemClock()) async -> Result {
         let advice = Advice(
             connect: "Check that \(connection.baseURL) (your domain's own host) and the token URL are reachable from here",
             badCredentials: "Create or copy the client id and secret in Procurify under Settings → Integrations → API; the secret is shown once",
@@ -258,7 +261,7 @@ public enum Ping {
             missingPermission: "The API application acts as the user who created it; give that user the permissions (or create the app as an admin)",
             rateLimited: "Procurify throttled the calls; wait and ping again (heavy loads can get API access suspended)",
             unexpectedResponse: "Check the base URL: https://{domain}.procurify.com, without /api")
-        let procurifyTransport = transport(http, system: "procurify", logger: logger)
+        let procurifyTransport = transport(http, system: "procurify", logger: logger, clock: clock)
         let client = ProcurifyClient(connection: connection, transport: procurifyTransport)
         return await check("procurify", name, advice: advice, stats: procurifyTransport.stats) { result in
             result.looksLikeSandbox = isLocal(connection.baseURL) || ["sandbox", "demo", "test"].contains { connection.baseURL.lowercased().contains($0) }
@@ -279,7 +282,7 @@ public enum Ping {
     // MARK: SAP Business One
 
     /// SAP B1: Service Layer login, `CompanyService_GetAdminInfo`, logout.
-    public static func sapb1(_ connection: SAPB1Connection, name: String, http: HTTPClient, logger: Logger) async -> Result {
+    public static func sapb1(_ connection: SAPB1Connection, name: String, http: HTTPClient, logger: Logger, clock: any SyncClock = SystemClock()) async -> Result {
         let advice = Advice(
             connect: "Check that \(connection.serviceRoot) is reachable from here (Service Layer port, usually 50000, firewall, TLS certificate)",
             badCredentials: "Check the company database (\(connection.companyDB)), the user name and the password: SAP answers all three alike",
@@ -287,7 +290,7 @@ public enum Ping {
             missingPermission: "Give the SAP user the authorizations the flow needs (General Authorizations in SAP B1)",
             rateLimited: "The Service Layer is overloaded; try again later",
             unexpectedResponse: "Check the service root: https://host:50000/b1s/v1 (or /b1s/v2), not the SLD or a proxy")
-        let sapTransport = transport(http, system: "sapb1", logger: logger)
+        let sapTransport = transport(http, system: "sapb1", logger: logger, clock: clock)
         let client = SAPB1Client(connection: connection, transport: sapTransport)
         let result = await check("sapb1", name, advice: advice, stats: sapTransport.stats) { result in
             let company = connection.companyDB.uppercased()
@@ -311,7 +314,7 @@ public enum Ping {
 
     /// CloudSuite: a token from the `.ionapi` file's token server, one `CRS620MI/LstSuppliers`
     /// record through the gateway, then the token revoked.
-    public static func cloudsuite(_ connection: CloudSuiteConnection, name: String, http: HTTPClient, logger: Logger) async -> Result {
+    public static func cloudsuite(_ connection: CloudSuiteConnection, name: String, http: HTTPClient, logger: Logger, clock: any SyncClock = SystemClock()) async -> Result {
         let file = connection.ionapi
         let advice = Advice(
             connect: "Check that \(file.gatewayBase) and the token server in the .ionapi file are reachable from here",
@@ -320,7 +323,7 @@ public enum Ping {
             missingPermission: "Give the service account's M3 user access to CRS620MI",
             rateLimited: "The ION API gateway quota is spent; wait a minute and ping again",
             unexpectedResponse: "Check iu (the ION API gateway URL) in the .ionapi file")
-        let cloudTransport = transport(http, system: "cloudsuite", logger: logger)
+        let cloudTransport = transport(http, system: "cloudsuite", logger: logger, clock: clock)
         let client = CloudSuiteClient(connection: connection, transport: cloudTransport)
         let result = await check("cloudsuite", name, advice: advice, stats: cloudTransport.stats) { result in
             let tenant = file.tenant.uppercased()
@@ -351,6 +354,7 @@ public enum Ping {
         if let lifetime = result.tokenLifetimeSeconds { lines.append("     token lifetime: \(lifetime) s") }
         if let session = result.session { lines.append("     session: \(session)") }
         if let rate = result.rateLimit { lines.append("     rate limit: \(rate)") }
+        for warning in result.warnings { lines.append("     warning: \(warning)") }
         if let failure = result.failure {
             lines.append("     problem (\(failure.category.rawValue)): \(failure.message)")
             lines.append("     next step: \(failure.nextStep)")

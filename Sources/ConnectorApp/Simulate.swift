@@ -55,12 +55,14 @@ public enum Simulate {
     }
 
     /// Runs the chosen simulators on loopback for the duration of `body`.
+    /// - Parameter clock: the clock the simulators run on, for a caller whose clients must share
+    ///   it (tests); `nil` = a manual clock starting now when `simulatedClock`, else the wall clock.
     public static func withRunning<R: Sendable>(
         host: String = "127.0.0.1", firstPort: Int = 0, systems: [String] = Simulate.systems, purchaseOrders: Int,
-        dataFile: String? = nil, simulatedClock: Bool = false, unlimited: Bool = false, logger: Logger,
+        dataFile: String? = nil, simulatedClock: Bool = false, clock: (any SyncClock)? = nil, unlimited: Bool = false, logger: Logger,
         _ body: @Sendable (Endpoints) async throws -> R
     ) async throws -> R {
-        let clock: any SyncClock = simulatedClock ? ManualClock(start: Date()) : SystemClock()
+        let clock: any SyncClock = clock ?? (simulatedClock ? ManualClock(start: Date()) : SystemClock())
         var seeds: [String: JSONValue]
         if let dataFile {
             guard let data = FileManager.default.contents(atPath: dataFile),

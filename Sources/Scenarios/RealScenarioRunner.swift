@@ -20,11 +20,15 @@ public struct RealScenarioRunner: Sendable {
     public var allowWrites: Bool
     public var databasePath: String
     public var logger: Logger
+    /// The engine's clock: the wall clock for real systems; a test's stand-in sandbox passes its
+    /// own clock so that the test has one.
+    public var clock: any SyncClock
 
     /// - Throws: ``SyncError`` `.invalidConfig` when the connection is not a sandbox and
     ///   production was not allowed.
     public init(
-        config: ConnectorConfig, integration: String?, allowWrites: Bool, allowProduction: Bool, databasePath: String, logger: Logger
+        config: ConnectorConfig, integration: String?, allowWrites: Bool, allowProduction: Bool, databasePath: String, logger: Logger,
+        clock: any SyncClock = SystemClock()
     ) throws {
         self.config = config
         self.integration = try config.integration(named: integration)
@@ -34,6 +38,7 @@ public struct RealScenarioRunner: Sendable {
         self.allowWrites = allowWrites
         self.databasePath = databasePath
         self.logger = logger
+        self.clock = clock
     }
 
     public func run(_ scenario: Scenario) async -> ScenarioResult {
@@ -42,7 +47,7 @@ public struct RealScenarioRunner: Sendable {
         do {
             let store = try SQLiteSyncStore.open(path: databasePath)
             try await HTTPClient.withHTTPClient { http in
-                let flow = try integration.makeFlow(http: http, store: store, clock: SystemClock(), logger: logger)
+                let flow = try integration.makeFlow(http: http, store: store, clock: clock, logger: logger)
                 var last: CycleSummary?
                 for step in scenario.steps {
                     let result = await perform(step, flow: flow, store: store, last: &last)

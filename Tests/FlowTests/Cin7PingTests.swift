@@ -9,9 +9,11 @@ import SyncEngine
 import Testing
 
 /// The Cin7 Core simulator's auth and read paths, and `ping cin7` against it.
-@Suite(.serialized) struct Cin7PingTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct Cin7PingTests {
+    /// The one clock of each test: the simulator's and the ping's.
+    let clock = ManualClock()
+
     func withCin7(_ body: @Sendable (SimulatorCore, Cin7Backend, Cin7Connection, HTTPClient) async throws -> Void) async throws {
-        let clock = ManualClock()
         let (core, backend) = Cin7Simulator.makeCore(clock: clock)
         try await backend.seed(DemoData.generate(purchaseOrders: 1, today: clock.now()).cin7)
         try await SimulatorHost.withRunning([core]) { urls in
@@ -121,23 +123,23 @@ import Testing
 
     @Test func pingSucceedsAndNamesBadKeysAndThrottling() async throws {
         try await withCin7 { core, backend, connection, http in
-            let ok = await Ping.cin7(connection, name: "cin7", http: http, logger: quiet)
+            let ok = await Ping.cin7(connection, name: "cin7", http: http, logger: quiet, clock: clock)
             #expect(ok.ok, "\(Ping.describe(ok))")
             #expect(ok.read == "Acme Builders Supply; 8 supplier(s)")
             #expect(ok.rateLimit == "60 calls per minute per API application (documented)")
             // a rate-limit header the system does send is reported as it came
             core.faults.add(FaultRule(path: "*/me", nth: 1, effect: FaultEffect(headers: ["X-RateLimit-Remaining": "57"])))
-            let reported = await Ping.cin7(connection, name: "cin7", http: http, logger: quiet)
+            let reported = await Ping.cin7(connection, name: "cin7", http: http, logger: quiet, clock: clock)
             #expect(reported.rateLimit == "60 calls per minute per API application (documented); headers: X-RateLimit-Remaining=57")
             var wrong = connection
             wrong.applicationKey = "00000000-0000-0000-0000-000000000000"
-            let denied = await Ping.cin7(wrong, name: "cin7", http: http, logger: quiet)
+            let denied = await Ping.cin7(wrong, name: "cin7", http: http, logger: quiet, clock: clock)
             #expect(denied.failure?.category == .badCredentials)
             #expect(denied.reachable)
             var settings = Cin7Backend.Settings()
             settings.callsPerMinute = 1  // the pings above used this minute up
             await backend.setSettings(settings)
-            #expect(await Ping.cin7(connection, name: "cin7", http: http, logger: quiet).failure?.category == .rateLimited)
+            #expect(await Ping.cin7(connection, name: "cin7", http: http, logger: quiet, clock: clock).failure?.category == .rateLimited)
         }
     }
 }

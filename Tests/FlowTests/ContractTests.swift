@@ -8,10 +8,10 @@ import Testing
 
 /// The contract suite against both simulators, as CI runs it: a failure here means a simulator
 /// disagrees with the documented API (or the check is wrong).
-@Suite(.serialized) struct ContractTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct ContractTests {
     @Test func sysproSimulatorKeepsTheContract() async throws {
         try await withEnvironment(purchaseOrders: 3) { env, _ in
-            let outcomes = await ContractSuite.syspro(env.sysproConnection, http: env.http, logger: quiet, allowIntrusive: true)
+            let outcomes = await ContractSuite.syspro(env.sysproConnection, http: env.http, logger: quiet, allowIntrusive: true, clock: env.clock)
             #expect(outcomes.count == 7)
             #expect(outcomes.allSatisfy { $0.status == .passed }, "\(ContractSuite.describe(outcomes))")
             #expect(await env.syspro.openSessions == 0)  // every check logs off again
@@ -20,7 +20,7 @@ import Testing
 
     @Test func procoreSimulatorKeepsTheContract() async throws {
         try await withEnvironment(purchaseOrders: 3) { env, _ in
-            let outcomes = await ContractSuite.procore(env.procoreConnection, http: env.http, logger: quiet, allowWrites: true)
+            let outcomes = await ContractSuite.procore(env.procoreConnection, http: env.http, logger: quiet, allowWrites: true, clock: env.clock)
             #expect(outcomes.count == 8)
             #expect(outcomes.allSatisfy { $0.status == .passed }, "\(ContractSuite.describe(outcomes))")
         }
@@ -29,12 +29,12 @@ import Testing
     @Test func readOnlyByDefaultAndABrokenSimulatorIsCaught() async throws {
         try await withEnvironment(purchaseOrders: 3) { env, _ in
             let before = await env.procore.commitmentCount
-            let readOnly = await ContractSuite.procore(env.procoreConnection, http: env.http, logger: quiet, allowWrites: false)
+            let readOnly = await ContractSuite.procore(env.procoreConnection, http: env.http, logger: quiet, allowWrites: false, clock: env.clock)
             #expect(readOnly.filter { $0.status == .skipped }.count == 1)
             #expect(await env.procore.commitmentCount == before)
             // a simulator that answers a list with an object breaks the contract, and the check says so
             env.procoreCore.faults.add(FaultRule(path: "/rest/v1.0/projects", effect: FaultEffect(status: 200, body: "{}")))
-            let broken = await ContractSuite.procore(env.procoreConnection, http: env.http, logger: quiet, allowWrites: false)
+            let broken = await ContractSuite.procore(env.procoreConnection, http: env.http, logger: quiet, allowWrites: false, clock: env.clock)
             let lists = try #require(broken.first { $0.check.hasPrefix("lists are bare arrays") })
             #expect(lists.status == .failed)
             #expect(lists.detail.contains("not a bare array"))
@@ -42,21 +42,21 @@ import Testing
     }
 
     /// The four simulators that back `ping` only so far, through the config `simulate --write-config` writes.
-    func withReferenceSimulators(_ body: @Sendable ([PingTarget], HTTPClient, Simulate.Endpoints) async throws -> Void) async throws {
+    func withReferenceSimulators(_ body: @Sendable ([PingTarget], RunningSimulators) async throws -> Void) async throws {
         let systems = ["cin7", "procurify", "sapb1", "cloudsuite"]
         try await withSimulators(systems) { running in
             let config = try ConnectorConfig.load(path: running.configPath)
             let targets = try PingTarget.resolve(config: config, connection: nil, systems: systems, vault: nil)
-            try await body(targets, running.http, running.endpoints)
+            try await body(targets, running)
         }
     }
 
     @Test func cin7ProcurifySAPAndCloudSuiteSimulatorsKeepTheContract() async throws {
-        try await withReferenceSimulators { targets, http, _ in
+        try await withReferenceSimulators { targets, running in
             let expected = ["cin7": 10, "procurify": 11, "sapb1": 11, "cloudsuite": 11]
             #expect(targets.map(\.system) == ["cin7", "procurify", "sapb1", "cloudsuite"])
             for target in targets {
-                let outcomes = await ContractSuite.verify(try target.endpoint.get(), http: http, logger: quiet, allowWrites: true)
+                let outcomes = await ContractSuite.verify(try target.endpoint.get(), http: running.http, logger: quiet, allowWrites: true, clock: running.clock)
                 #expect(outcomes.count == expected[target.system], "\(target.system)")
                 #expect(outcomes.allSatisfy { $0.status == .passed }, "\(ContractSuite.describe(outcomes))")
             }
@@ -64,14 +64,15 @@ import Testing
     }
 
     @Test func aSimulatorThatDriftsFromTheDocumentedShapesIsCaught() async throws {
-        try await withReferenceSimulators { targets, http, endpoints in
+        try await withReferenceSimulators { targets, running in
+            let (http, endpoints) = (running.http, running.endpoints)
             // M3's envelope spells nrOfSuccessfullTransactions with two l; a "corrected" one breaks clients.
             try await simControl(endpoints.cloudsuite, "/_sim/faults", ["path": "*/CRS620MI/LstSuppliers*", "effect": [
                 "status": 200, "body": #"{"results":[{"transaction":"LstSuppliers","records":[]}],"nrOfSuccessfulTransactions":1}"#]], http: http)
             // Procurify lists without the metadata.pagination envelope.
             try await simControl(endpoints.procurify, "/_sim/faults", ["path": "/api/v3/vendors*", "effect": ["status": 200, "body": #"{"data":[]}"#]], http: http)
             for target in targets where ["cloudsuite", "procurify"].contains(target.system) {
-                let outcomes = await ContractSuite.verify(try target.endpoint.get(), http: http, logger: quiet, allowWrites: false)
+                let outcomes = await ContractSuite.verify(try target.endpoint.get(), http: running.http, logger: quiet, allowWrites: false, clock: running.clock)
                 let failed = outcomes.filter { $0.status == .failed }
                 if target.system == "cloudsuite" {
                     #expect(failed.map(\.check).contains { $0.hasPrefix("MI answers the results envelope") })

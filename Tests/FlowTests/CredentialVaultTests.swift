@@ -6,7 +6,7 @@ import SyncStore
 import Testing
 import Vault
 
-@Suite struct CredentialVaultTests {
+@Suite(.timeLimit(.minutes(2))) struct CredentialVaultTests {
     @Test func storesSealedSecretsRotatesAndNeverWritesThemInClear() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("mlc-vault-\(UUID().uuidString).sqlite").path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }

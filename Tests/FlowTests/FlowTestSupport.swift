@@ -86,19 +86,24 @@ final class CapturedLogs: Sendable {
     }
 }
 
-/// Simulators served as `simulate` serves them (on the simulated clock), the config
-/// `simulate --write-config` writes for them, and an HTTP client.
+/// Simulators served as `simulate` serves them (on a simulated clock), the config
+/// `simulate --write-config` writes for them, an HTTP client, and the one clock of the test:
+/// clients under test run on `clock` too, so no answer depends on today's date.
 struct RunningSimulators: Sendable {
     var endpoints: Simulate.Endpoints
     var configPath: String
     var http: HTTPClient
+    var clock: ManualClock
 }
 
 func withSimulators(_ systems: [String] = Simulate.systems, _ body: @Sendable (RunningSimulators) async throws -> Void) async throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mlc-sim-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: directory) }
-    try await Simulate.withRunning(systems: systems, purchaseOrders: 2, simulatedClock: true, logger: quiet) { endpoints in
+    let clock = ManualClock(start: Date(timeIntervalSince1970: 1_796_000_000))
+    try await Simulate.withRunning(systems: systems, purchaseOrders: 2, clock: clock, logger: quiet) { endpoints in
         let path = try Simulate.writeConfig(for: endpoints, into: directory)
-        try await HTTPClient.withHTTPClient { http in try await body(RunningSimulators(endpoints: endpoints, configPath: path, http: http)) }
+        try await HTTPClient.withHTTPClient { http in
+            try await body(RunningSimulators(endpoints: endpoints, configPath: path, http: http, clock: clock))
+        }
     }
 }

@@ -11,7 +11,7 @@ import Testing
 /// `simulate` + `ping --all` for six systems, through the config `simulate --write-config`
 /// writes, and every kind of wrong credential landing in its category. Faults and settings go
 /// through each simulator's `/_sim/` control API, as a script would send them.
-@Suite(.serialized) struct SixSystemPingTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct SixSystemPingTests {
     static let secrets = [
         DemoData.clientSecret, DemoData.operatorPassword, DemoData.odataPassword, DemoData.cin7ApplicationKey, DemoData.procurifyClientSecret,
         DemoData.sapPassword, DemoData.ionClientSecret, DemoData.ionSecretKey,
@@ -23,9 +23,9 @@ import Testing
             let targets = try PingTarget.resolve(config: config, connection: nil, systems: PingTarget.systems, vault: nil)
             #expect(targets.map(\.system) == PingTarget.systems)
             let logs = CapturedLogs()
-            let results = await Ping.all(targets, http: running.http, logger: logs.logger())
+            let results = await Ping.all(targets, http: running.http, logger: logs.logger(), clock: running.clock)
             var contracts: [ContractSuite.Outcome] = []
-            for target in targets { contracts += await ContractSuite.verify(try target.endpoint.get(), http: running.http, logger: logs.logger(), allowWrites: true) }
+            for target in targets { contracts += await ContractSuite.verify(try target.endpoint.get(), http: running.http, logger: logs.logger(), allowWrites: true, clock: running.clock) }
             #expect(contracts.allSatisfy { $0.status == .passed }, "\(ContractSuite.describe(contracts))")
             #expect(logs.count > 50)  // every request is logged at trace level…
             for secret in Self.secrets { #expect(!logs.text.contains(secret), "a secret reached a log line") }  // …and no secret with it
@@ -65,16 +65,16 @@ import Testing
 
             // Procurify: wrong secret; an application whose user lacks permissions; a closed port.
             let procurify = ProcurifyConnection(baseURL: procurifyBase, clientID: DemoData.procurifyClientID, clientSecret: "wrong-procurify-secret")
-            ping(await Ping.procurify(procurify, name: "t", http: http, logger: quiet), is: .badCredentials)
+            ping(await Ping.procurify(procurify, name: "t", http: http, logger: quiet, clock: running.clock), is: .badCredentials)
             try await simControl(procurifyBase, "/_sim/seed", ["applications": [["clientId": "clerk-app", "clientSecret": "clerk-secret", "email": "clerk@acme.example", "permitted": false]]], http: http)
             let clerk = ProcurifyConnection(baseURL: procurifyBase, clientID: "clerk-app", clientSecret: "clerk-secret")
-            ping(await Ping.procurify(clerk, name: "t", http: http, logger: quiet), is: .missingPermission)
+            ping(await Ping.procurify(clerk, name: "t", http: http, logger: quiet, clock: running.clock), is: .missingPermission)
             // a closed port, and https against the simulator's plain-HTTP port (the TLS handshake fails)
             let (closed, tls) = try await HTTPClient.withHTTPClient(configuration: .init(timeout: .init(connect: .milliseconds(300)))) { short in
-                let closed = await Ping.procurify(ProcurifyConnection(baseURL: "http://127.0.0.1:9", clientID: "x", clientSecret: "y"), name: "t", http: short, logger: quiet)
+                let closed = await Ping.procurify(ProcurifyConnection(baseURL: "http://127.0.0.1:9", clientID: "x", clientSecret: "y"), name: "t", http: short, logger: quiet, clock: running.clock)
                 let tls = await Ping.procurify(
                     ProcurifyConnection(baseURL: procurifyBase.replacingOccurrences(of: "http://", with: "https://"), clientID: "x", clientSecret: "y"),
-                    name: "t", http: short, logger: quiet)
+                    name: "t", http: short, logger: quiet, clock: running.clock)
                 return (closed, tls)
             }
             ping(closed, is: .connect, reachable: false)
@@ -84,14 +84,14 @@ import Testing
             // SAP B1: a wrong password and a wrong company database both come back as a refused login
             // (SAP does not say which); the advice names all three. An HTML page instead of the Service Layer.
             let sap = SAPB1Connection(serviceRoot: sapBase + "/b1s/v1", companyDB: DemoData.sapCompanyDB, userName: DemoData.sapUser, password: "wrong-b1-password")
-            ping(await Ping.sapb1(sap, name: "t", http: http, logger: quiet), is: .badCredentials)
+            ping(await Ping.sapb1(sap, name: "t", http: http, logger: quiet, clock: running.clock), is: .badCredentials)
             let company = SAPB1Connection(serviceRoot: sapBase + "/b1s/v1", companyDB: "SBOPRODXX", userName: DemoData.sapUser, password: DemoData.sapPassword)
-            let wrongCompany = await Ping.sapb1(company, name: "t", http: http, logger: quiet)
+            let wrongCompany = await Ping.sapb1(company, name: "t", http: http, logger: quiet, clock: running.clock)
             ping(wrongCompany, is: .badCredentials)
             #expect(wrongCompany.failure?.nextStep.contains("company database (SBOPRODXX)") == true)
             try await simControl(sapBase, "/_sim/faults", ["path": "*/Login", "nth": 1, "effect": ["status": 200, "body": "<html><body>Welcome to SLD</body></html>"]], http: http)
             let good = SAPB1Connection(serviceRoot: sapBase + "/b1s/v1", companyDB: DemoData.sapCompanyDB, userName: DemoData.sapUser, password: DemoData.sapPassword)
-            ping(await Ping.sapb1(good, name: "t", http: http, logger: quiet), is: .unexpectedResponse)
+            ping(await Ping.sapb1(good, name: "t", http: http, logger: quiet, clock: running.clock), is: .unexpectedResponse)
 
             // CloudSuite: wrong service-account secret, wrong client secret, a company the service
             // user may not use, and a truncated token answer.
@@ -101,20 +101,20 @@ import Testing
                 return try IonAPIFile(text: JSONValue.object(fields).canonicalJSON())
             }
             let badKey = CloudSuiteConnection(ionapi: try ionapi { $0["sask"] = "wrong-sask" })
-            ping(await Ping.cloudsuite(badKey, name: "t", http: http, logger: quiet), is: .badCredentials)
+            ping(await Ping.cloudsuite(badKey, name: "t", http: http, logger: quiet, clock: running.clock), is: .badCredentials)
             let badClient = CloudSuiteConnection(ionapi: try ionapi { $0["cs"] = "wrong-cs" })
-            ping(await Ping.cloudsuite(badClient, name: "t", http: http, logger: quiet), is: .badCredentials)
+            ping(await Ping.cloudsuite(badClient, name: "t", http: http, logger: quiet, clock: running.clock), is: .badCredentials)
             let otherCompany = CloudSuiteConnection(ionapi: try ionapi { _ in }, company: 200)
-            let tenant = await Ping.cloudsuite(otherCompany, name: "t", http: http, logger: quiet)
+            let tenant = await Ping.cloudsuite(otherCompany, name: "t", http: http, logger: quiet, clock: running.clock)
             ping(tenant, is: .wrongTenant)
             #expect(tenant.failure?.message.contains("XAU0008") == true)
             try await simControl(cloudBase, "/_sim/faults", ["path": "*/as/token.oauth2", "nth": 1, "effect": ["truncateBody": true]], http: http)
-            ping(await Ping.cloudsuite(CloudSuiteConnection(ionapi: try ionapi { _ in }), name: "t", http: http, logger: quiet), is: .unexpectedResponse)
+            ping(await Ping.cloudsuite(CloudSuiteConnection(ionapi: try ionapi { _ in }), name: "t", http: http, logger: quiet, clock: running.clock), is: .unexpectedResponse)
 
             // Procurify throttled: one call a minute, and the ping makes two.
             try await simControl(procurifyBase, "/_sim/seed", ["settings": ["callsPerMinute": 1]], http: http)
             let throttled = ProcurifyConnection(baseURL: procurifyBase, clientID: DemoData.procurifyClientID, clientSecret: DemoData.procurifyClientSecret)
-            let limited = await Ping.procurify(throttled, name: "t", http: http, logger: quiet)
+            let limited = await Ping.procurify(throttled, name: "t", http: http, logger: quiet, clock: running.clock)
             ping(limited, is: .rateLimited)
             #expect(limited.failure?.message.contains("it asks to wait 60 s") == true, "\(Ping.describe(limited))")
 

@@ -7,7 +7,7 @@ import SyncEngine
 import Testing
 
 /// Flow 000 end to end: SYSPRO and Procore simulators on loopback, real HTTP, simulated clock.
-@Suite(.serialized) struct SysproProcoreFlowTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct SysproProcoreFlowTests {
     @Test func happyPathCreatesCommitmentsAndRequisitionsWithTheSourceAmounts() async throws {
         try await withEnvironment { env, data in
             let summary = try await env.makeFlow(settings: settings(data)).runCycle()

@@ -8,7 +8,7 @@ import Testing
 import Yams
 
 /// `scenario run --against real`, pointed at simulators standing in for a customer's sandbox.
-@Suite(.serialized) struct RealRunnerTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct RealRunnerTests {
     static let scenario = """
         name: against real
         steps:
@@ -59,9 +59,11 @@ import Yams
         return try ConnectorConfig.load(path: path)
     }
 
+    /// The stand-in sandbox's clock and the runner's: one clock for the test. It starts today, as
+    /// a real system's would, and moves only when the runner sleeps.
+    let clock = ManualClock(start: Date())
+
     func withSandbox(_ body: @Sendable ([String: String]) async throws -> Void) async throws {
-        // The stand-in sandbox's clock is today's, as a real system's would be.
-        let clock = ManualClock(start: Date())
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         try await SimulatedEnvironment.run(
@@ -90,7 +92,7 @@ import Yams
             let runner = try RealScenarioRunner(
                 config: try config(urls: urls, sandbox: true), integration: nil, allowWrites: false, allowProduction: false,
                 databasePath: FileManager.default.temporaryDirectory.appendingPathComponent("mlc-\(UUID().uuidString).sqlite").path,
-                logger: quiet)
+                logger: quiet, clock: clock)
             let result = await runner.run(try Scenario.parse(Self.scenario, file: "real.yaml"))
             #expect(result.steps[0].skipped && result.steps[0].detail.contains("simulators only"))
             #expect(result.steps[1].skipped && result.steps[1].detail.contains("--allow-writes"))
@@ -106,7 +108,7 @@ import Yams
             defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) } }
             let runner = try RealScenarioRunner(
                 config: try config(urls: urls, sandbox: true), integration: nil, allowWrites: true, allowProduction: false,
-                databasePath: database, logger: quiet)
+                databasePath: database, logger: quiet, clock: clock)
             let result = await runner.run(try Scenario.parse(Self.scenario, file: "real.yaml"))
             #expect(result.passed, "\(ScenarioReport.text(result))")
             #expect(result.steps[1].passed && !result.steps[1].skipped)
