@@ -4,7 +4,7 @@ import SyncStore
 import Testing
 import Vault
 
-@Suite struct BackoffTests {
+@Suite(.timeLimit(.minutes(2))) struct BackoffTests {
     @Test func growsExponentiallyUpToTheCap() {
         let policy = BackoffPolicy(base: .seconds(1), cap: .seconds(8), jitter: 0)
         let delays = (1...6).map { policy.delay(failedAttempt: $0, random: 0.5).timeInterval }
@@ -26,7 +26,7 @@ import Vault
     }
 }
 
-@Suite struct MoneyTests {
+@Suite(.timeLimit(.minutes(2))) struct MoneyTests {
     @Test func parsesNumbersAndDecimalStrings() {
         #expect(Money.parse(.number(1250.5))?.minor == 125_050)
         #expect(Money.parse(.string("182000.00"))?.minor == 18_200_000)
@@ -44,7 +44,7 @@ import Vault
     }
 }
 
-@Suite struct SafeXMLTests {
+@Suite(.timeLimit(.minutes(2))) struct SafeXMLTests {
     @Test func parsesElementsAndText() throws {
         let root = try SafeXML.parse("<?xml version=\"1.0\" encoding=\"Windows-1252\"?>\n<A x='1'><B>hi &amp; bye</B><B>2</B></A>\n ")
         #expect(root.name == "A")
@@ -63,7 +63,7 @@ import Vault
     }
 }
 
-@Suite struct CredentialReferenceTests {
+@Suite(.timeLimit(.minutes(2))) struct CredentialReferenceTests {
     @Test func resolvesEnvironmentReferences() throws {
         let reference = try CredentialReference(parsing: "env:MY_SECRET", field: "x")
         #expect(try reference.resolve(environment: ["MY_SECRET": "s3cr3t"]) == "s3cr3t")
@@ -88,7 +88,7 @@ import Vault
     }
 }
 
-@Suite struct StoreTests {
+@Suite(.timeLimit(.minutes(2))) struct StoreTests {
     @Test func intentsWatermarksAndQuarantineRoundTrip() async throws {
         let store = try SQLiteSyncStore.inMemory()
         let now = Date(timeIntervalSince1970: 1_800_000_000)

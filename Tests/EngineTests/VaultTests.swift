@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import Vault
 
-@Suite struct VaultTests {
+@Suite(.timeLimit(.minutes(2))) struct VaultTests {
     @Test func sealsAndOpensWithEnvelopeEncryption() throws {
         let (master, _) = MasterKey.generate()
         let sealed = try SealedSecret.seal("s3cr3t-client-secret", name: "procore-prod", system: "procore", master: master)

@@ -5,7 +5,7 @@ import SyncEngine
 import Testing
 
 /// Every scenario under `scenarios/`, each as its own test, plus the loader's error messages.
-@Suite(.serialized) struct ScenarioTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct ScenarioTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("scenarios").path
 
@@ -25,7 +25,7 @@ import Testing
     }
 }
 
-@Suite struct ScenarioLoaderTests {
+@Suite(.timeLimit(.minutes(2))) struct ScenarioLoaderTests {
     func loadError(_ yaml: String) -> ScenarioLoadError? {
         do {
             _ = try Scenario.parse(yaml, file: "t.yaml")
@@ -64,7 +64,7 @@ import Testing
     }
 }
 
-@Suite struct ScenarioDatasetLoadTests {
+@Suite(.timeLimit(.minutes(2))) struct ScenarioDatasetLoadTests {
     @Test func aMissingDataSetFileIsALoadErrorWithItsLine() {
         do {
             _ = try Scenario.parse("name: x\nsetup:\n  dataset: nowhere.json\nsteps:\n  - sync: {}\n", file: "/tmp/x.yaml")

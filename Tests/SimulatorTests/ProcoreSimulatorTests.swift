@@ -5,7 +5,7 @@ import SyncEngine
 import Testing
 
 /// Procore simulator fidelity (procore.md §19), through the same request path the HTTP host uses.
-@Suite struct ProcoreSimulatorTests {
+@Suite(.timeLimit(.minutes(2))) struct ProcoreSimulatorTests {
     let clock = ManualClock(start: Date(timeIntervalSince1970: 1_800_000_000))
     let core: SimulatorCore
     let backend: ProcoreBackend

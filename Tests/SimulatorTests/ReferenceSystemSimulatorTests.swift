@@ -9,7 +9,7 @@ import Testing
 func decode(_ response: SimResponse) throws -> JSONValue { try JSONDecoder().decode(JSONValue.self, from: response.body) }
 
 /// Procurify simulator fidelity (procurify.md §10).
-@Suite struct ProcurifySimulatorTests {
+@Suite(.timeLimit(.minutes(2))) struct ProcurifySimulatorTests {
     let clock = ManualClock(start: Date(timeIntervalSince1970: 1_800_000_000))
     let core: SimulatorCore
     let backend: ProcurifyBackend
@@ -147,7 +147,7 @@ func decode(_ response: SimResponse) throws -> JSONValue { try JSONDecoder().dec
 }
 
 /// SAP Business One Service Layer simulator fidelity (sapb1.md §12).
-@Suite struct SAPB1SimulatorTests {
+@Suite(.timeLimit(.minutes(2))) struct SAPB1SimulatorTests {
     let clock = ManualClock(start: Date(timeIntervalSince1970: 1_800_000_000))
     let core: SimulatorCore
     let backend: SAPB1Backend
@@ -307,7 +307,7 @@ func decode(_ response: SimResponse) throws -> JSONValue { try JSONDecoder().dec
 }
 
 /// CloudSuite (ION API gateway + M3) simulator fidelity (cloudsuite.md §7).
-@Suite struct CloudSuiteSimulatorTests {
+@Suite(.timeLimit(.minutes(2))) struct CloudSuiteSimulatorTests {
     let clock = ManualClock(start: Date(timeIntervalSince1970: 1_800_000_000))
     let core: SimulatorCore
     let backend: CloudSuiteBackend

@@ -6,7 +6,7 @@ import SysproSimulator
 import Testing
 
 /// SYSPRO simulator fidelity (syspro.md §10), through the same request path the HTTP host uses.
-@Suite struct SysproSimulatorTests {
+@Suite(.timeLimit(.minutes(2))) struct SysproSimulatorTests {
     let clock = ManualClock()
     let core: SimulatorCore
     let backend: SysproBackend
@@ -136,7 +136,7 @@ import Testing
 }
 
 /// The sample data set for `ml-connector simulate --data` loads into both simulators.
-@Suite struct SampleDataSetTests {
+@Suite(.timeLimit(.minutes(2))) struct SampleDataSetTests {
     @Test func fixtureSeedsBothSimulators() async throws {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/simulate/small-dataset.json").path

@@ -5,7 +5,7 @@ import SyncEngine
 import Testing
 
 /// Procore's webhooks API and the delivery semantics (procore.md §18), with a real receiver on loopback.
-@Suite(.serialized) struct WebhookTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct WebhookTests {
     let clock = ManualClock(start: Date(timeIntervalSince1970: 1_800_000_000))
 
     func withProcore(_ body: @Sendable (SimulatorCore, WebhookReceiver, String, String) async throws -> Void) async throws {
