@@ -124,10 +124,8 @@ public struct RealScenarioRunner: Sendable {
             case .summary(let path, let equals):
                 guard let last else { return .some("no cycle has run to read \(path) from") }
                 let parts = path.split(separator: ".").map(String.init)
-                let counts = parts[0] == "purchaseOrders" ? last.purchaseOrders : last.invoices
-                let values = ["read": counts.read, "created": counts.created, "updated": counts.updated, "skipped": counts.skipped,
-                              "held": counts.held, "released": counts.released, "failed": counts.failed]
-                return .some(values[parts[1]] == equals ? nil : "\(path) is \(values[parts[1]] ?? -1), expected \(equals)")
+                let found = last[parts[0]].field(parts[1]) ?? -1
+                return .some(found == equals ? nil : "\(path) is \(found), expected \(equals)")
             default:
                 return nil
             }

@@ -385,10 +385,11 @@ public struct Scenario: Sendable {
             guard let mapping = body.node.mapping, mapping.count == 1, let (key, value) = mapping.first, let path = key.string else {
                 throw body.fail("summary takes one entry such as {purchaseOrders.created: 11}")
             }
-            let fields = ["read", "created", "updated", "skipped", "held", "released", "failed"]
+            let fields = EntityCounts.fieldNames
+            let labels = SysproProcore.entityLabels
             let parts = path.split(separator: ".").map(String.init)
-            guard parts.count == 2, ["purchaseOrders", "invoices"].contains(parts[0]), fields.contains(parts[1]) else {
-                throw body.fail("summary key '\(path)' must be purchaseOrders.X or invoices.X with X one of \(fields.joined(separator: ", "))")
+            guard parts.count == 2, labels.contains(parts[0]), fields.contains(parts[1]) else {
+                throw body.fail("summary key '\(path)' must be ENTITY.X with ENTITY one of \(labels.joined(separator: ", ")) and X one of \(fields.joined(separator: ", "))")
             }
             return .summary(path: path, equals: try YAMLReader(file: body.file, node: value, context: "summary.\(path)").int())
         case "journal":

@@ -80,10 +80,7 @@ extension ScenarioRunner {
         case .summary(let path, let equals):
             guard let summary = state.last else { return "no sync or replay has finished yet to read \(path) from" }
             let parts = path.split(separator: ".").map(String.init)
-            let counts = parts[0] == "purchaseOrders" ? summary.purchaseOrders : summary.invoices
-            let values = ["read": counts.read, "created": counts.created, "updated": counts.updated, "skipped": counts.skipped,
-                          "held": counts.held, "released": counts.released, "failed": counts.failed]
-            let found = values[parts[1]] ?? -1
+            let found = summary[parts[0]].field(parts[1]) ?? -1
             return found == equals ? nil : "expected \(path) = \(equals) in the last cycle, found \(found)"
         case .journal(let system, let method, let path, let status, let count, let atLeast, let atMost):
             let entries = core(system, env).journal.all.filter {

@@ -3,9 +3,9 @@ import ProcoreClient
 import SyncEngine
 import SysproClient
 
-/// Resolving a PO against Procore (project, vendor, cost codes, budget) and writing it:
+/// Flow 000's writer. Resolving a PO against Procore (project, vendor, cost codes, budget) and writing it:
 /// always look up by `origin_id` first, then create or complete what is missing.
-extension SysproProcoreFlow {
+extension SysproProcore {
     struct CommitmentPlan: Sendable {
         var projectID: Int64
         var projectName: String
@@ -15,7 +15,7 @@ extension SysproProcoreFlow {
         var warning: String?
     }
 
-    func planCommitment(_ order: SysproPurchaseOrder) async throws -> CommitmentPlan {
+    func planCommitment(_ order: SysproPurchaseOrder, overrideBudget: Bool) async throws -> CommitmentPlan {
         let label = "PO \(order.number)"
         let project = try await project(number: order.job, label: label)
         let vendor = try await vendor(supplier: order.supplier, label: label)
@@ -50,10 +50,10 @@ extension SysproProcoreFlow {
             }
             if !over.isEmpty {
                 let text = "\(label) exceeds the budget of project \(order.job): \(over.joined(separator: "; "))"
-                if settings.budgetPolicy == .hold && !overrideBudgetNow {
+                if settings.budgetPolicy == .hold && !overrideBudget {
                     throw SyncError(.overBudget, "\(text). Raise the budget in Procore (the PO is re-checked every cycle) or run `ml-connector replay \(order.number) --override-budget`.")
                 }
-                warning = text + (overrideBudgetNow ? " (posted by replay --override-budget)" : " (posted under policy post-and-warn)")
+                warning = text + (overrideBudget ? " (posted by replay --override-budget)" : " (posted under policy post-and-warn)")
             }
         }
         return CommitmentPlan(
@@ -236,9 +236,7 @@ extension SysproProcoreFlow {
     }
 }
 
-extension SysproProcoreFlow {
-    var overrideBudgetNow: Bool { overrideBudget }
-
+extension SysproProcore {
     func cachedProject(_ number: String) -> (id: Int64, name: String)? { projectsByNumber[number] }
     func cacheProject(_ number: String, _ value: (id: Int64, name: String)) { projectsByNumber[number] = value }
     func cachedVendor(_ supplier: String) -> Int64? { vendorsBySupplier[supplier] }

@@ -1,0 +1,224 @@
+import Foundation
+import Logging
+import ProcoreClient
+import SyncEngine
+import SysproClient
+
+/// Flow 000 on the flow runtime: SYSPRO purchase orders and AP invoices into Procore commitments
+/// and requisitions. ``FlowRuntime`` runs it; `SysproProcoreFlow` is that runtime.
+public typealias SysproProcoreFlow = FlowRuntime<SysproProcore>
+
+extension FlowRuntime where Definition == SysproProcore {
+    /// Flow 000 wired to its two clients and the store.
+    public init(
+        settings: SysproProcoreSettings, syspro: SysproClient, procore: ProcoreClient, store: any SyncStateStore,
+        clock: any SyncClock, logger: Logger, scope: String? = nil
+    ) {
+        self.init(
+            definition: SysproProcore(settings: settings, syspro: syspro, procore: procore, clock: clock), store: store, clock: clock,
+            logger: logger, scope: scope)
+    }
+}
+
+/// What flow 000 says, and only that: its two entities, how to read them from SYSPRO's OData
+/// (`$skip` paging, lines of a batch of POs in one call), and how to plan and write each in
+/// Procore (``ProcoreWriter``). Rules: a PO's lines map (GL account, cost center) to a cost code
+/// and fit the budget; an invoice waits for its PO.
+public actor SysproProcore: FlowDefinition {
+    /// A record checked and ready to write.
+    public struct Plan: Sendable {
+        enum Kind: Sendable {
+            case commitment(SysproPurchaseOrder, CommitmentPlan)
+            case requisition(SysproInvoice, on: CommitmentRef)
+        }
+        let kind: Kind
+    }
+
+    public static let name = "syspro-procore"
+    static let purchaseOrders = FlowEntity(
+        name: "PorMasterHdr", label: "purchaseOrders", noun: "PO", source: "syspro", destination: "procore", sourceName: "SYSPRO")
+    static let invoices = FlowEntity(
+        name: "ApInvoice", label: "invoices", noun: "invoice", source: "syspro", destination: "procore", sourceName: "SYSPRO")
+    /// The labels scenario `summary:` assertions may name.
+    public static let entityLabels = [purchaseOrders.label, invoices.label]
+
+    /// POs before invoices, so an invoice waiting for its PO goes through in the same cycle.
+    public nonisolated var entities: [FlowEntity] { [Self.purchaseOrders, Self.invoices] }
+
+    let settings: SysproProcoreSettings
+    let syspro: SysproClient
+    let procore: ProcoreClient
+    let clock: any SyncClock
+
+    // Per-cycle caches (cleared when a cycle opens).
+    var projectsByNumber: [String: (id: Int64, name: String)] = [:]
+    var vendorsBySupplier: [String: Int64] = [:]
+    var costCodesByProject: [Int64: [String: Int64]] = [:]
+    var budgetByProject: [Int64: [Int64: (revised: Money, committed: Money)]] = [:]
+    var glValid: [String: Bool] = [:]
+    var lineItemTypeID: Int64??
+
+    public init(settings: SysproProcoreSettings, syspro: SysproClient, procore: ProcoreClient, clock: any SyncClock) {
+        self.settings = settings
+        self.syspro = syspro
+        self.procore = procore
+        self.clock = clock
+    }
+
+    /// A fresh Procore token and a SYSPRO logon each cycle, as the seed asks.
+    public func open() async throws {
+        projectsByNumber = [:]
+        vendorsBySupplier = [:]
+        costCodesByProject = [:]
+        budgetByProject = [:]
+        glValid = [:]
+        lineItemTypeID = nil
+        try await procore.refreshToken()
+        try await syspro.logon()
+    }
+
+    public func close() async { await syspro.logoff() }
+
+    // MARK: reading SYSPRO
+
+    /// The latest date a source record may carry: "today" plus a day of slack for time zones.
+    var latestDate: Date { clock.now().addingTimeInterval(86400) }
+
+    /// One OData page from the watermark minus the overlap window (SYSPRO dates are date-only and
+    /// late postings land on past days), ordered by the watermark column then the key; the cursor
+    /// is the `$skip` of the next page, and a short page is the last.
+    public func read(_ entity: FlowEntity, since watermark: String?, cursor: String?) async throws -> SourcePage {
+        let isPO = entity == Self.purchaseOrders
+        let column = isPO ? settings.poWatermarkColumn : settings.invoiceWatermarkColumn
+        let from = watermark.flatMap { Field.dayFormatter.date(from: $0) }
+            .map { Field.dayFormatter.string(from: $0.addingTimeInterval(-Double(settings.overlapDays) * 86400)) }
+        let skip = cursor.flatMap(Int.init) ?? 0
+        let page = try await syspro.odata(
+            entity.name, filter: from.map { "\(column) ge \($0)T00:00:00Z" }, orderBy: "\(column),\(isPO ? "PurchaseOrder" : "Supplier,Invoice")",
+            top: settings.pageSize, skip: skip)
+        let next = page.rows.count < settings.pageSize ? nil : String(skip + page.rows.count)
+        guard isPO else {
+            return SourcePage(records: page.rows.map { invoiceRecord($0) }, next: next)
+        }
+        var records: [SourceRecord] = []
+        for batch in stride(from: 0, to: page.rows.count, by: settings.lineBatchSize) {
+            let headers = Array(page.rows[batch..<min(page.rows.count, batch + settings.lineBatchSize)])
+            let lines = try await fetchLines(for: headers)
+            records += headers.map { header in poRecord(header, lines: header["PurchaseOrder"]?.stringValue.flatMap { lines[$0] } ?? []) }
+        }
+        return SourcePage(records: records, next: next)
+    }
+
+    func poRecord(_ header: JSONValue, lines: [JSONValue]) -> SourceRecord {
+        SourceRecord(
+            id: header["PurchaseOrder"]?.stringValue ?? SourceRecord.unreadableID(entity: Self.purchaseOrders.name, row: header),
+            payload: ["header": header, "lines": .array(lines)], watermark: watermarkDay(header[settings.poWatermarkColumn]))
+    }
+
+    func invoiceRecord(_ row: JSONValue) -> SourceRecord {
+        let id: String
+        if let supplier = row["Supplier"]?.stringValue, let number = row["Invoice"]?.stringValue {
+            id = "\(supplier)/\(number)"
+        } else {
+            id = SourceRecord.unreadableID(entity: Self.invoices.name, row: row)
+        }
+        return SourceRecord(id: id, payload: row, watermark: watermarkDay(row[settings.invoiceWatermarkColumn]))
+    }
+
+    /// A record's day for the watermark. Dates that are not dates, or lie beyond "today" (a typo
+    /// such as 2099), never move it: one bad record must not make the engine skip every later posting.
+    func watermarkDay(_ value: JSONValue?) -> String? {
+        guard let text = value?.stringValue else { return nil }
+        let day = String(text.prefix(10))
+        guard let date = Field.dayFormatter.date(from: day), date <= latestDate else { return nil }
+        return day
+    }
+
+    /// The lines of a batch of POs, in one OData call per 5,000 lines.
+    func fetchLines(for headers: [JSONValue]) async throws -> [String: [JSONValue]] {
+        let numbers = headers.compactMap { $0["PurchaseOrder"]?.stringValue }
+        guard !numbers.isEmpty else { return [:] }
+        let filter = numbers.map { "PurchaseOrder eq \(Self.quoted($0))" }.joined(separator: " or ")
+        var result: [String: [JSONValue]] = [:]
+        var skip = 0
+        while true {
+            let page = try await syspro.odata("PorMasterDetail", filter: filter, orderBy: "PurchaseOrder,Line", top: 5000, skip: skip)
+            for row in page.rows {
+                if let po = row["PurchaseOrder"]?.stringValue { result[po, default: []].append(row) }
+            }
+            if page.rows.count < 5000 { break }
+            skip += page.rows.count
+        }
+        return result
+    }
+
+    /// Reads a held record afresh from SYSPRO (it may have been fixed there). A record whose key
+    /// could not be read is retried from the stored payload.
+    public func reread(_ entity: FlowEntity, sourceID: String, payload: JSONValue?) async throws -> Reread {
+        let isPO = entity == Self.purchaseOrders
+        let rows: [JSONValue]
+        if sourceID.hasPrefix("?") {
+            rows = payload.map { [$0["header"] ?? $0] } ?? []
+        } else if isPO {
+            rows = try await syspro.odata(entity.name, filter: "PurchaseOrder eq \(Self.quoted(sourceID))").rows
+        } else {
+            let parts = sourceID.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { return .gone }
+            rows = try await syspro.odata(entity.name, filter: "Supplier eq \(Self.quoted(parts[0])) and Invoice eq \(Self.quoted(parts[1]))").rows
+        }
+        guard let row = rows.first else { return .gone }
+        guard isPO else { return .found(invoiceRecord(row)) }
+        let lines = try await fetchLines(for: [row])
+        return .found(poRecord(row, lines: lines.values.first ?? []))
+    }
+
+    static func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+
+    // MARK: planning and writing in Procore
+
+    public func plan(_ entity: FlowEntity, _ record: SourceRecord, run: RunContext) async throws -> Planned<Plan> {
+        if entity == Self.purchaseOrders {
+            let order = try SysproPurchaseOrder.parse(
+                header: record.payload["header"] ?? .null, lines: record.payload["lines"]?.arrayValue ?? [], settings: settings, latest: latestDate)
+            let plan = try await planCommitment(order, overrideBudget: run.overrideBudget)
+            return Planned(key: "SYSPRO-PO-\(order.number)", plan: Plan(kind: .commitment(order, plan)))
+        }
+        let invoice = try SysproInvoice.parse(record.payload, settings: settings, latest: latestDate)
+        guard let destination = try await run.destinationID(entity: Self.purchaseOrders.name, sourceID: invoice.purchaseOrder),
+            let target = CommitmentRef(destination)
+        else {
+            throw SyncError(.waitingForDependency, "\(record.id): invoice waits for PO \(invoice.purchaseOrder), which has not reached Procore yet (see `ml-connector audit --source-id \(invoice.purchaseOrder)`). It goes through by itself once the PO lands.")
+        }
+        return Planned(key: "SYSPRO-AP-\(invoice.supplier)-\(invoice.invoice)", plan: Plan(kind: .requisition(invoice, on: target)))
+    }
+
+    public func write(_ entity: FlowEntity, _ planned: Planned<Plan>, run: RunContext) async throws -> Written {
+        switch planned.plan.kind {
+        case .commitment(let order, let plan): try await writeCommitment(order, plan: plan, originID: planned.key)
+        case .requisition(let invoice, let target): try await writeRequisition(invoice, on: target, originID: planned.key)
+        }
+    }
+}
+
+/// Where a PO landed: `projectID:commitmentID` in the cross-reference.
+struct CommitmentRef: Sendable {
+    var projectID: Int64
+    var commitmentID: Int64
+    init(projectID: Int64, commitmentID: Int64) {
+        self.projectID = projectID
+        self.commitmentID = commitmentID
+    }
+    init?(_ text: String) {
+        let parts = text.split(separator: ":").compactMap { Int64($0) }
+        guard parts.count == 2 else { return nil }
+        self.init(projectID: parts[0], commitmentID: parts[1])
+    }
+    var text: String { "\(projectID):\(commitmentID)" }
+}
+
+extension CycleSummary {
+    /// Flow 000's PO counts.
+    public var purchaseOrders: EntityCounts { self[SysproProcore.purchaseOrders.label] }
+    /// Flow 000's invoice counts.
+    public var invoices: EntityCounts { self[SysproProcore.invoices.label] }
+}

@@ -1,0 +1,155 @@
+import Foundation
+
+/// One kind of record a flow moves, in the order a cycle handles them.
+public struct FlowEntity: Sendable, Hashable {
+    /// The key state is kept under (watermarks, cross-references, quarantine), e.g. `PorMasterHdr`.
+    public var name: String
+    /// The key of its counts in ``CycleSummary`` (and scenario `summary:` assertions), e.g. `purchaseOrders`.
+    public var label: String
+    /// What one record is called in messages, e.g. `PO`.
+    public var noun: String
+    /// The systems it moves between, as written in the audit trail (`syspro`, `procore`).
+    public var source: String
+    public var destination: String
+    /// The source system as a person names it, in messages ("SYSPRO").
+    public var sourceName: String
+
+    public init(name: String, label: String, noun: String, source: String, destination: String, sourceName: String) {
+        self.name = name
+        self.label = label
+        self.noun = noun
+        self.source = source
+        self.destination = destination
+        self.sourceName = sourceName
+    }
+}
+
+/// One source record as the flow read it, ready for the runtime's pipeline.
+public struct SourceRecord: Sendable {
+    /// The source's key. A row whose key cannot be read gets `?<entity>#<digest>` (see
+    /// ``unreadableID(entity:row:)``), so it can still be held and replayed.
+    public var id: String
+    /// Everything the record is made of (a PO header with its lines): stored with a hold, shown in
+    /// the audit, and hashed into the record's version so that an edited record becomes an update.
+    public var payload: JSONValue
+    /// What this record contributes to its entity's watermark, or `nil` (a date that is not a date,
+    /// or lies in the future, must not move it). Values compare as strings: use ISO 8601.
+    public var watermark: String?
+
+    public init(id: String, payload: JSONValue, watermark: String?) {
+        self.id = id
+        self.payload = payload
+        self.watermark = watermark
+    }
+}
+
+/// One page of source records and where the next one starts.
+public struct SourcePage: Sendable {
+    public var records: [SourceRecord]
+    /// An opaque cursor the flow understands (an OData `$skip`, a `nextLink`, a `Link` header's
+    /// `rel="next"`, `metadata.pagination.next`); `nil` on the last page.
+    public var next: String?
+
+    public init(records: [SourceRecord], next: String?) {
+        self.records = records
+        self.next = next
+    }
+}
+
+/// What a held record's source says now.
+public enum Reread: Sendable {
+    /// The record as it reads today (maybe fixed at the source).
+    case found(SourceRecord)
+    /// The source positively answered that the record is gone.
+    case gone
+}
+
+/// What a flow's write did in the destination.
+public struct Written: Sendable {
+    public var outcome: Outcome
+    /// How the runtime finds the record again (stored in the cross-reference).
+    public var destinationID: String
+    /// What was sent, for the audit.
+    public var transformed: JSONValue
+    /// A short account of the destination's answer, for the audit.
+    public var response: String
+    public var warning: String?
+
+    public init(outcome: Outcome, destinationID: String, transformed: JSONValue, response: String, warning: String? = nil) {
+        self.outcome = outcome
+        self.destinationID = destinationID
+        self.transformed = transformed
+        self.response = response
+        self.warning = warning
+    }
+}
+
+/// A record the flow has checked and is ready to write.
+public struct Planned<Plan: Sendable>: Sendable {
+    /// The reference the flow writes into the destination and looks up before every write
+    /// (Procore's `origin_id`): the idempotency key of the cross-reference.
+    public var key: String
+    public var plan: Plan
+
+    public init(key: String, plan: Plan) {
+        self.key = key
+        self.plan = plan
+    }
+}
+
+/// What a flow may know of the run it is part of.
+public struct RunContext: Sendable {
+    public let runID: String
+    /// Set by `replay --override-budget`: post what a budget rule would hold, with a warning.
+    public let overrideBudget: Bool
+    let store: any SyncStateStore
+    let scope: String
+
+    init(runID: String, overrideBudget: Bool, store: any SyncStateStore, scope: String) {
+        self.runID = runID
+        self.overrideBudget = overrideBudget
+        self.store = store
+        self.scope = scope
+    }
+
+    /// Where a record of another entity of this integration landed, once it is written: what a
+    /// rule such as "an invoice waits for its PO" asks.
+    /// - Returns: the destination id of a done cross-reference, `nil` while there is none.
+    public func destinationID(entity: String, sourceID: String) async throws -> String? {
+        guard let xref = try await store.crossReference(flow: scope, entity: entity, sourceID: sourceID), xref.state == .done else {
+            return nil
+        }
+        return xref.destinationID
+    }
+}
+
+/// What a flow says, and only that: its entities, how to read them from the source, how to plan
+/// and write one record in the destination. Everything else — the cycle and its run record,
+/// watermarks and paging, the intent → look-up → write → commit steps, quarantine, replay, crash
+/// points, the summary — is ``FlowRuntime``'s. See <doc:WritingAFlow>.
+public protocol FlowDefinition: Actor {
+    /// The plan of one record between ``plan(_:_:run:)`` and ``write(_:_:run:)``.
+    associatedtype Plan: Sendable
+
+    /// The flow's registered name (`syspro-procore`).
+    static var name: String { get }
+    /// The entities in the order a cycle polls them (a dependency before what waits for it).
+    var entities: [FlowEntity] { get }
+
+    /// Starts a cycle: forget per-cycle caches, fetch tokens, open sessions.
+    /// - Throws: when the cycle cannot start (credentials refused); the run is recorded as failed.
+    func open() async throws
+    /// Ends a cycle (log off); called after ``open()`` succeeded, whatever happened in between.
+    func close() async
+
+    /// One page of an entity's records changed since `watermark` (the flow applies its overlap
+    /// window), starting at `cursor` (`nil` = the first page).
+    func read(_ entity: FlowEntity, since watermark: String?, cursor: String?) async throws -> SourcePage
+    /// A held record read afresh from the source; `payload` is what was stored with the hold.
+    func reread(_ entity: FlowEntity, sourceID: String, payload: JSONValue?) async throws -> Reread
+    /// Parses and checks a record and resolves what it needs in the destination (mappings, rules,
+    /// look-ups). Whatever it throws holds the record with that reason: say what to fix.
+    func plan(_ entity: FlowEntity, _ record: SourceRecord, run: RunContext) async throws -> Planned<Plan>
+    /// Writes a planned record: look it up by its key first, then create, complete or update it.
+    func write(_ entity: FlowEntity, _ planned: Planned<Plan>, run: RunContext) async throws -> Written
+}

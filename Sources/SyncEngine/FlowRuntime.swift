@@ -1,0 +1,313 @@
+import Crypto
+import Foundation
+import Logging
+
+/// Runs any ``FlowDefinition``: the machinery every flow needs, written once.
+///
+/// A cycle: ``FlowDefinition/open()``; for each entity in order, retry what is held in quarantine,
+/// then poll from the watermark page by page, writing as it goes and moving the watermark after
+/// each fully resolved page; ``FlowDefinition/close()``; the run record and its summary.
+///
+/// Each record goes through the same steps: skip it when this version is written already; let the
+/// flow plan it; record the intent (cross-reference `pending` with the flow's key) before the
+/// destination call; let the flow write it (look up by key, then create, complete or update);
+/// complete the cross-reference and the audit row in one transaction. Whatever a step throws
+/// holds the record in quarantine with the reason; it is retried every cycle and by `replay`.
+public actor FlowRuntime<Definition: FlowDefinition> {
+    public let definition: Definition
+    let store: any SyncStateStore
+    let clock: any SyncClock
+    let logger: Logger
+    /// Whose state this is: watermarks, cross-references, quarantine and runs are kept under it.
+    public nonisolated let scope: String
+
+    private var summary = CycleSummary(runID: "")
+    private var overrideBudget = false
+    /// Records already handled in this cycle (a held record retried at the start is not handled
+    /// again when the overlap window re-reads it).
+    private var handled: Set<String> = []
+    /// An armed crash: the point, and how many more passes of it to let through first.
+    private var crash: (point: CrashPoint, skip: Int)?
+
+    /// The flow's registered name.
+    public static var name: String { Definition.name }
+
+    /// - Parameter scope: the key of this integration's state; the flow's name by default.
+    public init(definition: Definition, store: any SyncStateStore, clock: any SyncClock, logger: Logger, scope: String? = nil) {
+        self.definition = definition
+        self.store = store
+        self.clock = clock
+        self.logger = logger
+        self.scope = scope ?? Definition.name
+    }
+
+    // MARK: cycle
+
+    /// Arms a crash: the `(skip + 1)`-th time the cycle passes `point`, it throws
+    /// ``SimulatedCrash`` and stops. A crash fires once.
+    public func armCrash(at point: CrashPoint, skip: Int = 0) { crash = (point, skip) }
+
+    private func crashPoint(_ point: CrashPoint, _ sourceID: String) throws {
+        guard let armed = crash, armed.point == point else { return }
+        if armed.skip > 0 {
+            crash = (point, armed.skip - 1)
+            return
+        }
+        crash = nil
+        logger.warning("Simulated crash", metadata: ["sync.run.id": "\(summary.runID)", "crash.point": "\(point.rawValue)"])
+        throw SimulatedCrash(point: point, sourceID: sourceID)
+    }
+
+    /// Runs one cycle.
+    /// - Throws: only when the cycle cannot start (credentials refused); record-level problems go to
+    ///   quarantine and page-level ones into ``CycleSummary/errors``.
+    public func runCycle(runID: String = UUID().uuidString) async throws -> CycleSummary {
+        let entities = await definition.entities
+        return try await run(runID: runID, overrideBudget: false, entities: entities) { entity in
+            try await self.retryQuarantined(entity, only: nil)
+            try await self.poll(entity)
+        }
+    }
+
+    /// Releases held records on demand (`ml-connector replay`).
+    /// - Parameters:
+    ///   - sourceIDs: only these source ids (all held records when empty).
+    ///   - overrideBudget: post what a budget rule would hold, with a warning in the audit.
+    public func replay(runID: String = UUID().uuidString, sourceIDs: [String], overrideBudget: Bool) async throws -> CycleSummary {
+        let entities = await definition.entities
+        let filter = sourceIDs.isEmpty ? nil : Set(sourceIDs)
+        return try await run(runID: runID, overrideBudget: overrideBudget, entities: entities) { entity in
+            try await self.retryQuarantined(entity, only: filter)
+        }
+    }
+
+    /// The frame of a cycle or replay: run record, sessions, the per-entity work, the summary.
+    private func run(
+        runID: String, overrideBudget: Bool, entities: [FlowEntity], _ work: (FlowEntity) async throws -> Void
+    ) async throws -> CycleSummary {
+        summary = CycleSummary(runID: runID, labels: entities.map(\.label))
+        handled = []
+        self.overrideBudget = overrideBudget
+        defer { self.overrideBudget = false }
+        try await store.startRun(RunRecord(id: runID, flow: scope, startedAt: clock.now(), status: "running"))
+        logger.info("Cycle started", metadata: ["sync.run.id": "\(runID)", "flow": "\(Definition.name)", "scope": "\(scope)"])
+        do {
+            try await definition.open()
+        } catch {
+            try await store.finishRun(id: runID, at: clock.now(), status: "failed", summary: "\(error)")
+            throw error
+        }
+        var failure: (any Error)?
+        do {
+            for entity in entities { try await work(entity) }
+        } catch let crash as SimulatedCrash {
+            throw crash  // a dead process finishes nothing: no logoff, no run summary
+        } catch {
+            failure = error
+        }
+        await definition.close()
+        if let failure { summary.errors.append("\(failure)") }
+        let data = (try? JSONEncoder().encode(summary)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        try await store.finishRun(id: runID, at: clock.now(), status: summary.errors.isEmpty ? "succeeded" : "partial", summary: data)
+        var metadata: Logger.Metadata = ["sync.run.id": "\(runID)", "errors": "\(summary.errors.count)"]
+        for label in summary.order {
+            let counts = summary[label]
+            metadata["\(label).created"] = "\(counts.created)"
+            metadata["\(label).held"] = "\(counts.held)"
+        }
+        logger.info("Cycle finished", metadata: metadata)
+        return summary
+    }
+
+    private var context: RunContext {
+        RunContext(runID: summary.runID, overrideBudget: overrideBudget, store: store, scope: scope)
+    }
+
+    // MARK: polling
+
+    /// Polls one entity from its watermark, page by page, following the flow's cursor. Each record
+    /// of a page is resolved (written, held or skipped), then the watermark moves to the page's
+    /// latest value. A page that cannot be read stops this entity for the cycle, watermark unmoved.
+    private func poll(_ entity: FlowEntity) async throws {
+        do {
+            let mark = try await store.watermark(flow: scope, entity: entity.name)
+            var cursor: String?
+            repeat {
+                let page = try await definition.read(entity, since: mark, cursor: cursor)
+                var resolved = 0
+                for record in page.records {
+                    if handled.contains(Self.handledKey(entity, record.id)) { continue }
+                    summary[entity.label].read += 1
+                    try await process(entity, record)
+                    resolved += 1
+                    if resolved == page.records.count / 2 { try crashPoint(.midPage, record.id) }
+                }
+                try await advanceWatermark(entity, to: page.records.compactMap(\.watermark).max())
+                cursor = page.next
+            } while cursor != nil
+        } catch let crash as SimulatedCrash {
+            throw crash
+        } catch {
+            summary.errors.append("\(entity.name): \(error). The \(entity.noun) watermark did not move; the next cycle reads the same window again.")
+        }
+    }
+
+    /// Moves a watermark forward (never back) once every record of a page is resolved.
+    private func advanceWatermark(_ entity: FlowEntity, to value: String?) async throws {
+        guard let value else { return }
+        let current = try await store.watermark(flow: scope, entity: entity.name)
+        if current == nil || value > current! {
+            try await store.setWatermark(flow: scope, entity: entity.name, value: value, at: clock.now())
+        }
+    }
+
+    private static func handledKey(_ entity: FlowEntity, _ sourceID: String) -> String { "\(entity.name)|\(sourceID)" }
+
+    // MARK: quarantine
+
+    private func retryQuarantined(_ entity: FlowEntity, only filter: Set<String>?) async throws {
+        let held = try await store.quarantined(flow: scope, status: .held)
+        for entry in held where entry.entity == entity.name {
+            if let filter, !filter.contains(entry.sourceID) { continue }
+            handled.insert(Self.handledKey(entity, entry.sourceID))
+            summary[entity.label].read += 1
+            let payload = entry.payload.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
+            switch try await definition.reread(entity, sourceID: entry.sourceID, payload: payload) {
+            case .found(let record): try await process(entity, record)
+            case .gone: await dropVanished(entity, entry)
+            }
+        }
+    }
+
+    private func dropVanished(_ entity: FlowEntity, _ entry: QuarantineEntry) async {
+        let now = clock.now()
+        let audit = AuditEntry(
+            runID: summary.runID, flow: scope, sourceSystem: entity.source, sourceEntity: entry.entity, sourceID: entry.sourceID,
+            destinationSystem: entity.destination, outcome: .skippedDuplicate,
+            warning: "no longer in \(entity.sourceName); released from quarantine without writing", startedAt: now, finishedAt: now)
+        try? await store.append(audit)
+        try? await store.release(flow: scope, entity: entry.entity, sourceID: entry.sourceID, at: now)
+    }
+
+    // MARK: the steps every record takes
+
+    /// Where a record stood before this attempt.
+    private struct Prior {
+        var wasHeld: Bool
+        var attempts: Int
+    }
+
+    /// One record through the pipeline; whatever it throws (except a simulated crash) holds it.
+    private func process(_ entity: FlowEntity, _ record: SourceRecord) async throws {
+        let started = clock.now()
+        do {
+            let version = Self.version(record.payload)
+            guard let prior = try await prior(entity, record, version: version, started: started) else { return }
+            let run = context
+            let planned = try await definition.plan(entity, record, run: run)
+            let xref = try await intent(entity, record.id, version: version, key: planned.key)
+            let written = try await definition.write(entity, planned, run: run)
+            try await commit(entity, xref, written, payload: record.payload, prior: prior, started: started)
+        } catch let crash as SimulatedCrash {
+            throw crash
+        } catch {
+            await hold(error, entity: entity, record: record, started: started)
+        }
+    }
+
+    /// - Returns: `nil` when this version of the record was written already (the skip is audited
+    ///   and any hold released); otherwise whether it was held and how many attempts it has had.
+    private func prior(_ entity: FlowEntity, _ record: SourceRecord, version: String, started: Date) async throws -> Prior? {
+        let previous = try await store.quarantine(flow: scope, entity: entity.name, sourceID: record.id)
+        let wasHeld = previous?.status == .held
+        if let xref = try await store.crossReference(flow: scope, entity: entity.name, sourceID: record.id),
+            xref.state == .done, xref.sourceVersion == version
+        {
+            let audit = AuditEntry(
+                runID: summary.runID, flow: scope, sourceSystem: entity.source, sourceEntity: entity.name, sourceID: record.id,
+                destinationSystem: entity.destination, destinationID: xref.destinationID, outcome: .skippedDuplicate,
+                startedAt: started, finishedAt: clock.now())
+            do {
+                try await store.append(audit)
+            } catch {
+                summary.errors.append("could not write the audit row for \(record.id): \(error)")
+            }
+            summary[entity.label].count(.skippedDuplicate)
+            if wasHeld { try await store.release(flow: scope, entity: entity.name, sourceID: record.id, at: clock.now()) }
+            return nil
+        }
+        return Prior(wasHeld: wasHeld, attempts: wasHeld ? (previous?.attempts ?? 0) + 1 : 1)
+    }
+
+    /// Records the intent to write, before the destination call.
+    private func intent(_ entity: FlowEntity, _ sourceID: String, version: String, key: String) async throws -> CrossReference {
+        let xref = CrossReference(
+            flow: scope, entity: entity.name, sourceID: sourceID, sourceVersion: version, idempotencyKey: key, state: .pending,
+            updatedAt: clock.now())
+        try await store.recordIntent(xref)
+        return xref
+    }
+
+    /// Completes the intent with the destination id and writes the audit row, in one transaction.
+    private func commit(
+        _ entity: FlowEntity, _ pending: CrossReference, _ written: Written, payload: JSONValue, prior: Prior, started: Date
+    ) async throws {
+        try crashPoint(.afterDestinationWrite, pending.sourceID)
+        var xref = pending
+        xref.destinationID = written.destinationID
+        xref.state = .done
+        xref.updatedAt = clock.now()
+        let audit = AuditEntry(
+            runID: summary.runID, flow: scope, sourceSystem: entity.source, sourceEntity: xref.entity, sourceID: xref.sourceID,
+            sourcePayload: payload.canonicalJSON(), transformedPayload: written.transformed.canonicalJSON(),
+            destinationSystem: entity.destination, destinationID: written.destinationID, destinationResponse: written.response,
+            outcome: written.outcome, warning: written.warning, attempts: prior.attempts, startedAt: started, finishedAt: clock.now())
+        try await store.complete(xref, audit: audit)
+        try crashPoint(.afterCrossReference, xref.sourceID)
+        summary[entity.label].count(written.outcome)
+        if prior.wasHeld { summary[entity.label].released += 1 }
+        if let warning = written.warning { summary.warn(warning) }
+    }
+
+    /// Puts a record in quarantine with the reason. Retryable problems are `held` (retried every
+    /// cycle by themselves); the rest are `failed` (retried too, but need a fix in the source,
+    /// the mapping or the destination).
+    private func hold(_ error: any Error, entity: FlowEntity, record: SourceRecord, started: Date) async {
+        let syncError = (error as? SyncError) ?? SyncError(.unexpectedResponse, "\(error)")
+        let outcome: Outcome = syncError.isRetryable ? .held : .failed
+        let now = clock.now()
+        let attempts = ((try? await store.quarantine(flow: scope, entity: entity.name, sourceID: record.id))??.attempts ?? 0) + 1
+        let payload = record.payload.canonicalJSON()
+        let entry = QuarantineEntry(
+            flow: scope, entity: entity.name, sourceID: record.id, errorCode: syncError.code.rawValue, reason: syncError.message,
+            payload: payload, status: .held, attempts: 1, firstSeenAt: now, lastAttemptAt: now)
+        let audit = AuditEntry(
+            runID: summary.runID, flow: scope, sourceSystem: entity.source, sourceEntity: entity.name, sourceID: record.id,
+            sourcePayload: payload, destinationSystem: entity.destination, outcome: outcome, errorCode: syncError.code.rawValue,
+            errorText: syncError.message, attempts: attempts, startedAt: started, finishedAt: now)
+        do {
+            try await store.hold(entry, audit: audit)
+        } catch {
+            summary.errors.append("could not quarantine \(record.id): \(error)")
+        }
+        logger.notice(
+            "Record quarantined",
+            metadata: ["sync.run.id": "\(summary.runID)", "source.id": "\(record.id)", "error.code": "\(syncError.code.rawValue)"])
+        summary[entity.label].count(outcome)
+    }
+
+    static func version(_ value: JSONValue) -> String { SourceRecord.version(of: value) }
+}
+
+extension SourceRecord {
+    /// The version of a source record: a SHA-256 of its canonical JSON, in hex.
+    public static func version(of value: JSONValue) -> String {
+        SHA256.hash(data: Data(value.canonicalJSON().utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The key of a source row whose own key cannot be read: `?<entity>#<first 12 hex digits of
+    /// the row's version>`, stable across cycles so the row is held once, not once per cycle.
+    public static func unreadableID(entity: String, row: JSONValue) -> String {
+        "?\(entity)#\(version(of: row).prefix(12))"
+    }
+}
