@@ -87,7 +87,7 @@ public enum Ping {
         case .rateLimited: .rateLimited
         case .invalidConfig: .configuration
         case .missingCostCode, .unknownSupplier, .unknownProject, .invalidRecord, .waitingForDependency, .overBudget, .rejected,
-            .unexpectedResponse:
+            .unexpectedResponse, .busy:
             .unexpectedResponse
         }
     }

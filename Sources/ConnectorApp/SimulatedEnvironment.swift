@@ -80,9 +80,12 @@ public struct SimulatedEnvironment: Sendable {
     }
 
     /// A flow wired to the simulators (a new one is like a restarted process: same store, no caches).
+    /// - Parameters:
+    ///   - scope: the integration whose state it keeps (the flow's name by default).
+    ///   - holder: who it is when it takes the integration's lease (this process by default).
     public func makeFlow(
         settings: SysproProcoreSettings, policy: BackoffPolicy = BackoffPolicy(), stats: TransportStats = TransportStats(),
-        timeout: Duration = .seconds(30)
+        timeout: Duration = .seconds(30), scope: String? = nil, holder: String = FlowRuntimeDefaults.processHolder
     ) -> SysproProcoreFlow {
         let sysproTransport = HTTPTransport(
             http: http, system: "syspro", clock: clock, policy: policy, timeout: timeout, logger: logger, stats: stats)
@@ -91,6 +94,6 @@ public struct SimulatedEnvironment: Sendable {
         return SysproProcoreFlow(
             settings: settings, syspro: SysproClient(connection: sysproConnection, transport: sysproTransport),
             procore: ProcoreClient(connection: procoreConnection, transport: procoreTransport), store: store, clock: clock,
-            logger: logger)
+            logger: logger, scope: scope, holder: holder)
     }
 }

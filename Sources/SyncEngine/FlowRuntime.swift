@@ -20,6 +20,12 @@ public actor FlowRuntime<Definition: FlowDefinition> {
     let logger: Logger
     /// Whose state this is: watermarks, cross-references, quarantine and runs are kept under it.
     public nonisolated let scope: String
+    /// Who this runtime is when it takes the scope's lease (see ``Lease``).
+    public nonisolated let holder: String
+    /// How long the lease lasts without renewal; it is renewed as pages and held records complete,
+    /// so only a holder that died (or hangs) lets it run out.
+    public nonisolated let leaseDuration: TimeInterval
+    private var leaseRenewedAt: Date?
 
     private var summary = CycleSummary(runID: "")
     private var overrideBudget = false
@@ -32,13 +38,20 @@ public actor FlowRuntime<Definition: FlowDefinition> {
     /// The flow's registered name.
     public static var name: String { Definition.name }
 
-    /// - Parameter scope: the key of this integration's state; the flow's name by default.
-    public init(definition: Definition, store: any SyncStateStore, clock: any SyncClock, logger: Logger, scope: String? = nil) {
+    /// - Parameters:
+    ///   - scope: the key of this integration's state; the flow's name by default.
+    ///   - holder: who takes the lease; this host and process by default.
+    public init(
+        definition: Definition, store: any SyncStateStore, clock: any SyncClock, logger: Logger, scope: String? = nil,
+        holder: String = FlowRuntimeDefaults.processHolder, leaseDuration: TimeInterval = 300
+    ) {
         self.definition = definition
         self.store = store
         self.clock = clock
         self.logger = logger
         self.scope = scope ?? Definition.name
+        self.holder = holder
+        self.leaseDuration = leaseDuration
     }
 
     // MARK: cycle
@@ -85,30 +98,38 @@ public actor FlowRuntime<Definition: FlowDefinition> {
     private func run(
         runID: String, overrideBudget: Bool, entities: [FlowEntity], _ work: (FlowEntity) async throws -> Void
     ) async throws -> CycleSummary {
+        try await takeLease()
         summary = CycleSummary(runID: runID, labels: entities.map(\.label))
         handled = []
         self.overrideBudget = overrideBudget
         defer { self.overrideBudget = false }
-        try await store.startRun(RunRecord(id: runID, flow: scope, startedAt: clock.now(), status: "running"))
-        logger.info("Cycle started", metadata: ["sync.run.id": "\(runID)", "flow": "\(Definition.name)", "scope": "\(scope)"])
         do {
+            try await store.startRun(RunRecord(id: runID, flow: scope, startedAt: clock.now(), status: "running"))
+            logger.info("Cycle started", metadata: ["sync.run.id": "\(runID)", "flow": "\(Definition.name)", "scope": "\(scope)"])
             try await definition.open()
         } catch {
-            try await store.finishRun(id: runID, at: clock.now(), status: "failed", summary: "\(error)")
+            try? await store.finishRun(id: runID, at: clock.now(), status: "failed", summary: "\(error)")
+            await giveUpLease()
             throw error
         }
         var failure: (any Error)?
         do {
             for entity in entities { try await work(entity) }
         } catch let crash as SimulatedCrash {
-            throw crash  // a dead process finishes nothing: no logoff, no run summary
+            throw crash  // a dead process finishes nothing: no logoff, no run summary, no lease given up
         } catch {
             failure = error
         }
         await definition.close()
         if let failure { summary.errors.append("\(failure)") }
         let data = (try? JSONEncoder().encode(summary)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        try await store.finishRun(id: runID, at: clock.now(), status: summary.errors.isEmpty ? "succeeded" : "partial", summary: data)
+        do {
+            try await store.finishRun(id: runID, at: clock.now(), status: summary.errors.isEmpty ? "succeeded" : "partial", summary: data)
+        } catch {
+            await giveUpLease()
+            throw error
+        }
+        await giveUpLease()
         var metadata: Logger.Metadata = ["sync.run.id": "\(runID)", "errors": "\(summary.errors.count)"]
         for label in summary.order {
             let counts = summary[label]
@@ -117,6 +138,34 @@ public actor FlowRuntime<Definition: FlowDefinition> {
         }
         logger.info("Cycle finished", metadata: metadata)
         return summary
+    }
+
+    // MARK: the lease (one writer per integration)
+
+    /// Takes the scope's lease, or says who has it.
+    private func takeLease() async throws {
+        let now = clock.now()
+        let lease = try await store.acquireLease(scope: scope, holder: holder, now: now, until: now.addingTimeInterval(leaseDuration))
+        guard lease.holder == holder else {
+            throw SyncError(.busy, "integration \(scope) is being synced by \(lease.holder) since \(Self.timestamp(lease.acquiredAt)); only one process may write for an integration at a time. Wait for it to finish (or stop it); if it died, its lease runs out at \(Self.timestamp(lease.expiresAt)).")
+        }
+        leaseRenewedAt = now
+    }
+
+    /// Renews the lease once a third of its duration has passed since the last renewal (after a
+    /// page, between held records); a lease lost to another process stops the cycle.
+    private func keepLease() async throws {
+        let now = clock.now()
+        if let renewed = leaseRenewedAt, now.timeIntervalSince(renewed) < leaseDuration / 3 { return }
+        guard try await store.renewLease(scope: scope, holder: holder, until: now.addingTimeInterval(leaseDuration)) else {
+            throw SyncError(.busy, "integration \(scope): this process's lease ran out and another process took it; this cycle stops here, the other one goes on")
+        }
+        leaseRenewedAt = now
+    }
+
+    private func giveUpLease() async {
+        leaseRenewedAt = nil
+        try? await store.releaseLease(scope: scope, holder: holder)
     }
 
     private var context: RunContext {
@@ -143,10 +192,13 @@ public actor FlowRuntime<Definition: FlowDefinition> {
                     if resolved == page.records.count / 2 { try crashPoint(.midPage, record.id) }
                 }
                 try await advanceWatermark(entity, to: page.records.compactMap(\.watermark).max())
+                try await keepLease()
                 cursor = page.next
             } while cursor != nil
         } catch let crash as SimulatedCrash {
             throw crash
+        } catch let error as SyncError where error.code == .busy {
+            throw error
         } catch {
             summary.errors.append("\(entity.name): \(error). The \(entity.noun) watermark did not move; the next cycle reads the same window again.")
         }
@@ -169,6 +221,7 @@ public actor FlowRuntime<Definition: FlowDefinition> {
         let held = try await store.quarantined(flow: scope, status: .held)
         for entry in held where entry.entity == entity.name {
             if let filter, !filter.contains(entry.sourceID) { continue }
+            try await keepLease()
             handled.insert(Self.handledKey(entity, entry.sourceID))
             summary[entity.label].read += 1
             let payload = entry.payload.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
@@ -297,6 +350,14 @@ public actor FlowRuntime<Definition: FlowDefinition> {
     }
 
     static func version(_ value: JSONValue) -> String { SourceRecord.version(of: value) }
+
+    static func timestamp(_ date: Date) -> String { date.formatted(.iso8601) }
+}
+
+/// Defaults of ``FlowRuntime`` that do not depend on its flow.
+public enum FlowRuntimeDefaults {
+    /// This host and process, as a lease holder: `host pid 1234`.
+    public static let processHolder = "\(ProcessInfo.processInfo.hostName) pid \(ProcessInfo.processInfo.processIdentifier)"
 }
 
 extension SourceRecord {

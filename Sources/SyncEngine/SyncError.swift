@@ -33,6 +33,9 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case unexpectedResponse
         /// The configuration is incomplete or contradictory.
         case invalidConfig
+        /// Another process holds this integration's lease (a second `sync`, a `replay` while
+        /// `sync --watch` runs): only one may write at a time.
+        case busy
     }
 
     public var code: Code
@@ -50,7 +53,7 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     public var isRetryable: Bool {
         switch code {
         case .missingCostCode, .unknownSupplier, .unknownProject, .waitingForDependency, .overBudget,
-            .rateLimited, .transient, .authFailed, .forbidden, .wrongTenant:
+            .rateLimited, .transient, .authFailed, .forbidden, .wrongTenant, .busy:
             return true
         case .invalidRecord, .rejected, .unexpectedResponse, .invalidConfig:
             return false

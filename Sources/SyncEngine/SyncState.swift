@@ -158,6 +158,25 @@ public struct AuditFilter: Sendable, Equatable {
     }
 }
 
+/// Who may write for one integration, until when: one writer per integration, whatever the
+/// number of processes sharing the store.
+public struct Lease: Sendable, Equatable, Codable {
+    /// The integration (``FlowRuntime/scope``).
+    public var scope: String
+    /// Who holds it: host, process id and command, as a person reads it.
+    public var holder: String
+    public var acquiredAt: Date
+    /// A holder that dies stops renewing; after this moment another may take the lease.
+    public var expiresAt: Date
+
+    public init(scope: String, holder: String, acquiredAt: Date, expiresAt: Date) {
+        self.scope = scope
+        self.holder = holder
+        self.acquiredAt = acquiredAt
+        self.expiresAt = expiresAt
+    }
+}
+
 /// The state behind the engine: runs, audit, cross-references/intents, watermarks, quarantine.
 /// ``SyncStore/SQLiteSyncStore`` is the embedded default; the protocol leaves room for a shared
 /// PostgreSQL store later.
@@ -184,4 +203,14 @@ public protocol SyncStateStore: Sendable {
     func hold(_ entry: QuarantineEntry, audit: AuditEntry) async throws
     /// Marks a held record released (it went through), if it was held.
     func release(flow: String, entity: String, sourceID: String, at: Date) async throws
+
+    /// Takes the scope's lease for `holder` until `until`, atomically: when it is free, expired,
+    /// or already `holder`'s. A shared store implements it with its own locks.
+    /// - Returns: the lease as it stands afterwards; its `holder` is someone else's when taken.
+    func acquireLease(scope: String, holder: String, now: Date, until: Date) async throws -> Lease
+    /// Extends `holder`'s lease.
+    /// - Returns: `false` when `holder` no longer holds it (it expired and another took it).
+    func renewLease(scope: String, holder: String, until: Date) async throws -> Bool
+    /// Gives the lease up, if `holder` has it.
+    func releaseLease(scope: String, holder: String) async throws
 }

@@ -14,8 +14,24 @@ public struct SQLiteSyncStore: SyncStateStore {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var config = Configuration()
         config.busyMode = .timeout(5)
-        return try SQLiteSyncStore(DatabasePool(path: path, configuration: config))
+        // Two processes opening a new file at the same instant: the second one's switch to WAL
+        // (and the migrations) meet the first one's lock, and SQLite answers SQLITE_BUSY at once
+        // instead of waiting. Wait for it like any other lock, for up to `openPatience`.
+        let deadline = Date().addingTimeInterval(openPatience)
+        while true {
+            do {
+                return try SQLiteSyncStore(DatabasePool(path: path, configuration: config))
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+                guard Date() < deadline else {
+                    throw SyncError(.busy, "the state database \(path) stayed locked for \(Int(openPatience)) s while it was being opened: another process holds it")
+                }
+                usleep(50_000)
+            }
+        }
     }
+
+    /// How long ``open(path:)`` waits for another process's lock on a database being opened.
+    public static let openPatience: TimeInterval = 30
 
     /// An in-memory store for tests.
     public static func inMemory() throws -> SQLiteSyncStore { try SQLiteSyncStore(DatabaseQueue()) }
@@ -100,6 +116,14 @@ public struct SQLiteSyncStore: SyncStateStore {
                 t.column("rotatedAt", .datetime)
                 t.column("lastCheckedAt", .datetime)
                 t.column("lastCheckResult", .text)
+            }
+        }
+        migrator.registerMigration("v3: leases") { db in
+            try db.create(table: "lease") { t in
+                t.primaryKey("scope", .text)
+                t.column("holder", .text).notNull()
+                t.column("acquiredAt", .datetime).notNull()
+                t.column("expiresAt", .datetime).notNull()
             }
         }
         return migrator
@@ -264,6 +288,39 @@ public struct SQLiteSyncStore: SyncStateStore {
         }
     }
 
+    // MARK: leases
+
+    public func acquireLease(scope: String, holder: String, now: Date, until: Date) async throws -> Lease {
+        try await writer.write { db in
+            // One statement: taking a free, expired or own lease cannot race another process.
+            try db.execute(
+                sql: """
+                    INSERT INTO lease (scope, holder, acquiredAt, expiresAt) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(scope) DO UPDATE SET holder = excluded.holder, acquiredAt = excluded.acquiredAt,
+                        expiresAt = excluded.expiresAt
+                    WHERE lease.holder = excluded.holder OR lease.expiresAt <= ?
+                    """,
+                arguments: [scope, holder, now, until, now])
+            guard let lease = try Lease.fetchOne(db, key: scope) else {
+                throw SyncError(.unexpectedResponse, "the lease of \(scope) vanished while it was being taken")
+            }
+            return lease
+        }
+    }
+
+    public func renewLease(scope: String, holder: String, until: Date) async throws -> Bool {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE lease SET expiresAt = ? WHERE scope = ? AND holder = ?", arguments: [until, scope, holder])
+            return db.changesCount > 0
+        }
+    }
+
+    public func releaseLease(scope: String, holder: String) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM lease WHERE scope = ? AND holder = ?", arguments: [scope, holder])
+        }
+    }
+
     public func release(flow: String, entity: String, sourceID: String, at: Date) async throws {
         try await writer.write { db in
             try db.execute(
@@ -274,6 +331,10 @@ public struct SQLiteSyncStore: SyncStateStore {
                 arguments: [at, flow, entity, sourceID])
         }
     }
+}
+
+extension Lease: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "lease"
 }
 
 extension RunRecord: FetchableRecord, PersistableRecord {

@@ -118,4 +118,45 @@ import Vault
         try await store.setWatermark(flow: "f", entity: "E", value: "2026-11-02", at: now)
         #expect(try await store.watermark(flow: "f", entity: "E") == "2026-11-02")
     }
+
+    @Test func oneLeaseHolderPerIntegrationUntilItsLeaseRunsOut() async throws {
+        let store = try SQLiteSyncStore.inMemory()
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        func at(_ seconds: TimeInterval) -> Date { t0.addingTimeInterval(seconds) }
+        #expect(try await store.acquireLease(scope: "a", holder: "A", now: t0, until: at(300)).holder == "A")
+        let taken = try await store.acquireLease(scope: "a", holder: "B", now: at(10), until: at(310))
+        #expect(taken.holder == "A" && taken.expiresAt == at(300))
+        #expect(try await store.acquireLease(scope: "b", holder: "B", now: at(10), until: at(310)).holder == "B")  // another integration
+        #expect(try await store.acquireLease(scope: "a", holder: "A", now: at(20), until: at(320)).holder == "A")  // its own again
+        #expect(try await store.renewLease(scope: "a", holder: "A", until: at(600)))
+        // A stops renewing (it died): once its lease runs out B takes it, and A's renewal fails
+        #expect(try await store.acquireLease(scope: "a", holder: "B", now: at(599), until: at(900)).holder == "A")
+        #expect(try await store.acquireLease(scope: "a", holder: "B", now: at(600), until: at(900)).holder == "B")
+        #expect(try await store.renewLease(scope: "a", holder: "A", until: at(1000)) == false)
+        try await store.releaseLease(scope: "a", holder: "A")  // not A's to give up
+        #expect(try await store.acquireLease(scope: "a", holder: "C", now: at(610), until: at(910)).holder == "B")
+        try await store.releaseLease(scope: "a", holder: "B")
+        #expect(try await store.acquireLease(scope: "a", holder: "C", now: at(611), until: at(911)).holder == "C")
+    }
+
+    /// Two processes on one new database file, opening and taking the lease at the same instant:
+    /// both open (the second waits for the first one's lock), exactly one holds the lease.
+    @Test func twoProcessesOnOneNewFileOpenAndOnlyOneTakesTheLease() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mlc-lease-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        let holders = try await withThrowingTaskGroup(of: String.self) { group in
+            for name in ["A", "B", "C", "D"] {
+                group.addTask {
+                    let store = try SQLiteSyncStore.open(path: path)
+                    return try await store.acquireLease(scope: "one", holder: name, now: t0, until: t0.addingTimeInterval(300)).holder
+                }
+            }
+            var seen: [String] = []
+            for try await holder in group { seen.append(holder) }
+            return seen
+        }
+        #expect(holders.count == 4)
+        #expect(Set(holders).count == 1, "every process must see the same single holder: \(holders)")
+    }
 }

@@ -12,11 +12,11 @@ extension FlowRuntime where Definition == SysproProcore {
     /// Flow 000 wired to its two clients and the store.
     public init(
         settings: SysproProcoreSettings, syspro: SysproClient, procore: ProcoreClient, store: any SyncStateStore,
-        clock: any SyncClock, logger: Logger, scope: String? = nil
+        clock: any SyncClock, logger: Logger, scope: String? = nil, holder: String = FlowRuntimeDefaults.processHolder
     ) {
         self.init(
             definition: SysproProcore(settings: settings, syspro: syspro, procore: procore, clock: clock), store: store, clock: clock,
-            logger: logger, scope: scope)
+            logger: logger, scope: scope, holder: holder)
     }
 }
 
