@@ -199,7 +199,31 @@ public struct ConnectorConfig: Codable, Sendable {
                 }
             }
         }
+        try checkIntegrationsStayApart(config.integrations, path: path)
         return config
+    }
+
+    /// Integrations keep their state under their name, and write into their destination under
+    /// their origin prefix: both must differ where they could meet.
+    static func checkIntegrationsStayApart(_ integrations: [Integration], path: String) throws {
+        var names = Set<String>()
+        for integration in integrations where !names.insert(integration.name).inserted {
+            throw SyncError(.invalidConfig, "\(path): two integrations are named \(integration.name); each keeps its watermarks, cross-references and quarantine under its name, so give each its own")
+        }
+        var origins: [String: String] = [:]  // Procore company + origin prefix → integration
+        var numbers: [String: String] = [:]  // Procore company + number prefix → integration
+        for integration in integrations {
+            let settings = integration.settings ?? SysproProcoreSettings()
+            let company = "\(integration.procore.apiBase.lowercased())|\(integration.procore.companyId)"
+            if let other = origins[company + "|" + settings.originPrefix] {
+                throw SyncError(.invalidConfig, "\(path): integrations \(other) and \(integration.name) both write into Procore company \(integration.procore.companyId) with originPrefix \(settings.originPrefix), so their PO numbers would meet in one origin_id. Give each its own settings.originPrefix (e.g. SYSPRO-\(integration.syspro.companyId)) before either has written.")
+            }
+            if let other = numbers[company + "|" + settings.numberPrefix] {
+                throw SyncError(.invalidConfig, "\(path): integrations \(other) and \(integration.name) both write commitments into Procore company \(integration.procore.companyId) with numberPrefix '\(settings.numberPrefix)'; Procore refuses a commitment number used twice in a project. Give each its own settings.numberPrefix (e.g. \(integration.syspro.companyId)-).")
+            }
+            origins[company + "|" + settings.originPrefix] = integration.name
+            numbers[company + "|" + settings.numberPrefix] = integration.name
+        }
     }
 
     static func describe(_ error: DecodingError) -> String {
@@ -252,7 +276,8 @@ extension ConnectorConfig.Integration {
             clientSecret: try secret(procore.clientSecret, "procore.clientSecret", vault: vault), companyID: procore.companyId)
     }
 
-    /// The flow with its clients, secrets resolved from their references.
+    /// The flow with its clients, secrets resolved from their references. Its state is kept under
+    /// the integration's name.
     /// - Parameter vault: opens `vault:NAME` references (secrets sealed in the state database).
     public func makeFlow(
         http: HTTPClient, store: any SyncStateStore, clock: any SyncClock, logger: Logger, vault: ((String) throws -> String)? = nil
@@ -263,6 +288,6 @@ extension ConnectorConfig.Integration {
                 connection: try sysproConnection(vault: vault), transport: HTTPTransport(http: http, system: "syspro", clock: clock, logger: logger)),
             procore: ProcoreClient(
                 connection: try procoreConnection(vault: vault), transport: HTTPTransport(http: http, system: "procore", clock: clock, logger: logger)),
-            store: store, clock: clock, logger: logger)
+            store: store, clock: clock, logger: logger, scope: name)
     }
 }

@@ -35,7 +35,7 @@ public enum Demo {
             output("\n== Cycle 1")
             let first = try await flow.runCycle()
             output(Self.describe(first))
-            for entry in try await store.quarantined(flow: SysproProcoreFlow.name, status: .held) {
+            for entry in try await store.quarantined(flow: flow.scope, status: .held) {
                 output("  held \(entry.entity) \(entry.sourceID): \(entry.reason)")
             }
 
@@ -50,7 +50,7 @@ public enum Demo {
             output("\n== Cycle 2 (15 minutes later)")
             let second = try await flow.runCycle()
             output(Self.describe(second))
-            let held = try await store.quarantined(flow: SysproProcoreFlow.name, status: .held)
+            let held = try await store.quarantined(flow: flow.scope, status: .held)
             for entry in held { output("  still held \(entry.entity) \(entry.sourceID): \(entry.reason)") }
             let commitments = await env.procore.commitmentCount
             let requisitions = await env.procore.requisitionCount

@@ -113,13 +113,13 @@ public struct RealScenarioRunner: Sendable {
         do {
             switch assertion {
             case .quarantine(let source, let status, let code, _):
-                let entry = try await store.quarantined(flow: SysproProcoreFlow.name, status: nil).first { $0.sourceID == source }
+                let entry = try await store.quarantined(flow: integration.name, status: nil).first { $0.sourceID == source }
                 guard let entry else { return .some("expected \(source) in quarantine, it is not there") }
                 if let status, entry.status.rawValue != status { return .some("\(source): status \(entry.status.rawValue), expected \(status)") }
                 if let code, entry.errorCode != code { return .some("\(source): code \(entry.errorCode), expected \(code)") }
                 return .some(nil)
             case .watermark(let entity, let equals):
-                let found = try await store.watermark(flow: SysproProcoreFlow.name, entity: entity)
+                let found = try await store.watermark(flow: integration.name, entity: entity)
                 return .some(found == equals ? nil : "the \(entity) watermark is \(found ?? "unset"), expected \(equals ?? "unset")")
             case .summary(let path, let equals):
                 guard let last else { return .some("no cycle has run to read \(path) from") }

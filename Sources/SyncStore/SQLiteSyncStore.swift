@@ -17,13 +17,23 @@ public struct SQLiteSyncStore: SyncStateStore {
         // Two processes opening a new file at the same instant: the second one's switch to WAL
         // (and the migrations) meet the first one's lock, and SQLite answers SQLITE_BUSY at once
         // instead of waiting. Wait for it like any other lock, for up to `openPatience`.
+        // Two processes migrating a new file at once: the loser's CREATE TABLE meets the winner's
+        // committed table. Each migration is one transaction, so once the winner is done the
+        // loser finds every migration applied.
         let deadline = Date().addingTimeInterval(openPatience)
         while true {
+            var pool: DatabasePool?
             do {
-                return try SQLiteSyncStore(DatabasePool(path: path, configuration: config))
-            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
-                guard Date() < deadline else {
-                    throw SyncError(.busy, "the state database \(path) stayed locked for \(Int(openPatience)) s while it was being opened: another process holds it")
+                pool = try DatabasePool(path: path, configuration: config)
+                return try SQLiteSyncStore(pool!)
+            } catch let error as DatabaseError {
+                if let pool, (try? pool.read { db in try migrator.hasCompletedMigrations(db) }) == true { return try SQLiteSyncStore(pool) }
+                let lockedOrRacing = error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED || pool != nil
+                guard lockedOrRacing, Date() < deadline else {
+                    if lockedOrRacing {
+                        throw SyncError(.busy, "the state database \(path) stayed locked for \(Int(openPatience)) s while it was being opened: another process holds it")
+                    }
+                    throw error
                 }
                 usleep(50_000)
             }
@@ -287,6 +297,37 @@ public struct SQLiteSyncStore: SyncStateStore {
             try audit.insert(db)
         }
     }
+
+    // MARK: state from before integrations had keys of their own
+
+    /// Whether anything (runs, cross-references, watermarks, quarantine) is kept under `scope`.
+    public func hasState(scope: String) async throws -> Bool {
+        try await writer.read { db in
+            try Self.stateTables.contains { table in
+                try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM \(table) WHERE flow = ?)", arguments: [scope]) ?? false
+            }
+        }
+    }
+
+    /// Moves state kept under a flow's name (as every state was before integrations had keys of
+    /// their own) to an integration, unless that integration already has state.
+    /// - Returns: the rows moved; 0 when there was nothing to move or the integration had state.
+    public func adoptLegacyState(of flow: String, into scope: String) async throws -> Int {
+        guard flow != scope else { return 0 }
+        return try await writer.write { db in
+            for table in Self.stateTables {
+                if try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM \(table) WHERE flow = ?)", arguments: [scope]) ?? false { return 0 }
+            }
+            var moved = 0
+            for table in Self.stateTables + ["audit"] {
+                try db.execute(sql: "UPDATE \(table) SET flow = ? WHERE flow = ?", arguments: [scope, flow])
+                moved += db.changesCount
+            }
+            return moved
+        }
+    }
+
+    static let stateTables = ["run", "crossReference", "watermark", "quarantine"]
 
     // MARK: leases
 

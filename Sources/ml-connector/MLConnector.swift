@@ -36,8 +36,9 @@ struct LogOptions: ParsableArguments {
 }
 
 /// Loads a config, opens its state file and runs `body` with a flow wired to the configured
-/// systems over one HTTP client. A configuration or credential problem exits with status 2 and
-/// a message that says what to fix.
+/// systems over one HTTP client. A configuration or credential problem exits with status 2, any
+/// other failure (another process holds the integration, the systems refused the cycle) with 1,
+/// each with a message that says what to do.
 func withConfiguredFlow(
     config: String, integration: String?, logger: Logger,
     _ body: @Sendable (SysproProcoreFlow, ConnectorConfig.Integration) async throws -> Void
@@ -46,6 +47,7 @@ func withConfiguredFlow(
         let file = try ConnectorConfig.load(path: config)
         let chosen = try file.integration(named: integration)
         let store = try SQLiteSyncStore.open(path: file.database ?? "ml-connector.sqlite")
+        try await adoptLegacyState(of: chosen, in: file, store: store, logger: logger)
         try await HTTPClient.withHTTPClient { http in
             let flow = try chosen.makeFlow(
                 http: http, store: store, clock: SystemClock(), logger: logger, vault: CredentialVault.resolver(store: store))
@@ -53,7 +55,22 @@ func withConfiguredFlow(
         }
     } catch let error as SyncError {
         FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-        throw ExitCode(2)
+        throw ExitCode(error.code == .invalidConfig ? 2 : 1)
+    }
+}
+
+/// State written before integrations kept their own lives under the flow's name: it goes to the
+/// integration when it is the config's only one of that flow; with several, nobody can tell whose
+/// it was, and the user is asked.
+func adoptLegacyState(of chosen: ConnectorConfig.Integration, in file: ConnectorConfig, store: SQLiteSyncStore, logger: Logger) async throws {
+    guard chosen.name != chosen.flow, try await store.hasState(scope: chosen.flow) else { return }
+    let siblings = file.integrations.filter { $0.flow == chosen.flow }
+    guard siblings.count == 1 else {
+        throw SyncError(.invalidConfig, "the state database holds \(chosen.flow) state from before integrations kept their own, and the config has \(siblings.count) integrations of that flow (\(siblings.map(\.name).joined(separator: ", "))). Run one cycle with a config that lists only the integration that wrote it; it then keeps that state under its name.")
+    }
+    let moved = try await store.adoptLegacyState(of: chosen.flow, into: chosen.name)
+    if moved > 0 {
+        logger.notice("State moved to its integration", metadata: ["integration": "\(chosen.name)", "flow": "\(chosen.flow)", "rows": "\(moved)"])
     }
 }
 
@@ -93,7 +110,7 @@ struct Sync: AsyncParsableCommand {
                 if !summary.errors.isEmpty { throw ExitCode(1) }
                 return
             }
-            let poller = Poller(flow: flow, interval: .seconds(60 * (chosen.intervalMinutes ?? 10)))
+            let poller = Poller(flow: flow, interval: .seconds(60 * (chosen.intervalMinutes ?? 10)), logger: logger)
             let group = ServiceGroup(configuration: .init(
                 services: [poller], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
@@ -102,15 +119,26 @@ struct Sync: AsyncParsableCommand {
 }
 
 /// `sync --watch`: one cycle per interval until SIGTERM/SIGINT. A cycle in progress runs to
-/// completion on shutdown; only the wait between cycles is cut short.
+/// completion on shutdown; only the wait between cycles is cut short. A cycle that cannot run
+/// (credentials refused, another process holds the integration, the store is busy) is logged and
+/// the next one tried after the interval: a watcher does not die of one bad cycle.
 struct Poller: Service {
     let flow: SysproProcoreFlow
     let interval: Duration
+    let logger: Logger
 
     func run() async throws {
         while !Task.isShuttingDownGracefully {
-            let summary = try await flow.runCycle()
-            print(ConnectorApp.Demo.describe(summary))
+            do {
+                let summary = try await flow.runCycle()
+                print(ConnectorApp.Demo.describe(summary))
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.error("Cycle could not run; trying again after the interval", metadata: [
+                    "error": "\(error)", "retry.in_s": "\(Int(interval.timeInterval))",
+                ])
+            }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }

@@ -67,7 +67,7 @@ extension SysproProcore {
             "/rest/v1.0/purchase_order_contracts",
             query: [("project_id", String(plan.projectID)), ("filters[origin_id]", originID)], what: what)
         let header: JSONValue = [
-            "number": .string(order.number), "title": .string("PO \(order.number)"), "vendor_id": .number(Double(plan.vendorID)),
+            "number": .string(settings.numberPrefix + order.number), "title": .string("PO \(settings.numberPrefix)\(order.number)"), "vendor_id": .number(Double(plan.vendorID)),
             "status": "Draft", "description": .string("Imported from SYSPRO PO \(order.number), supplier \(order.supplier)"),
             "contract_date": .string(order.entryDate), "delivery_date": order.dueDate.map { .string($0) } ?? .null,
             "origin_id": .string(originID), "origin_code": .string(order.number), "origin_data": "syspro:PorMasterHdr",

@@ -181,7 +181,7 @@ public actor SysproProcore: FlowDefinition {
             let order = try SysproPurchaseOrder.parse(
                 header: record.payload["header"] ?? .null, lines: record.payload["lines"]?.arrayValue ?? [], settings: settings, latest: latestDate)
             let plan = try await planCommitment(order, overrideBudget: run.overrideBudget)
-            return Planned(key: "SYSPRO-PO-\(order.number)", plan: Plan(kind: .commitment(order, plan)))
+            return Planned(key: "\(settings.originPrefix)-PO-\(order.number)", plan: Plan(kind: .commitment(order, plan)))
         }
         let invoice = try SysproInvoice.parse(record.payload, settings: settings, latest: latestDate)
         guard let destination = try await run.destinationID(entity: Self.purchaseOrders.name, sourceID: invoice.purchaseOrder),
@@ -189,7 +189,7 @@ public actor SysproProcore: FlowDefinition {
         else {
             throw SyncError(.waitingForDependency, "\(record.id): invoice waits for PO \(invoice.purchaseOrder), which has not reached Procore yet (see `ml-connector audit --source-id \(invoice.purchaseOrder)`). It goes through by itself once the PO lands.")
         }
-        return Planned(key: "SYSPRO-AP-\(invoice.supplier)-\(invoice.invoice)", plan: Plan(kind: .requisition(invoice, on: target)))
+        return Planned(key: "\(settings.originPrefix)-AP-\(invoice.supplier)-\(invoice.invoice)", plan: Plan(kind: .requisition(invoice, on: target)))
     }
 
     public func write(_ entity: FlowEntity, _ planned: Planned<Plan>, run: RunContext) async throws -> Written {

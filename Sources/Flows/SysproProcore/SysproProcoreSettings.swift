@@ -54,6 +54,17 @@ public struct SysproProcoreSettings: Sendable, Codable, Equatable {
     public var validateGLAccounts = true
     /// Procore line item type code for commitment lines (`M` = Materials); `nil` sends none.
     public var lineItemTypeCode: String? = "M"
+    /// The start of every `origin_id` this integration writes into Procore (`SYSPRO-PO-…`,
+    /// `SYSPRO-AP-…`): how it finds its own records again. Two integrations writing into one
+    /// Procore company (two SYSPRO companies) need different prefixes, e.g. `SYSPRO-EDU1`, or
+    /// their PO numbers would meet; the config loader refuses a clash. Never change it once an
+    /// integration has written: records already in Procore carry the old one.
+    public var originPrefix = "SYSPRO"
+    /// Put before the PO number in the commitment's `number` (and title) in Procore, which
+    /// refuses a number used twice in one project: two SYSPRO companies writing into the same
+    /// projects need different ones, e.g. `EDU2-` (checked by the config loader with the origin
+    /// prefix). Empty by default.
+    public var numberPrefix = ""
     /// The mapping table.
     public var costCodes: [CostCodeMapping] = []
 
@@ -61,7 +72,7 @@ public struct SysproProcoreSettings: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case poWatermarkColumn, invoiceWatermarkColumn, overlapDays, pageSize, lineBatchSize, glSeparator, projectColumn,
-            invoicePurchaseOrderColumn, budgetPolicy, validateGLAccounts, lineItemTypeCode, costCodes
+            invoicePurchaseOrderColumn, budgetPolicy, validateGLAccounts, lineItemTypeCode, originPrefix, numberPrefix, costCodes
     }
 
     public init(from decoder: any Decoder) throws {
@@ -78,6 +89,8 @@ public struct SysproProcoreSettings: Sendable, Codable, Equatable {
         budgetPolicy = try c.decodeIfPresent(BudgetPolicy.self, forKey: .budgetPolicy) ?? d.budgetPolicy
         validateGLAccounts = try c.decodeIfPresent(Bool.self, forKey: .validateGLAccounts) ?? d.validateGLAccounts
         lineItemTypeCode = try c.decodeIfPresent(String.self, forKey: .lineItemTypeCode) ?? d.lineItemTypeCode
+        originPrefix = try c.decodeIfPresent(String.self, forKey: .originPrefix) ?? d.originPrefix
+        numberPrefix = try c.decodeIfPresent(String.self, forKey: .numberPrefix) ?? d.numberPrefix
         costCodes = try c.decodeIfPresent([CostCodeMapping].self, forKey: .costCodes) ?? []
     }
 
@@ -87,6 +100,9 @@ public struct SysproProcoreSettings: Sendable, Codable, Equatable {
         guard (1...5000).contains(pageSize) else { throw SyncError(.invalidConfig, "pageSize must be 1…5000 (SYSPRO OData caps pages at 5000)") }
         guard (1...100).contains(lineBatchSize) else { throw SyncError(.invalidConfig, "lineBatchSize must be 1…100") }
         guard !glSeparator.isEmpty else { throw SyncError(.invalidConfig, "glSeparator must not be empty") }
+        guard !originPrefix.isEmpty, originPrefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            throw SyncError(.invalidConfig, "originPrefix '\(originPrefix)' must be letters, digits, - or _ (it starts every origin_id written into Procore)")
+        }
         var seen = Set<String>()
         for row in costCodes {
             let key = "\(row.glAccount)|\(row.costCenter)|\(row.project ?? "*")"
