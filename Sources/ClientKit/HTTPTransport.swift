@@ -147,13 +147,24 @@ public struct HTTPTransport: Sendable {
         }
     }
 
+    /// Waits longer than this are announced at the default log level (warning), naming the
+    /// system, why and until when: a run that sits out an hourly window must not look hung.
+    public static let announcedWait: Duration = .seconds(5)
+
     private func wait(attempt: Int, hint: Duration?, reason: String) async throws {
         let draw = random.next()
         let delay = policy.delay(failedAttempt: attempt, serverHint: hint, random: draw)
-        logger.info(
-            "Retrying after backoff",
-            metadata: ["system": "\(system)", "retry.attempt": "\(attempt)", "retry.reason": "\(reason)",
-                       "retry.delay_s": "\(delay.timeInterval)"])
+        let metadata: Logger.Metadata = [
+            "system": "\(system)", "retry.attempt": "\(attempt)", "retry.reason": "\(reason)", "retry.delay_s": "\(delay.timeInterval)",
+        ]
+        if delay >= Self.announcedWait {
+            let until = clock.now().addingTimeInterval(delay.timeInterval)
+            var announced = metadata
+            announced["retry.until"] = "\(until.formatted(.iso8601))"
+            logger.warning("Waiting for the system before retrying", metadata: announced)
+        } else {
+            logger.info("Retrying after backoff", metadata: metadata)
+        }
         stats.count(retry: true, waited: delay.timeInterval)
         try await clock.sleep(for: delay)
     }

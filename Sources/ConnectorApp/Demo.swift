@@ -60,16 +60,5 @@ public enum Demo {
         }
     }
 
-    public static func describe(_ summary: CycleSummary) -> String {
-        func row(_ name: String, _ c: EntityCounts) -> String {
-            "  \(name.padding(toLength: 16, withPad: " ", startingAt: 0)) read \(c.read)  created \(c.created)  updated \(c.updated)  skipped \(c.skipped)  held \(c.held)  released \(c.released)  failed \(c.failed)"
-        }
-        var lines = ["  run \(summary.runID)", row("purchase orders", summary.purchaseOrders), row("invoices", summary.invoices)]
-        for warning in summary.warnings { lines.append("  warning: \(warning)") }
-        if summary.warningCount > summary.warnings.count {
-            lines.append("  … \(summary.warningCount - summary.warnings.count) more warning(s) in the audit (`ml-connector audit`)")
-        }
-        for error in summary.errors { lines.append("  error: \(error)") }
-        return lines.joined(separator: "\n")
-    }
+    public static func describe(_ summary: CycleSummary) -> String { summary.report }
 }

@@ -86,6 +86,30 @@ public struct CycleSummary: Sendable, Codable, Equatable {
         }
     }
 
+    /// The summary as `sync`, `replay` and `demo` print it: a row per entity, then warnings and errors.
+    public var report: String {
+        func row(_ label: String, _ c: EntityCounts) -> String {
+            "  \(Self.words(label).padding(toLength: 16, withPad: " ", startingAt: 0)) read \(c.read)  created \(c.created)  updated \(c.updated)  skipped \(c.skipped)  held \(c.held)  released \(c.released)  failed \(c.failed)"
+        }
+        var lines = ["  run \(runID)"] + order.map { row($0, self[$0]) }
+        for warning in warnings { lines.append("  warning: \(warning)") }
+        if warningCount > warnings.count {
+            lines.append("  … \(warningCount - warnings.count) more warning(s) in the audit (`ml-connector audit`)")
+        }
+        for error in errors { lines.append("  error: \(error)") }
+        return lines.joined(separator: "\n")
+    }
+
+    /// `purchaseOrders` → `purchase orders`.
+    public static func words(_ label: String) -> String {
+        var text = ""
+        for character in label {
+            if character.isUppercase, !text.isEmpty { text += " " }
+            text += character.lowercased()
+        }
+        return text
+    }
+
     /// Keeps a warning (the first ``maxListed`` of them) and counts it.
     public mutating func warn(_ warning: String) {
         warningCount += 1

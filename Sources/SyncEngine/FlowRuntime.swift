@@ -26,6 +26,7 @@ public actor FlowRuntime<Definition: FlowDefinition> {
     /// so only a holder that died (or hangs) lets it run out.
     public nonisolated let leaseDuration: TimeInterval
     private var leaseRenewedAt: Date?
+    private var progress: (@Sendable (FlowProgress) -> Void)?
 
     private var summary = CycleSummary(runID: "")
     private var overrideBudget = false
@@ -52,6 +53,14 @@ public actor FlowRuntime<Definition: FlowDefinition> {
         self.scope = scope ?? Definition.name
         self.holder = holder
         self.leaseDuration = leaseDuration
+    }
+
+    /// Receives the progress of every cycle and replay: after each page and after an entity's
+    /// held records (what `sync` shows on a terminal).
+    public func onProgress(_ handler: (@Sendable (FlowProgress) -> Void)?) { progress = handler }
+
+    private func report(_ entity: FlowEntity, _ phase: FlowProgress.Phase, pages: Int) {
+        progress?(FlowProgress(entity: entity.label, phase: phase, pages: pages, counts: summary[entity.label]))
     }
 
     // MARK: cycle
@@ -181,6 +190,7 @@ public actor FlowRuntime<Definition: FlowDefinition> {
         do {
             let mark = try await store.watermark(flow: scope, entity: entity.name)
             var cursor: String?
+            var pages = 0
             repeat {
                 let page = try await definition.read(entity, since: mark, cursor: cursor)
                 var resolved = 0
@@ -193,6 +203,8 @@ public actor FlowRuntime<Definition: FlowDefinition> {
                 }
                 try await advanceWatermark(entity, to: page.records.compactMap(\.watermark).max())
                 try await keepLease()
+                pages += 1
+                report(entity, .polling, pages: pages)
                 cursor = page.next
             } while cursor != nil
         } catch let crash as SimulatedCrash {
@@ -230,6 +242,7 @@ public actor FlowRuntime<Definition: FlowDefinition> {
             case .gone: await dropVanished(entity, entry)
             }
         }
+        report(entity, .retryingHeld, pages: 0)
     }
 
     private func dropVanished(_ entity: FlowEntity, _ entry: QuarantineEntry) async {
@@ -352,6 +365,23 @@ public actor FlowRuntime<Definition: FlowDefinition> {
     static func version(_ value: JSONValue) -> String { SourceRecord.version(of: value) }
 
     static func timestamp(_ date: Date) -> String { date.formatted(.iso8601) }
+}
+
+/// Where a cycle stands, as ``FlowRuntime/onProgress(_:)`` reports it.
+public struct FlowProgress: Sendable, Equatable {
+    public enum Phase: String, Sendable { case retryingHeld = "retrying held records", polling }
+    /// The entity's label (`purchaseOrders`).
+    public var entity: String
+    public var phase: Phase
+    /// Pages read so far while polling.
+    public var pages: Int
+    /// The entity's counts so far in this cycle.
+    public var counts: EntityCounts
+
+    /// `purchase orders: page 3, read 600, created 590, held 2`.
+    public var line: String {
+        "\(CycleSummary.words(entity)): \(phase == .polling ? "page \(pages), " : "held records retried, ")\(counts.text)"
+    }
 }
 
 /// Defaults of ``FlowRuntime`` that do not depend on its flow.

@@ -94,6 +94,7 @@ struct Sync: AsyncParsableCommand {
     @Option(help: "Integration name (default: the first).") var integration: String?
     @Flag(help: "Run one cycle and exit (the default).") var once = false
     @Flag(help: "Keep polling every intervalMinutes.") var watch = false
+    @Flag(help: "No progress lines on the terminal (the summary and warnings still print).") var quiet = false
     @OptionGroup var log: LogOptions
 
     func validate() throws {
@@ -101,16 +102,16 @@ struct Sync: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let watch = self.watch
+        let (watch, quiet) = (self.watch, self.quiet)
         let logger = log.bootstrap()
         try await withConfiguredFlow(config: config, integration: integration, logger: logger) { flow, chosen in
+            let progress = await TerminalProgress.attach(to: flow, quiet: quiet)
             guard watch else {
-                let summary = try await flow.runCycle()
-                print(ConnectorApp.Demo.describe(summary))
+                let summary = try await progress.timed { try await flow.runCycle() }
                 if !summary.errors.isEmpty { throw ExitCode(1) }
                 return
             }
-            let poller = Poller(flow: flow, interval: .seconds(60 * (chosen.intervalMinutes ?? 10)), logger: logger)
+            let poller = Poller(flow: flow, interval: .seconds(60 * (chosen.intervalMinutes ?? 10)), logger: logger, progress: progress)
             let group = ServiceGroup(configuration: .init(
                 services: [poller], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
@@ -126,12 +127,12 @@ struct Poller: Service {
     let flow: SysproProcoreFlow
     let interval: Duration
     let logger: Logger
+    let progress: TerminalProgress
 
     func run() async throws {
         while !Task.isShuttingDownGracefully {
             do {
-                let summary = try await flow.runCycle()
-                print(ConnectorApp.Demo.describe(summary))
+                _ = try await progress.timed { try await flow.runCycle() }
             } catch is CancellationError {
                 return
             } catch {
@@ -141,6 +142,33 @@ struct Poller: Service {
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
+    }
+}
+
+/// What a long `sync` or `replay` shows a person: on a terminal, one line per entity rewritten
+/// in place as pages complete; then the summary with the wall time. Nothing but the summary when
+/// standard error is not a terminal or `--quiet` is given (logs still carry warnings, such as a
+/// wait for a rate-limit window).
+struct TerminalProgress: Sendable {
+    let live: Bool
+
+    static func attach(to flow: SysproProcoreFlow, quiet: Bool) async -> TerminalProgress {
+        let live = !quiet && isatty(STDERR_FILENO) == 1
+        if live {
+            await flow.onProgress { progress in FileHandle.standardError.write(Data("\r\u{1B}[K  \(progress.line)".utf8)) }
+        }
+        return TerminalProgress(live: live)
+    }
+
+    /// Runs a cycle and prints its summary with the wall time it took.
+    func timed(_ cycle: () async throws -> CycleSummary) async throws -> CycleSummary {
+        let started = ContinuousClock.now
+        defer { if live { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+        let summary = try await cycle()
+        let seconds = (ContinuousClock.now - started).timeInterval
+        print(ConnectorApp.Demo.describe(summary))
+        print("  finished in \(String(format: "%.1f", seconds)) s")
+        return summary
     }
 }
 
@@ -192,13 +220,15 @@ struct Replay: AsyncParsableCommand {
     @Option(help: "Integration name (default: the first).") var integration: String?
     @Argument(help: "Source ids to replay (PO numbers, SUPPLIER/INVOICE); none = every held record.") var sourceIDs: [String] = []
     @Flag(help: "Post over-budget POs anyway (recorded as a warning in the audit).") var overrideBudget = false
+    @Flag(help: "No progress lines on the terminal.") var quiet = false
     @OptionGroup var log: LogOptions
 
     func run() async throws {
         let (ids, override) = (sourceIDs, overrideBudget)
+        let quiet = self.quiet
         try await withConfiguredFlow(config: config, integration: integration, logger: log.bootstrap()) { flow, _ in
-            let summary = try await flow.replay(sourceIDs: ids, overrideBudget: override)
-            print(ConnectorApp.Demo.describe(summary))
+            let progress = await TerminalProgress.attach(to: flow, quiet: quiet)
+            let summary = try await progress.timed { try await flow.replay(sourceIDs: ids, overrideBudget: override) }
             if !summary.errors.isEmpty { throw ExitCode(1) }
         }
     }
