@@ -163,12 +163,22 @@ struct TerminalProgress: Sendable {
     /// Runs a cycle and prints its summary with the wall time it took.
     func timed(_ cycle: () async throws -> CycleSummary) async throws -> CycleSummary {
         let started = ContinuousClock.now
-        defer { if live { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
-        let summary = try await cycle()
+        let summary: CycleSummary
+        do {
+            summary = try await cycle()
+        } catch {
+            clearLine()
+            throw error
+        }
+        clearLine()
         let seconds = (ContinuousClock.now - started).timeInterval
         print(ConnectorApp.Demo.describe(summary))
         print("  finished in \(String(format: "%.1f", seconds)) s")
         return summary
+    }
+
+    private func clearLine() {
+        if live { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }
 }
 
