@@ -142,36 +142,42 @@ let package = Package(
             name: "SysproSimulator",
             dependencies: ["SimulatorKit", .product(name: "Hummingbird", package: "hummingbird")],
             path: "Simulators/SysproSimulator",
+            exclude: ["COVERAGE.md"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Cin7Simulator",
             dependencies: ["SimulatorKit"],
             path: "Simulators/Cin7Simulator",
+            exclude: ["COVERAGE.md"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "ProcurifySimulator",
             dependencies: ["SimulatorKit"],
             path: "Simulators/ProcurifySimulator",
+            exclude: ["COVERAGE.md"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "SAPB1Simulator",
             dependencies: ["SimulatorKit"],
             path: "Simulators/SAPB1Simulator",
+            exclude: ["COVERAGE.md"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "CloudSuiteSimulator",
             dependencies: ["SimulatorKit"],
             path: "Simulators/CloudSuiteSimulator",
+            exclude: ["COVERAGE.md"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "ProcoreSimulator",
             dependencies: ["SimulatorKit", .product(name: "Hummingbird", package: "hummingbird")],
             path: "Simulators/ProcoreSimulator",
+            exclude: ["COVERAGE.md"],
             swiftSettings: swiftSettings
         ),
 

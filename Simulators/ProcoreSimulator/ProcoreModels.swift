@@ -140,7 +140,7 @@ enum ProcoreTime {
         return formatter
     }()
     static func string(_ date: Date) -> JSONValue { .string(iso.string(from: date)) }
-    nonisolated(unsafe) static let isoMicro: DateFormatter = {
+    static let isoMicro: DateFormatter = {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")

@@ -132,7 +132,7 @@ enum Field {
     }
 
     static let earliest = Date(timeIntervalSince1970: 631_152_000)  // 1990-01-01
-    nonisolated(unsafe) static let dayFormatter: DateFormatter = {
+    static let dayFormatter: DateFormatter = {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")

@@ -24,7 +24,7 @@ public enum Simulate {
         public var config: String?
     }
 
-    public static let systems = PingTarget.systems
+    public static let systems = BusinessSystem.names
 
     /// Serves until the task is cancelled or the process is stopped.
     /// - Parameters:

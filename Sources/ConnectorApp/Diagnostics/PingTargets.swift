@@ -28,7 +28,7 @@ public struct PingTarget: Sendable {
     public var references: [String]
 
     /// Every system in the order `ping --all` reports them.
-    public static let systems = ["syspro", "procore", "cin7", "procurify", "sapb1", "cloudsuite"]
+    public static let systems = BusinessSystem.names
 
     /// The targets a `ping` or `contract verify` reaches.
     /// - Parameters:

@@ -7,7 +7,7 @@ import Vault
 /// Credentials sealed in the state database: `credentials add|list|remove|rotate-key` and the
 /// `vault:NAME` references of config files.
 public struct CredentialVault: Sendable {
-    public static let systems = ["syspro", "procore", "procurify", "sapb1", "cloudsuite", "cin7"]
+    public static let systems = BusinessSystem.names
     let store: SQLiteSyncStore
     let master: MasterKey
 

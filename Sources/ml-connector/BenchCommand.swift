@@ -1,0 +1,39 @@
+import ArgumentParser
+import AsyncHTTPClient
+import ConnectorApp
+import Flows
+import Foundation
+import Logging
+import SyncEngine
+import SyncStore
+import Vault
+#if canImport(Glibc)
+import Glibc
+#endif
+import Scenarios
+import ServiceLifecycle
+
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Measure a flow end to end against the simulators (prints figures).")
+    @Argument(help: "The flow to measure: syspro-procore.") var flow: String
+    @Option(help: "Purchase orders in the generated data set.") var pos = 10_000
+    @Option(help: "Requests in the bare loop that measures the simulators' raw rate.") var rawRequests = 2_000
+    @Option(help: "SQLite file for the run's state (recreated).") var database = ".build/bench.sqlite"
+    @Flag(help: "Print the figures as JSON too.") var json = false
+    @OptionGroup var log: LogOptions
+
+    func validate() throws {
+        guard flow == "syspro-procore" else { throw ValidationError("unknown flow '\(flow)'; this build measures: syspro-procore") }
+        guard pos > 0 else { throw ValidationError("--pos must be at least 1") }
+    }
+
+    func run() async throws {
+        let logger = log.bootstrap()
+        let figures = try await ConnectorApp.Bench.run(purchaseOrders: pos, rawRequests: rawRequests, databasePath: database, logger: logger) { print($0) }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(figures), as: UTF8.self))
+        }
+    }
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+import AsyncHTTPClient
+import ConnectorApp
+import Flows
+import Foundation
+import Logging
+import SyncEngine
+import SyncStore
+import Vault
+#if canImport(Glibc)
+import Glibc
+#endif
+import Scenarios
+import ServiceLifecycle
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run flow 000 (SYSPRO → Procore) end to end against in-process simulators on an embedded SQLite file.")
+    @Option(help: "SQLite file for the demo's state and audit (recreated).") var database = "demo-output/demo.sqlite"
+    @Option(help: "How many ordinary purchase orders to generate.") var pos = 60
+    @OptionGroup var log: LogOptions
+
+    func run() async throws {
+        let logger = log.bootstrap()
+        let result = try await ConnectorApp.Demo.run(databasePath: database, purchaseOrders: pos, logger: logger) { print($0) }
+        if !result.first.errors.isEmpty || !result.second.errors.isEmpty { throw ExitCode(1) }
+    }
+}
