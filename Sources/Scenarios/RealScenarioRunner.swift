@@ -47,7 +47,7 @@ public struct RealScenarioRunner: Sendable {
         do {
             let store = try SQLiteSyncStore.open(path: databasePath)
             try await HTTPClient.withHTTPClient { http in
-                let flow = try integration.makeFlow(http: http, store: store, clock: clock, logger: logger)
+                let flow = try integration.makeRunner(http: http, store: store, clock: clock, logger: logger)
                 var last: CycleSummary?
                 for step in scenario.steps {
                     let result = await perform(step, flow: flow, store: store, last: &last)
@@ -65,7 +65,7 @@ public struct RealScenarioRunner: Sendable {
         StepResult(step: step, passed: true, skipped: true, detail: "skipped against a real system: \(reason)")
     }
 
-    func perform(_ step: Scenario.Step, flow: SysproProcoreFlow, store: any SyncStateStore, last: inout CycleSummary?) async -> StepResult {
+    func perform(_ step: Scenario.Step, flow: any SyncRunner, store: any SyncStateStore, last: inout CycleSummary?) async -> StepResult {
         switch step.action {
         case .sync, .replay, .crash:
             guard allowWrites else { return skip(step, "it writes to \(integration.name); pass --allow-writes") }

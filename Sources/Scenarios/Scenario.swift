@@ -123,7 +123,7 @@ public struct Scenario: Sendable {
     static func parseSetup(_ reader: YAMLReader) throws -> Setup {
         let keys = try reader.mapping(allowed: ["flow", "dataset", "purchaseOrders", "budget", "clock", "settings", "procore", "syspro", "clientTimeout"])
         var setup = Setup()
-        if let flow = keys["flow"] { setup.flow = try flow.oneOf([SysproProcoreFlow.name]) }
+        if let flow = keys["flow"] { setup.flow = try flow.oneOf(FlowRegistry.names) }
         if let dataset = keys["dataset"] {
             let value = try dataset.string()
             if value != "demo" {

@@ -402,3 +402,25 @@ extension SourceRecord {
         "?\(entity)#\(version(of: row).prefix(12))"
     }
 }
+
+/// What the CLI, the scenario runner and the bench run, whatever the flow: a ``FlowRuntime``
+/// seen without its definition.
+public protocol SyncRunner: Actor {
+    /// The integration whose state it keeps.
+    nonisolated var scope: String { get }
+    func runCycle(runID: String) async throws -> CycleSummary
+    func replay(runID: String, sourceIDs: [String], overrideBudget: Bool) async throws -> CycleSummary
+    func armCrash(at point: CrashPoint, skip: Int)
+    func onProgress(_ handler: (@Sendable (FlowProgress) -> Void)?)
+}
+
+extension SyncRunner {
+    /// Runs one cycle under a new run id.
+    public func runCycle() async throws -> CycleSummary { try await runCycle(runID: UUID().uuidString) }
+    /// Releases held records under a new run id.
+    public func replay(sourceIDs: [String], overrideBudget: Bool) async throws -> CycleSummary {
+        try await replay(runID: UUID().uuidString, sourceIDs: sourceIDs, overrideBudget: overrideBudget)
+    }
+}
+
+extension FlowRuntime: SyncRunner {}

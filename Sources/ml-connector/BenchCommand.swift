@@ -15,7 +15,7 @@ import ServiceLifecycle
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Measure a flow end to end against the simulators (prints figures).")
-    @Argument(help: "The flow to measure: syspro-procore.") var flow: String
+    @Argument(help: "The flow to measure: \(FlowRegistry.names.joined(separator: ", ")).") var flow: String
     @Option(help: "Purchase orders in the generated data set.") var pos = 10_000
     @Option(help: "Requests in the bare loop that measures the simulators' raw rate.") var rawRequests = 2_000
     @Option(help: "SQLite file for the run's state (recreated).") var database = ".build/bench.sqlite"
@@ -23,7 +23,11 @@ struct Bench: AsyncParsableCommand {
     @OptionGroup var log: LogOptions
 
     func validate() throws {
-        guard flow == "syspro-procore" else { throw ValidationError("unknown flow '\(flow)'; this build measures: syspro-procore") }
+        do {
+            _ = try FlowRegistry.named(flow)
+        } catch let error as SyncError {
+            throw ValidationError(error.message)
+        }
         guard pos > 0 else { throw ValidationError("--pos must be at least 1") }
     }
 

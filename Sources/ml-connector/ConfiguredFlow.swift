@@ -19,7 +19,7 @@ import ServiceLifecycle
 /// each with a message that says what to do.
 func withConfiguredFlow(
     config: String, integration: String?, logger: Logger,
-    _ body: @Sendable (SysproProcoreFlow, ConnectorConfig.Integration) async throws -> Void
+    _ body: @Sendable (any SyncRunner, ConnectorConfig.Integration) async throws -> Void
 ) async throws {
     do {
         let file = try ConnectorConfig.load(path: config)
@@ -27,7 +27,7 @@ func withConfiguredFlow(
         let store = try SQLiteSyncStore.open(path: file.database ?? "ml-connector.sqlite")
         try await adoptLegacyState(of: chosen, in: file, store: store, logger: logger)
         try await HTTPClient.withHTTPClient { http in
-            let flow = try chosen.makeFlow(
+            let flow = try chosen.makeRunner(
                 http: http, store: store, clock: SystemClock(), logger: logger, vault: CredentialVault.resolver(store: store))
             try await body(flow, chosen)
         }
@@ -59,7 +59,7 @@ func adoptLegacyState(of chosen: ConnectorConfig.Integration, in file: Connector
 struct TerminalProgress: Sendable {
     let live: Bool
 
-    static func attach(to flow: SysproProcoreFlow, quiet: Bool) async -> TerminalProgress {
+    static func attach(to flow: any SyncRunner, quiet: Bool) async -> TerminalProgress {
         let live = !quiet && isatty(STDERR_FILENO) == 1
         if live {
             await flow.onProgress { progress in FileHandle.standardError.write(Data("\r\u{1B}[K  \(progress.line)".utf8)) }

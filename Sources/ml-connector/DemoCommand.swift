@@ -16,9 +16,18 @@ import ServiceLifecycle
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run flow 000 (SYSPRO → Procore) end to end against in-process simulators on an embedded SQLite file.")
+    @Argument(help: "The flow to demonstrate: \(FlowRegistry.names.joined(separator: ", ")).") var flow = SysproProcore.name
     @Option(help: "SQLite file for the demo's state and audit (recreated).") var database = "demo-output/demo.sqlite"
     @Option(help: "How many ordinary purchase orders to generate.") var pos = 60
     @OptionGroup var log: LogOptions
+
+    func validate() throws {
+        do {
+            _ = try FlowRegistry.named(flow)
+        } catch let error as SyncError {
+            throw ValidationError(error.message)
+        }
+    }
 
     func run() async throws {
         let logger = log.bootstrap()

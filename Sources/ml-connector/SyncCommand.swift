@@ -49,7 +49,7 @@ struct Sync: AsyncParsableCommand {
 /// (credentials refused, another process holds the integration, the store is busy) is logged and
 /// the next one tried after the interval: a watcher does not die of one bad cycle.
 struct Poller: Service {
-    let flow: SysproProcoreFlow
+    let flow: any SyncRunner
     let interval: Duration
     let logger: Logger
     let progress: TerminalProgress

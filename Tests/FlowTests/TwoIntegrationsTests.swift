@@ -127,3 +127,62 @@ import Testing
         #expect(try await store.watermark(flow: "acme", entity: "PorMasterHdr") == "2026-11-01")
     }
 }
+
+/// The config names flows from the registry and refuses what it does not know, with file:line.
+@Suite(.timeLimit(.minutes(2))) struct ConfigTests {
+    func load(_ yaml: String) throws -> ConnectorConfig {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mlc-\(UUID().uuidString).yaml").path
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try ConnectorConfig.load(path: path)
+    }
+
+    static let syspro = #"{enetBase: "http://s", odataRoot: "http://s/o/EDU1", operator: OP, operatorPassword: "env:X", companyId: EDU1, odataPassword: "env:X"}"#
+    static let procore = #"{loginBase: "http://p", apiBase: "http://p", clientId: c, clientSecret: "env:X", companyId: 8}"#
+
+    func integration(flow: String = "syspro-procore", extra: String = "", settings: String = "") -> String {
+        """
+        integrations:
+          - name: acme
+            flow: \(flow)
+            syspro: \(Self.syspro)
+            procore: \(Self.procore)
+        \(extra)\(settings)
+        """
+    }
+
+    func refusal(_ yaml: String) -> String {
+        do {
+            _ = try load(yaml)
+            return "loaded"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func aValidIntegrationLoadsWithItsSections() throws {
+        let config = try load(integration(settings: "    settings: {pageSize: 50, costCodes: [{glAccount: \"5100\", costCenter: \"200\", costCode: \"03-300\"}]}\n"))
+        #expect(config.integrations.first?.systems == ["syspro", "procore"])
+        #expect(config.integrations.first?.settings?.pageSize == 50)
+    }
+
+    @Test func unknownKeysAreRefusedWithFileAndLine() {
+        let misspelt = refusal(integration(settings: "    settings: {pagesize: 50}\n"))
+        #expect(misspelt.contains(".yaml:6: unknown key 'pagesize' in an integration.settings"), "\(misspelt)")
+        let inSection = refusal(integration().replacingOccurrences(of: "companyId: 8}", with: "companyId: 8, companyID: 9}"))
+        #expect(inSection.contains(":5: unknown key 'companyID' in an integration.procore"), "\(inSection)")
+        let top = refusal("databse: x.sqlite\n" + integration())
+        #expect(top.contains(":1: unknown key 'databse' in the config"), "\(top)")
+        let row = refusal(integration(settings: "    settings:\n      costCodes:\n        - {glAccount: \"5100\", costCentre: \"200\", costCode: \"03-300\"}\n"))
+        #expect(row.contains(":8: unknown key 'costCentre' in a costCodes row"), "\(row)")
+    }
+
+    @Test func aFlowMustBeRegisteredAndGetTheSectionsItTouches() {
+        let unknown = refusal(integration(flow: "syspro-xero"))
+        #expect(unknown.contains("unknown flow 'syspro-xero'; this build knows: syspro-procore"), "\(unknown)")
+        let missing = refusal(integration().replacingOccurrences(of: "    procore: \(Self.procore)\n", with: ""))
+        #expect(missing.contains("needs a procore section"), "\(missing)")
+        let extra = refusal(integration(extra: "    cin7: {baseURL: \"http://c\", accountId: a, applicationKey: \"env:K\"}\n"))
+        #expect(extra.contains("has a cin7 section, but flow syspro-procore touches only syspro and procore"), "\(extra)")
+    }
+}

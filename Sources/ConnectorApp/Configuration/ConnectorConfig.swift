@@ -43,6 +43,7 @@ public struct ConnectorConfig: Codable, Sendable {
         public var companyPassword: String?
         public var odataUser: String?
         public var odataPassword: String
+        static let keys = ["enetBase", "odataRoot", "operator", "operatorPassword", "companyId", "companyPassword", "odataUser", "odataPassword"]
     }
     public struct ProcoreSection: Codable, Sendable {
         public var loginBase: String
@@ -50,62 +51,69 @@ public struct ConnectorConfig: Codable, Sendable {
         public var clientId: String
         public var clientSecret: String
         public var companyId: Int64
+        static let keys = ["loginBase", "apiBase", "clientId", "clientSecret", "companyId"]
     }
-    public struct Integration: Codable, Sendable {
-        public var name: String
-        public var flow: String
-        /// Whether the systems behind this integration are sandboxes (scenarios refuse others).
-        public var sandbox: Bool?
-        public var intervalMinutes: Int?
-        public var syspro: SysproSection
-        public var procore: ProcoreSection
-        public var settings: SysproProcoreSettings?
+    public struct Cin7Section: Codable, Sendable {
+        public var baseURL: String
+        public var accountId: String
+        public var applicationKey: String
+        static let keys = ["baseURL", "accountId", "applicationKey"]
     }
-    /// Connections to systems no flow uses yet, for `ping` and `contract verify`: each names one
-    /// or more of `cin7`, `procurify`, `sapb1`, `cloudsuite`.
-    public struct Connection: Codable, Sendable {
-        public struct Cin7Section: Codable, Sendable {
-            public var baseURL: String
-            public var accountId: String
-            public var applicationKey: String
-        }
-        public struct ProcurifySection: Codable, Sendable {
-            /// `https://{domain}.procurify.com`
-            public var baseURL: String
-            /// Default `{baseURL}/oauth/token`.
-            public var tokenURL: String?
-            public var clientId: String
-            public var clientSecret: String
-        }
-        public struct SAPB1Section: Codable, Sendable {
-            /// `https://host:50000/b1s/v1` (or `/b1s/v2`).
-            public var serviceRoot: String
-            public var companyDB: String
-            public var userName: String
-            public var password: String
-        }
-        public struct CloudSuiteSection: Codable, Sendable {
-            /// A reference to the whole `.ionapi` file: `file:/path/to/app.ionapi` or `vault:NAME`.
-            public var ionapi: String
-            /// The M3 company (`CONO`); default: the service user's own.
-            public var company: Int?
-        }
-        public var name: String
-        public var sandbox: Bool?
+    public struct ProcurifySection: Codable, Sendable {
+        /// `https://{domain}.procurify.com`
+        public var baseURL: String
+        /// Default `{baseURL}/oauth/token`.
+        public var tokenURL: String?
+        public var clientId: String
+        public var clientSecret: String
+        static let keys = ["baseURL", "tokenURL", "clientId", "clientSecret"]
+    }
+    public struct SAPB1Section: Codable, Sendable {
+        /// `https://host:50000/b1s/v1` (or `/b1s/v2`).
+        public var serviceRoot: String
+        public var companyDB: String
+        public var userName: String
+        public var password: String
+        static let keys = ["serviceRoot", "companyDB", "userName", "password"]
+    }
+    public struct CloudSuiteSection: Codable, Sendable {
+        /// A reference to the whole `.ionapi` file: `file:/path/to/app.ionapi` or `vault:NAME`.
+        public var ionapi: String
+        /// The M3 company (`CONO`); default: the service user's own.
+        public var company: Int?
+        static let keys = ["ionapi", "company"]
+    }
+
+    /// How to reach each system, in the same shape wherever it appears: an integration carries
+    /// one section for each system its flow touches, a connection any of them.
+    public struct Systems: Codable, Sendable {
+        public var syspro: SysproSection?
+        public var procore: ProcoreSection?
         public var cin7: Cin7Section?
         public var procurify: ProcurifySection?
         public var sapb1: SAPB1Section?
         public var cloudsuite: CloudSuiteSection?
 
-        /// The systems this connection names.
-        public var systems: [String] {
-            [("cin7", cin7 != nil), ("procurify", procurify != nil), ("sapb1", sapb1 != nil), ("cloudsuite", cloudsuite != nil)]
-                .filter(\.1).map(\.0)
+        /// The keys each section allows (unknown keys are refused with file:line).
+        static let sectionKeys: [String: [String]] = [
+            "syspro": SysproSection.keys, "procore": ProcoreSection.keys, "cin7": Cin7Section.keys, "procurify": ProcurifySection.keys,
+            "sapb1": SAPB1Section.keys, "cloudsuite": CloudSuiteSection.keys,
+        ]
+
+        /// The systems named, in ``BusinessSystem`` order.
+        public var names: [String] {
+            [("syspro", syspro != nil), ("procore", procore != nil), ("cin7", cin7 != nil), ("procurify", procurify != nil),
+             ("sapb1", sapb1 != nil), ("cloudsuite", cloudsuite != nil)].filter(\.1).map(\.0)
         }
 
         /// The credential references per system, as `(field, reference)`.
         public var references: [String: [(field: String, reference: String)]] {
             var found: [String: [(field: String, reference: String)]] = [:]
+            if let syspro {
+                found["syspro"] = [("syspro.operatorPassword", syspro.operatorPassword), ("syspro.odataPassword", syspro.odataPassword)]
+                    + (syspro.companyPassword.map { [("syspro.companyPassword", $0)] } ?? [])
+            }
+            if let procore { found["procore"] = [("procore.clientSecret", procore.clientSecret)] }
             if let cin7 { found["cin7"] = [("cin7.applicationKey", cin7.applicationKey)] }
             if let procurify { found["procurify"] = [("procurify.clientSecret", procurify.clientSecret)] }
             if let sapb1 { found["sapb1"] = [("sapb1.password", sapb1.password)] }
@@ -113,41 +121,143 @@ public struct ConnectorConfig: Codable, Sendable {
             return found
         }
 
-        func secret(_ reference: String, _ field: String, vault: ((String) throws -> String)?) throws -> String {
+        func secret(_ reference: String, _ field: String, owner: String, vault: ((String) throws -> String)?) throws -> String {
             do {
-                return try CredentialReference(parsing: reference, field: "\(name).\(field)").resolve(vault: vault)
+                return try CredentialReference(parsing: reference, field: "\(owner).\(field)").resolve(vault: vault)
             } catch let error as CredentialError {
                 throw SyncError(.invalidConfig, error.message)
             }
         }
 
-        /// The Cin7 connection, the application key resolved from its reference.
-        public func cin7Connection(vault: ((String) throws -> String)? = nil) throws -> Cin7Connection? {
-            guard let cin7 else { return nil }
-            return Cin7Connection(baseURL: cin7.baseURL, accountID: cin7.accountId, applicationKey: try secret(cin7.applicationKey, "cin7.applicationKey", vault: vault))
+        /// The SYSPRO connection, secrets resolved from their references.
+        public func sysproConnection(owner: String, vault: ((String) throws -> String)? = nil) throws -> SysproConnection? {
+            guard let syspro else { return nil }
+            return SysproConnection(
+                enetBase: syspro.enetBase, odataRoot: syspro.odataRoot, operatorCode: syspro.operator,
+                operatorPassword: try secret(syspro.operatorPassword, "syspro.operatorPassword", owner: owner, vault: vault),
+                companyID: syspro.companyId,
+                companyPassword: try syspro.companyPassword.map { try secret($0, "syspro.companyPassword", owner: owner, vault: vault) } ?? "",
+                odataUser: syspro.odataUser, odataPassword: try secret(syspro.odataPassword, "syspro.odataPassword", owner: owner, vault: vault))
         }
 
-        public func procurifyConnection(vault: ((String) throws -> String)? = nil) throws -> ProcurifyConnection? {
+        /// The Procore connection, the client secret resolved from its reference.
+        public func procoreConnection(owner: String, vault: ((String) throws -> String)? = nil) throws -> ProcoreConnection? {
+            guard let procore else { return nil }
+            return ProcoreConnection(
+                loginBase: procore.loginBase, apiBase: procore.apiBase, clientID: procore.clientId,
+                clientSecret: try secret(procore.clientSecret, "procore.clientSecret", owner: owner, vault: vault), companyID: procore.companyId)
+        }
+
+        /// The Cin7 connection, the application key resolved from its reference.
+        public func cin7Connection(owner: String, vault: ((String) throws -> String)? = nil) throws -> Cin7Connection? {
+            guard let cin7 else { return nil }
+            return Cin7Connection(
+                baseURL: cin7.baseURL, accountID: cin7.accountId,
+                applicationKey: try secret(cin7.applicationKey, "cin7.applicationKey", owner: owner, vault: vault))
+        }
+
+        public func procurifyConnection(owner: String, vault: ((String) throws -> String)? = nil) throws -> ProcurifyConnection? {
             guard let procurify else { return nil }
             return ProcurifyConnection(
                 baseURL: procurify.baseURL, tokenURL: procurify.tokenURL, clientID: procurify.clientId,
-                clientSecret: try secret(procurify.clientSecret, "procurify.clientSecret", vault: vault))
+                clientSecret: try secret(procurify.clientSecret, "procurify.clientSecret", owner: owner, vault: vault))
         }
 
-        public func sapb1Connection(vault: ((String) throws -> String)? = nil) throws -> SAPB1Connection? {
+        public func sapb1Connection(owner: String, vault: ((String) throws -> String)? = nil) throws -> SAPB1Connection? {
             guard let sapb1 else { return nil }
             return SAPB1Connection(
                 serviceRoot: sapb1.serviceRoot, companyDB: sapb1.companyDB, userName: sapb1.userName,
-                password: try secret(sapb1.password, "sapb1.password", vault: vault))
+                password: try secret(sapb1.password, "sapb1.password", owner: owner, vault: vault))
         }
 
         /// The CloudSuite connection: the `.ionapi` file read from its reference and checked.
-        public func cloudSuiteConnection(vault: ((String) throws -> String)? = nil) throws -> CloudSuiteConnection? {
+        public func cloudSuiteConnection(owner: String, vault: ((String) throws -> String)? = nil) throws -> CloudSuiteConnection? {
             guard let cloudsuite else { return nil }
-            let text = try secret(cloudsuite.ionapi, "cloudsuite.ionapi", vault: vault)
-            let file = try IonAPIFile(text: text, source: "the .ionapi file of \(name) (\(cloudsuite.ionapi))")
+            let text = try secret(cloudsuite.ionapi, "cloudsuite.ionapi", owner: owner, vault: vault)
+            let file = try IonAPIFile(text: text, source: "the .ionapi file of \(owner) (\(cloudsuite.ionapi))")
             return CloudSuiteConnection(ionapi: file, company: cloudsuite.company)
         }
+
+        /// Every credential reference parses (the secret itself is resolved only when used).
+        func checkReferences(owner: String, path: String) throws {
+            for (field, reference) in references.values.flatMap({ $0 }) {
+                do {
+                    _ = try CredentialReference(parsing: reference, field: "\(owner).\(field)")
+                } catch let error as CredentialError {
+                    throw SyncError(.invalidConfig, "\(path): \(error.message)")
+                }
+            }
+        }
+    }
+
+    /// One integration: a registered flow between the systems its sections name, with its own
+    /// state (kept under its name) and settings.
+    @dynamicMemberLookup
+    public struct Integration: Codable, Sendable {
+        public var name: String
+        public var flow: String
+        /// Whether the systems behind this integration are sandboxes (scenarios refuse others).
+        public var sandbox: Bool?
+        public var intervalMinutes: Int?
+        /// Flow 000's settings (the only flow so far).
+        public var settings: SysproProcoreSettings?
+        public var sections: Systems
+        /// The systems its sections name.
+        public var systems: [String] { sections.names }
+
+        static let keys = ["name", "flow", "sandbox", "intervalMinutes", "settings"]
+        enum CodingKeys: String, CodingKey { case name, flow, sandbox, intervalMinutes, settings }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decode(String.self, forKey: .name)
+            flow = try c.decode(String.self, forKey: .flow)
+            sandbox = try c.decodeIfPresent(Bool.self, forKey: .sandbox)
+            intervalMinutes = try c.decodeIfPresent(Int.self, forKey: .intervalMinutes)
+            settings = try c.decodeIfPresent(SysproProcoreSettings.self, forKey: .settings)
+            sections = try Systems(from: decoder)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode(flow, forKey: .flow)
+            try c.encodeIfPresent(sandbox, forKey: .sandbox)
+            try c.encodeIfPresent(intervalMinutes, forKey: .intervalMinutes)
+            try c.encodeIfPresent(settings, forKey: .settings)
+            try sections.encode(to: encoder)
+        }
+
+        public subscript<T>(dynamicMember path: KeyPath<Systems, T>) -> T { sections[keyPath: path] }
+    }
+
+    /// Connections to systems for `ping` and `contract verify` outside any integration.
+    @dynamicMemberLookup
+    public struct Connection: Codable, Sendable {
+        public var name: String
+        public var sandbox: Bool?
+        public var sections: Systems
+        /// The systems its sections name.
+        public var systems: [String] { sections.names }
+
+        static let keys = ["name", "sandbox"]
+        enum CodingKeys: String, CodingKey { case name, sandbox }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decode(String.self, forKey: .name)
+            sandbox = try c.decodeIfPresent(Bool.self, forKey: .sandbox)
+            sections = try Systems(from: decoder)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            try c.encodeIfPresent(sandbox, forKey: .sandbox)
+            try sections.encode(to: encoder)
+        }
+
+        public subscript<T>(dynamicMember path: KeyPath<Systems, T>) -> T { sections[keyPath: path] }
     }
 
     public var database: String?
@@ -160,6 +270,7 @@ public struct ConnectorConfig: Codable, Sendable {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw SyncError(.invalidConfig, "cannot read config file \(path)")
         }
+        try checkKeys(text, path: path)
         let config: ConnectorConfig
         do {
             config = try YAMLDecoder().decode(ConnectorConfig.self, from: text)
@@ -173,34 +284,64 @@ public struct ConnectorConfig: Codable, Sendable {
         }
         for connection in config.connections ?? [] {
             guard !connection.systems.isEmpty else {
-                throw SyncError(.invalidConfig, "\(path): connection \(connection.name) names no system; give it a cin7, procurify, sapb1 or cloudsuite section")
+                throw SyncError(.invalidConfig, "\(path): connection \(connection.name) names no system; give it a section for one of \(BusinessSystem.names.joined(separator: ", "))")
             }
-            for (field, reference) in connection.references.values.flatMap({ $0 }) {
-                do {
-                    _ = try CredentialReference(parsing: reference, field: "\(connection.name).\(field)")
-                } catch let error as CredentialError {
-                    throw SyncError(.invalidConfig, "\(path): \(error.message)")
-                }
-            }
+            try connection.sections.checkReferences(owner: connection.name, path: path)
         }
         for integration in config.integrations {
-            guard integration.flow == SysproProcoreFlow.name else {
-                throw SyncError(.invalidConfig, "\(path): integration \(integration.name) has flow '\(integration.flow)'; this build knows: \(SysproProcoreFlow.name)")
+            let flow: RegisteredFlow
+            do {
+                flow = try FlowRegistry.named(integration.flow)
+            } catch let error as SyncError {
+                throw SyncError(.invalidConfig, "\(path): integration \(integration.name): \(error.message)")
+            }
+            let needed = flow.systems.map(\.rawValue)
+            if let missing = needed.first(where: { !integration.systems.contains($0) }) {
+                throw SyncError(.invalidConfig, "\(path): integration \(integration.name) (flow \(flow.name)) needs a \(missing) section: the flow moves \(flow.summary)")
+            }
+            if let extra = integration.systems.first(where: { !needed.contains($0) }) {
+                throw SyncError(.invalidConfig, "\(path): integration \(integration.name) has a \(extra) section, but flow \(flow.name) touches only \(needed.joined(separator: " and ")); move it to a connection")
             }
             try (integration.settings ?? SysproProcoreSettings()).validate()
-            for (field, value) in [
-                ("syspro.operatorPassword", integration.syspro.operatorPassword), ("syspro.odataPassword", integration.syspro.odataPassword),
-                ("procore.clientSecret", integration.procore.clientSecret),
-            ] + (integration.syspro.companyPassword.map { [("syspro.companyPassword", $0)] } ?? []) {
-                do {
-                    _ = try CredentialReference(parsing: value, field: "\(integration.name).\(field)")
-                } catch let error as CredentialError {
-                    throw SyncError(.invalidConfig, "\(path): \(error.message)")
-                }
-            }
+            try integration.sections.checkReferences(owner: integration.name, path: path)
         }
         try checkIntegrationsStayApart(config.integrations, path: path)
         return config
+    }
+
+    /// Refuses a key the config does not know, naming the file and line: a misspelt key
+    /// (`pagesize`) would otherwise be ignored and its default used without a word.
+    static func checkKeys(_ text: String, path: String) throws {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            throw SyncError(.invalidConfig, "\(path): not YAML: \(error)")
+        }
+        guard let root else { return }
+        func check(_ node: Node, _ allowed: [String], _ context: String) throws {
+            guard let mapping = node.mapping else { return }  // a wrong type is the decoder's to report
+            for (key, value) in mapping {
+                guard let name = key.string, allowed.contains(name) else {
+                    throw SyncError(.invalidConfig, "\(path):\(key.mark?.line ?? 0): unknown key '\(key.string ?? "?")' in \(context); expected one of: \(allowed.joined(separator: ", "))")
+                }
+                switch name {
+                case _ where Systems.sectionKeys[name] != nil && context != "the config":
+                    try check(value, Systems.sectionKeys[name]!, "\(context).\(name)")
+                case "integrations":
+                    for item in value.sequence ?? [] { try check(item, Integration.keys + BusinessSystem.names, "an integration") }
+                case "connections":
+                    for item in value.sequence ?? [] { try check(item, Connection.keys + BusinessSystem.names, "a connection") }
+                case "settings":
+                    try check(value, SysproProcoreSettings.keys, "\(context).settings")
+                case "costCodes":
+                    for row in value.sequence ?? [] { try check(row, CostCodeMapping.keys, "a costCodes row") }
+                default:
+                    break
+                }
+            }
+        }
+        try check(root, ["database", "integrations", "connections"], "the config")
     }
 
     /// Integrations keep their state under their name, and write into their destination under
@@ -213,13 +354,15 @@ public struct ConnectorConfig: Codable, Sendable {
         var origins: [String: String] = [:]  // Procore company + origin prefix → integration
         var numbers: [String: String] = [:]  // Procore company + number prefix → integration
         for integration in integrations {
+            guard let procore = integration.procore else { continue }
             let settings = integration.settings ?? SysproProcoreSettings()
-            let company = "\(integration.procore.apiBase.lowercased())|\(integration.procore.companyId)"
+            let sysproCompany = integration.syspro?.companyId ?? "EDU2"
+            let company = "\(procore.apiBase.lowercased())|\(procore.companyId)"
             if let other = origins[company + "|" + settings.originPrefix] {
-                throw SyncError(.invalidConfig, "\(path): integrations \(other) and \(integration.name) both write into Procore company \(integration.procore.companyId) with originPrefix \(settings.originPrefix), so their PO numbers would meet in one origin_id. Give each its own settings.originPrefix (e.g. SYSPRO-\(integration.syspro.companyId)) before either has written.")
+                throw SyncError(.invalidConfig, "\(path): integrations \(other) and \(integration.name) both write into Procore company \(procore.companyId) with originPrefix \(settings.originPrefix), so their PO numbers would meet in one origin_id. Give each its own settings.originPrefix (e.g. SYSPRO-\(sysproCompany)) before either has written.")
             }
             if let other = numbers[company + "|" + settings.numberPrefix] {
-                throw SyncError(.invalidConfig, "\(path): integrations \(other) and \(integration.name) both write commitments into Procore company \(integration.procore.companyId) with numberPrefix '\(settings.numberPrefix)'; Procore refuses a commitment number used twice in a project. Give each its own settings.numberPrefix (e.g. \(integration.syspro.companyId)-).")
+                throw SyncError(.invalidConfig, "\(path): integrations \(other) and \(integration.name) both write commitments into Procore company \(procore.companyId) with numberPrefix '\(settings.numberPrefix)'; Procore refuses a commitment number used twice in a project. Give each its own settings.numberPrefix (e.g. \(sysproCompany)-).")
             }
             origins[company + "|" + settings.originPrefix] = integration.name
             numbers[company + "|" + settings.numberPrefix] = integration.name
@@ -252,32 +395,24 @@ public struct ConnectorConfig: Codable, Sendable {
 }
 
 extension ConnectorConfig.Integration {
-    func secret(_ reference: String, _ field: String, vault: ((String) throws -> String)?) throws -> String {
-        do {
-            return try CredentialReference(parsing: reference, field: field).resolve(vault: vault)
-        } catch let error as CredentialError {
-            throw SyncError(.invalidConfig, "\(name).\(field): \(error.message)")
-        }
-    }
-
     /// The SYSPRO connection, secrets resolved from their references.
     public func sysproConnection(vault: ((String) throws -> String)? = nil) throws -> SysproConnection {
-        SysproConnection(
-            enetBase: syspro.enetBase, odataRoot: syspro.odataRoot, operatorCode: syspro.operator,
-            operatorPassword: try secret(syspro.operatorPassword, "syspro.operatorPassword", vault: vault), companyID: syspro.companyId,
-            companyPassword: try syspro.companyPassword.map { try secret($0, "syspro.companyPassword", vault: vault) } ?? "",
-            odataUser: syspro.odataUser, odataPassword: try secret(syspro.odataPassword, "syspro.odataPassword", vault: vault))
+        guard let connection = try sections.sysproConnection(owner: name, vault: vault) else {
+            throw SyncError(.invalidConfig, "integration \(name) has no syspro section")
+        }
+        return connection
     }
 
     /// The Procore connection, the client secret resolved from its reference.
     public func procoreConnection(vault: ((String) throws -> String)? = nil) throws -> ProcoreConnection {
-        ProcoreConnection(
-            loginBase: procore.loginBase, apiBase: procore.apiBase, clientID: procore.clientId,
-            clientSecret: try secret(procore.clientSecret, "procore.clientSecret", vault: vault), companyID: procore.companyId)
+        guard let connection = try sections.procoreConnection(owner: name, vault: vault) else {
+            throw SyncError(.invalidConfig, "integration \(name) has no procore section")
+        }
+        return connection
     }
 
-    /// The flow with its clients, secrets resolved from their references. Its state is kept under
-    /// the integration's name.
+    /// Flow 000 with its clients, secrets resolved from their references. Its state is kept
+    /// under the integration's name.
     /// - Parameter vault: opens `vault:NAME` references (secrets sealed in the state database).
     public func makeFlow(
         http: HTTPClient, store: any SyncStateStore, clock: any SyncClock, logger: Logger, vault: ((String) throws -> String)? = nil
@@ -289,5 +424,17 @@ extension ConnectorConfig.Integration {
             procore: ProcoreClient(
                 connection: try procoreConnection(vault: vault), transport: HTTPTransport(http: http, system: "procore", clock: clock, logger: logger)),
             store: store, clock: clock, logger: logger, scope: name)
+    }
+
+    /// The integration's flow, whichever it is, ready to run: what `sync`, `replay` and
+    /// `scenario --against real` use.
+    /// - Throws: `.invalidConfig` for a flow this build does not know (naming those it does).
+    public func makeRunner(
+        http: HTTPClient, store: any SyncStateStore, clock: any SyncClock, logger: Logger, vault: ((String) throws -> String)? = nil
+    ) throws -> any SyncRunner {
+        switch try FlowRegistry.named(flow).name {
+        case SysproProcore.name: try makeFlow(http: http, store: store, clock: clock, logger: logger, vault: vault)
+        default: throw SyncError(.invalidConfig, "flow \(flow) is registered but has no wiring in ConnectorConfig.makeRunner")
+        }
     }
 }

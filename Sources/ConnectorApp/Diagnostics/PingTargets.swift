@@ -53,27 +53,20 @@ public struct PingTarget: Sendable {
             }
         }
         var targets: [PingTarget] = []
-        for integration in config.integrations where connection == nil || integration.name == connection {
-            if systems.contains("syspro"), let endpoint = attempt({ .syspro(try integration.sysproConnection(vault: vault)) }) {
-                let refs = [integration.syspro.operatorPassword, integration.syspro.odataPassword] + (integration.syspro.companyPassword.map { [$0] } ?? [])
-                targets.append(PingTarget(system: "syspro", connection: integration.name, endpoint: endpoint, references: refs))
-            }
-            if systems.contains("procore"), let endpoint = attempt({ .procore(try integration.procoreConnection(vault: vault)) }) {
-                targets.append(PingTarget(system: "procore", connection: integration.name, endpoint: endpoint,
-                                          references: [integration.procore.clientSecret]))
-            }
-        }
-        for extra in extras where connection == nil || extra.name == connection {
+        let owners = config.integrations.map { ($0.name, $0.sections) } + extras.map { ($0.name, $0.sections) }
+        for (owner, sections) in owners where connection == nil || owner == connection {
             let makers: [(String, () throws -> Endpoint?)] = [
-                ("cin7", { try extra.cin7Connection(vault: vault).map(Endpoint.cin7) }),
-                ("procurify", { try extra.procurifyConnection(vault: vault).map(Endpoint.procurify) }),
-                ("sapb1", { try extra.sapb1Connection(vault: vault).map(Endpoint.sapb1) }),
-                ("cloudsuite", { try extra.cloudSuiteConnection(vault: vault).map(Endpoint.cloudsuite) }),
+                ("syspro", { try sections.sysproConnection(owner: owner, vault: vault).map(Endpoint.syspro) }),
+                ("procore", { try sections.procoreConnection(owner: owner, vault: vault).map(Endpoint.procore) }),
+                ("cin7", { try sections.cin7Connection(owner: owner, vault: vault).map(Endpoint.cin7) }),
+                ("procurify", { try sections.procurifyConnection(owner: owner, vault: vault).map(Endpoint.procurify) }),
+                ("sapb1", { try sections.sapb1Connection(owner: owner, vault: vault).map(Endpoint.sapb1) }),
+                ("cloudsuite", { try sections.cloudSuiteConnection(owner: owner, vault: vault).map(Endpoint.cloudsuite) }),
             ]
             for (system, make) in makers where systems.contains(system) {
                 guard let endpoint = attempt(make) else { continue }
-                targets.append(PingTarget(system: system, connection: extra.name, endpoint: endpoint,
-                                          references: (extra.references[system] ?? []).map(\.reference)))
+                targets.append(PingTarget(system: system, connection: owner, endpoint: endpoint,
+                                          references: (sections.references[system] ?? []).map(\.reference)))
             }
         }
         guard !targets.isEmpty else {

@@ -14,6 +14,9 @@ public enum BudgetPolicy: String, Sendable, Codable {
 /// One row of the per-customer mapping table: a SYSPRO (GL account, cost center) pair and the
 /// Procore cost code (`full_code`, e.g. `03-300`) it lands on.
 public struct CostCodeMapping: Sendable, Codable, Equatable {
+    /// Every key a `costCodes` row may hold.
+    public static let keys = ["glAccount", "costCenter", "costCode", "project"]
+
     public var glAccount: String
     public var costCenter: String
     public var costCode: String
@@ -70,7 +73,10 @@ public struct SysproProcoreSettings: Sendable, Codable, Equatable {
 
     public init(costCodes: [CostCodeMapping] = []) { self.costCodes = costCodes }
 
-    enum CodingKeys: String, CodingKey {
+    /// Every key the settings section may hold (the config loader refuses others, with file:line).
+    public static let keys = CodingKeys.allCases.map(\.rawValue)
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case poWatermarkColumn, invoiceWatermarkColumn, overlapDays, pageSize, lineBatchSize, glSeparator, projectColumn,
             invoicePurchaseOrderColumn, budgetPolicy, validateGLAccounts, lineItemTypeCode, originPrefix, numberPrefix, costCodes
     }

@@ -1,0 +1,36 @@
+import SyncEngine
+
+/// A flow this build can run: what a config's `integrations[].flow`, `demo`, `bench` and a
+/// scenario's `setup.flow` may name.
+public struct RegisteredFlow: Sendable {
+    /// The name configs and commands use (`syspro-procore`).
+    public var name: String
+    /// One line for people: what moves where.
+    public var summary: String
+    /// The systems it touches: an integration of this flow carries a connection section for each.
+    public var systems: [BusinessSystem]
+    /// Its entities' summary labels, in the order a cycle handles them.
+    public var entityLabels: [String]
+}
+
+/// Every flow this build knows. A new flow is a definition on the flow runtime plus one entry here.
+public enum FlowRegistry {
+    public static let all: [RegisteredFlow] = [
+        RegisteredFlow(
+            name: SysproProcore.name,
+            summary: "SYSPRO POs → Procore commitments, SYSPRO AP invoices → requisitions on them",
+            systems: [.syspro, .procore], entityLabels: SysproProcore.entityLabels)
+    ]
+
+    /// The names, for messages.
+    public static var names: [String] { all.map(\.name) }
+
+    /// The registered flow of that name.
+    /// - Throws: ``SyncError`` `.invalidConfig` naming the flows this build knows.
+    public static func named(_ name: String) throws -> RegisteredFlow {
+        guard let flow = all.first(where: { $0.name == name }) else {
+            throw SyncError(.invalidConfig, "unknown flow '\(name)'; this build knows: \(names.joined(separator: ", "))")
+        }
+        return flow
+    }
+}
