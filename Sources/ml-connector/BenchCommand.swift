@@ -16,7 +16,8 @@ import ServiceLifecycle
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Measure a flow end to end against the simulators (prints figures).")
     @Argument(help: "The flow to measure: \(FlowRegistry.names.joined(separator: ", ")).") var flow: String
-    @Option(help: "Purchase orders in the generated data set.") var pos = 10_000
+    @Option(name: [.customLong("records"), .customLong("pos")], help: "Purchase orders in the generated data set.") var pos = 10_000
+    @Flag(help: "Instead: 24 simulated hours of 5-minute cycles on the simulated clock, and the wall time they take.") var simulatedDay = false
     @Option(help: "Requests in the bare loop that measures the simulators' raw rate.") var rawRequests = 2_000
     @Option(help: "SQLite file for the run's state (recreated).") var database = ".build/bench.sqlite"
     @Flag(help: "Print the figures as JSON too.") var json = false
@@ -33,6 +34,15 @@ struct Bench: AsyncParsableCommand {
 
     func run() async throws {
         let logger = log.bootstrap()
+        if simulatedDay {
+            let figures = try await ConnectorApp.SimulatedDay.run(purchaseOrders: pos, logger: logger) { print($0) }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(figures), as: UTF8.self))
+            }
+            return
+        }
         let figures = try await ConnectorApp.Bench.run(purchaseOrders: pos, rawRequests: rawRequests, databasePath: database, logger: logger) { print($0) }
         if json {
             let encoder = JSONEncoder()
