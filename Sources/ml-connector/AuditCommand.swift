@@ -1,17 +1,7 @@
 import ArgumentParser
-import AsyncHTTPClient
-import ConnectorApp
-import Flows
 import Foundation
-import Logging
 import SyncEngine
 import SyncStore
-import Vault
-#if canImport(Glibc)
-import Glibc
-#endif
-import Scenarios
-import ServiceLifecycle
 
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show the audit trail.")

@@ -1,17 +1,8 @@
 import ArgumentParser
-import AsyncHTTPClient
 import ConnectorApp
 import Flows
 import Foundation
-import Logging
 import SyncEngine
-import SyncStore
-import Vault
-#if canImport(Glibc)
-import Glibc
-#endif
-import Scenarios
-import ServiceLifecycle
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Measure a flow end to end against the simulators (prints figures).")
@@ -24,11 +15,7 @@ struct Bench: AsyncParsableCommand {
     @OptionGroup var log: LogOptions
 
     func validate() throws {
-        do {
-            _ = try FlowRegistry.named(flow)
-        } catch let error as SyncError {
-            throw ValidationError(error.message)
-        }
+        try checkRegistered(flow: flow)
         guard pos > 0 else { throw ValidationError("--pos must be at least 1") }
     }
 

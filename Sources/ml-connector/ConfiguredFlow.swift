@@ -10,8 +10,6 @@ import Vault
 #if canImport(Glibc)
 import Glibc
 #endif
-import Scenarios
-import ServiceLifecycle
 
 /// Loads a config, opens its state file and runs `body` with a flow wired to the configured
 /// systems over one HTTP client. A configuration or credential problem exits with status 2, any
@@ -86,5 +84,14 @@ struct TerminalProgress: Sendable {
 
     private func clearLine() {
         if live { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}
+
+/// A flow name given on the command line must be registered; the error lists those that are.
+func checkRegistered(flow: String) throws {
+    do {
+        _ = try FlowRegistry.named(flow)
+    } catch let error as SyncError {
+        throw ValidationError(error.message)
     }
 }

@@ -1,17 +1,7 @@
 import ArgumentParser
-import AsyncHTTPClient
 import ConnectorApp
 import Flows
-import Foundation
-import Logging
 import SyncEngine
-import SyncStore
-import Vault
-#if canImport(Glibc)
-import Glibc
-#endif
-import Scenarios
-import ServiceLifecycle
 
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,11 +12,7 @@ struct Demo: AsyncParsableCommand {
     @OptionGroup var log: LogOptions
 
     func validate() throws {
-        do {
-            _ = try FlowRegistry.named(flow)
-        } catch let error as SyncError {
-            throw ValidationError(error.message)
-        }
+        try checkRegistered(flow: flow)
     }
 
     func run() async throws {

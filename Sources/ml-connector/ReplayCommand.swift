@@ -1,17 +1,4 @@
 import ArgumentParser
-import AsyncHTTPClient
-import ConnectorApp
-import Flows
-import Foundation
-import Logging
-import SyncEngine
-import SyncStore
-import Vault
-#if canImport(Glibc)
-import Glibc
-#endif
-import Scenarios
-import ServiceLifecycle
 
 struct Replay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Release quarantined records now (all, or the source ids given).")

@@ -1,17 +1,8 @@
 import ArgumentParser
-import AsyncHTTPClient
 import ConnectorApp
-import Flows
 import Foundation
-import Logging
 import SyncEngine
-import SyncStore
-import Vault
-#if canImport(Glibc)
-import Glibc
-#endif
 import Scenarios
-import ServiceLifecycle
 
 struct ScenarioCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,16 +1,6 @@
 import ArgumentParser
-import AsyncHTTPClient
-import ConnectorApp
-import Flows
-import Foundation
 import Logging
 import SyncEngine
-import SyncStore
-import Vault
-#if canImport(Glibc)
-import Glibc
-#endif
-import Scenarios
 import ServiceLifecycle
 
 struct Sync: AsyncParsableCommand {
