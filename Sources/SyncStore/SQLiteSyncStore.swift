@@ -302,10 +302,12 @@ public struct SQLiteSyncStore: SyncStateStore {
 
     /// Whether anything (runs, cross-references, watermarks, quarantine) is kept under `scope`.
     public func hasState(scope: String) async throws -> Bool {
-        try await writer.read { db in
-            try Self.stateTables.contains { table in
-                try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM \(table) WHERE flow = ?)", arguments: [scope]) ?? false
-            }
+        try await writer.read { db in try Self.hasState(db, scope: scope) }
+    }
+
+    static func hasState(_ db: Database, scope: String) throws -> Bool {
+        try stateTables.contains { table in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM \(table) WHERE flow = ?)", arguments: [scope]) ?? false
         }
     }
 
@@ -315,9 +317,7 @@ public struct SQLiteSyncStore: SyncStateStore {
     public func adoptLegacyState(of flow: String, into scope: String) async throws -> Int {
         guard flow != scope else { return 0 }
         return try await writer.write { db in
-            for table in Self.stateTables {
-                if try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM \(table) WHERE flow = ?)", arguments: [scope]) ?? false { return 0 }
-            }
+            if try Self.hasState(db, scope: scope) { return 0 }
             var moved = 0
             for table in Self.stateTables + ["audit"] {
                 try db.execute(sql: "UPDATE \(table) SET flow = ? WHERE flow = ?", arguments: [scope, flow])
