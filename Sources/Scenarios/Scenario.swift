@@ -10,6 +10,8 @@ import Yams
 public struct Scenario: Sendable {
     public struct Setup: Sendable {
         public var flow = SysproProcoreFlow.name
+        /// The systems steps may address: the flow's own, from the registry.
+        public var systems: [String] { (try? FlowRegistry.named(flow))?.systems.map(\.rawValue) ?? [] }
         /// A data set file (path resolved against the scenario's folder) instead of the generated demo set.
         public var datasetFile: String?
         public var purchaseOrders = 12
@@ -76,7 +78,6 @@ public struct Scenario: Sendable {
     public var setup: Setup
     public var steps: [Step]
 
-    static let systems = ["syspro", "procore"]
     static let tables = ["PorMasterHdr", "PorMasterDetail", "ApInvoice", "ApSupplier", "GenMaster"]
     static let entities = ["PorMasterHdr", "ApInvoice"]
 
@@ -214,10 +215,10 @@ public struct Scenario: Sendable {
         case "advance":
             action = .advance(try body.duration())
         case "fault":
-            action = try parseFault(body, start: setup.clock)
+            action = try parseFault(body, setup: setup)
         case "clearFaults":
             let system = try body.string()
-            action = .clearFaults(system: system == "all" ? nil : try body.oneOf(systems + ["all"]))
+            action = .clearFaults(system: system == "all" ? nil : try body.oneOf(setup.systems + ["all"]))
         case "crash":
             let options = try body.mapping(allowed: ["at", "skip"])
             guard let at = options["at"] else { throw body.fail("crash needs 'at': one of \(CrashPoint.allCases.map(\.rawValue).joined(separator: ", "))") }
@@ -279,7 +280,7 @@ public struct Scenario: Sendable {
             guard o.count == 1, let (key, value) = o.first else { throw body.fail("webhooks takes one of: hold, release, reorder, duplicate, deliver") }
             action = .webhooks(key, key == "duplicate" ? try value.int() : 0)
         default:  // expect
-            action = .expect(try body.sequence().map(parseAssertion))
+            action = .expect(try body.sequence().map { try parseAssertion($0, setup: setup) })
         }
         return Step(line: reader.line, name: name, action: action)
     }
@@ -290,7 +291,8 @@ public struct Scenario: Sendable {
     }
 
     /// `from`/`until` are durations after the scenario's clock start.
-    static func parseFault(_ body: YAMLReader, start: Date) throws -> Action {
+    static func parseFault(_ body: YAMLReader, setup: Setup) throws -> Action {
+        let (start, systems) = (setup.clock, setup.systems)
         let keys = try body.mapping(allowed: [
             "system", "method", "path", "nth", "everyNth", "probability", "seed", "times", "from", "until",
             "status", "body", "headers", "delayMs", "action", "truncateBody", "dropConnection",
@@ -335,7 +337,8 @@ public struct Scenario: Sendable {
         "journal", "slept", "noExpiredTokenReused", "noRepeatedPost", "no_duplicates", "converged", "received", "deliveries",
     ]
 
-    static func parseAssertion(_ reader: YAMLReader) throws -> Assertion {
+    static func parseAssertion(_ reader: YAMLReader, setup: Setup) throws -> Assertion {
+        let systems = setup.systems
         if let word = reader.node.scalar?.string {
             switch word {
             case "no_duplicates": return .noDuplicates

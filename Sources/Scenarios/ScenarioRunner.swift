@@ -61,7 +61,7 @@ public struct ScenarioRunner: Sendable {
             if let overrides = setup.syspro.objectValue, !overrides.isEmpty {
                 await env.syspro.setSettings(try merge(await env.syspro.settings, overrides))
             }
-            var state = RunState(flow: env.makeFlow(settings: settings, timeout: setup.clientTimeout), timeout: setup.clientTimeout)
+            var state = RunState(flow: env.makeFlow(settings: settings, timeout: setup.clientTimeout), systems: setup.systems, timeout: setup.clientTimeout)
             var results: [StepResult] = []
             for step in scenario.steps {
                 let result: StepResult
@@ -79,6 +79,8 @@ public struct ScenarioRunner: Sendable {
 
     struct RunState {
         var flow: SysproProcoreFlow
+        /// The systems the scenario's flow touches (what `clearFaults: all` clears).
+        var systems: [String]
         var timeout: Duration = .seconds(30)
         var last: CycleSummary?
         var restarts = 0
@@ -118,7 +120,7 @@ public struct ScenarioRunner: Sendable {
             core(system, env).faults.add(rule)
             return StepResult(step: step, passed: true, detail: "fault armed on \(system)")
         case .clearFaults(let system):
-            for name in system.map({ [$0] }) ?? Scenario.systems { core(name, env).faults.clear() }
+            for name in system.map({ [$0] }) ?? state.systems { core(name, env).faults.clear() }
             return StepResult(step: step, passed: true, detail: "faults cleared")
         case .crash(let point, let skip):
             await state.flow.armCrash(at: point, skip: skip)
