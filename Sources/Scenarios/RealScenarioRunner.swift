@@ -67,6 +67,8 @@ public struct RealScenarioRunner: Sendable {
 
     func perform(_ step: Scenario.Step, flow: any SyncRunner, store: any SyncStateStore, last: inout CycleSummary?) async -> StepResult {
         switch step.action {
+        case .use:
+            return skip(step, "a real run has one integration, the one the connections file names")
         case .sync, .replay, .crash:
             guard allowWrites else { return skip(step, "it writes to \(integration.name); pass --allow-writes") }
             do {

@@ -25,7 +25,23 @@ public struct Scenario: Sendable {
         public var syspro: JSONValue = [:]
         /// The engine's per-request deadline.
         public var clientTimeout: Duration = .seconds(30)
+        /// More integrations of the flow beside the main one, in the same store and the same
+        /// destination: each a SYSPRO company of its own with the same data set (same PO numbers).
+        /// Steps after `use: NAME` act on that integration (`use: main` goes back).
+        public var integrations: [Integration] = []
     }
+
+    /// A further integration of flow 000: its name (its state's key), its SYSPRO company, and
+    /// the prefixes that keep its records apart in Procore.
+    public struct Integration: Sendable {
+        public var name: String
+        public var company: String
+        public var originPrefix: String
+        public var numberPrefix: String
+    }
+
+    /// The name of the scenario's first integration in `use:` steps.
+    public static let mainIntegration = "main"
 
     public enum Action: Sendable {
         case sync(expectErrors: Bool)
@@ -44,6 +60,7 @@ public struct Scenario: Sendable {
         case receiver(failNext: Int, status: Int)
         case webhooks(String, Int)
         case expect([Assertion])
+        case use(integration: String)
     }
 
     public enum Assertion: Sendable {
@@ -122,7 +139,9 @@ public struct Scenario: Sendable {
     }
 
     static func parseSetup(_ reader: YAMLReader) throws -> Setup {
-        let keys = try reader.mapping(allowed: ["flow", "dataset", "purchaseOrders", "budget", "clock", "settings", "procore", "syspro", "clientTimeout"])
+        let keys = try reader.mapping(allowed: [
+            "flow", "dataset", "purchaseOrders", "budget", "clock", "settings", "procore", "syspro", "clientTimeout", "integrations",
+        ])
         var setup = Setup()
         if let flow = keys["flow"] { setup.flow = try flow.oneOf(FlowRegistry.names) }
         if let dataset = keys["dataset"] {
@@ -143,6 +162,17 @@ public struct Scenario: Sendable {
             guard setup.purchaseOrders >= 0 else { throw count.fail("purchaseOrders must be 0 or more") }
         }
         if let budget = keys["budget"] { setup.budget = try budget.double() }
+        for item in try keys["integrations"]?.sequence() ?? [] {
+            let o = try item.mapping(allowed: ["name", "company", "originPrefix", "numberPrefix"])
+            guard let name = o["name"], let company = o["company"], let origin = o["originPrefix"], let number = o["numberPrefix"] else {
+                throw item.fail("an integration needs name, company, originPrefix and numberPrefix (two integrations into one Procore company must differ in both)")
+            }
+            let integration = Integration(name: try name.string(), company: try company.string(), originPrefix: try origin.string(), numberPrefix: try number.string())
+            guard integration.name != mainIntegration, !setup.integrations.contains(where: { $0.name == integration.name }) else {
+                throw name.fail("integration name '\(integration.name)' is taken ('\(mainIntegration)' is the scenario's first integration)")
+            }
+            setup.integrations.append(integration)
+        }
         if let timeout = keys["clientTimeout"] { setup.clientTimeout = try timeout.duration() }
         if let clock = keys["clock"] {
             let text = try clock.string()
@@ -192,7 +222,7 @@ public struct Scenario: Sendable {
 
     static let stepKinds = [
         "sync", "replay", "advance", "fault", "clearFaults", "crash", "createCostCode", "insertRows", "updateRows", "deleteRows",
-        "addLatePurchaseOrder", "procoreSettings", "registerHook", "receiver", "webhooks", "expect",
+        "addLatePurchaseOrder", "procoreSettings", "registerHook", "receiver", "webhooks", "expect", "use",
     ]
 
     static func parseStep(_ reader: YAMLReader, setup: Setup) throws -> Step {
@@ -204,6 +234,8 @@ public struct Scenario: Sendable {
         let name = try keys["name"]?.string() ?? kind
         let action: Action
         switch kind {
+        case "use":
+            action = .use(integration: try body.oneOf([mainIntegration] + setup.integrations.map(\.name)))
         case "sync":
             let options = body.node.mapping == nil ? [:] : try body.mapping(allowed: ["expectErrors"])
             action = .sync(expectErrors: try options["expectErrors"]?.bool() ?? false)

@@ -15,7 +15,7 @@ extension ScenarioRunner {
     }
 
     private func evaluate(_ assertion: Scenario.Assertion, env: SimulatedEnvironment, state: RunState) async throws -> String? {
-        let flow = SysproProcoreFlow.name
+        let flow = state.flow.scope  // the integration steps act on now
         switch assertion {
         case .commitments(let count):
             let found = await env.procore.commitmentCount
@@ -145,7 +145,7 @@ extension ScenarioRunner {
     /// source amount, or held in quarantine; nothing in Procore lacks a source.
     func converged(_ env: SimulatedEnvironment) async throws -> String? {
         var problems: [String] = []
-        let held = Set(try await env.store.quarantined(flow: SysproProcoreFlow.name, status: .held).map(\.sourceID))
+        let held = Set(try await env.store.quarantined(flow: SysproProcoreFlow.name, status: .held).map(\.sourceID))  // the main integration
         let commitments = Dictionary(grouping: await env.procore.allCommitments(), by: { $0.originID ?? "" })
         let lines = Dictionary(grouping: await env.syspro.rows("PorMasterDetail"), by: { $0["PurchaseOrder"]?.stringValue ?? "" })
         var sourceOrigins = Set<String>()

@@ -1,3 +1,4 @@
+import ClientKit
 import ConnectorApp
 import Flows
 import Foundation
@@ -6,6 +7,7 @@ import ProcoreSimulator
 import SimulatorKit
 import SyncEngine
 import SyncStore
+import SysproClient
 import SysproSimulator
 
 /// The result of one step.
@@ -61,29 +63,77 @@ public struct ScenarioRunner: Sendable {
             if let overrides = setup.syspro.objectValue, !overrides.isEmpty {
                 await env.syspro.setSettings(try merge(await env.syspro.settings, overrides))
             }
-            var state = RunState(flow: env.makeFlow(settings: settings, timeout: setup.clientTimeout), systems: setup.systems, timeout: setup.clientTimeout)
-            var results: [StepResult] = []
-            for step in scenario.steps {
-                let result: StepResult
-                do {
-                    result = try await perform(step, env: env, data: data, settings: settings, state: &state)
-                } catch {
-                    result = StepResult(step: step, passed: false, detail: "\(error)")
+            let main: @Sendable () -> SysproProcoreFlow = { env.makeFlow(settings: settings, timeout: setup.clientTimeout) }
+            return try await withIntegrations(setup.integrations, data: data, settings: settings, env: env, makers: [Scenario.mainIntegration: main]) { makers in
+                var state = RunState(flow: main(), systems: setup.systems, timeout: setup.clientTimeout, makers: makers)
+                state.flows[Scenario.mainIntegration] = state.flow
+                var results: [StepResult] = []
+                for step in scenario.steps {
+                    let result: StepResult
+                    do {
+                        result = try await perform(step, env: env, data: data, settings: settings, state: &state)
+                    } catch {
+                        result = StepResult(step: step, passed: false, detail: "\(error)")
+                    }
+                    results.append(result)
+                    if !result.passed && !result.skipped { break }
                 }
-                results.append(result)
-                if !result.passed && !result.skipped { break }
+                return results
             }
-            return results
+        }
+    }
+
+    /// Starts a SYSPRO simulator for each further integration — the same data set under its own
+    /// company — and hands `body` a way to make each integration's engine.
+    func withIntegrations<R: Sendable>(
+        _ integrations: [Scenario.Integration], data: DemoData, settings: SysproProcoreSettings, env: SimulatedEnvironment,
+        makers: [String: @Sendable () -> SysproProcoreFlow], _ body: @Sendable ([String: @Sendable () -> SysproProcoreFlow]) async throws -> R
+    ) async throws -> R {
+        guard let integration = integrations.first else { return try await body(makers) }
+        guard case .object(var seed) = data.syspro else { throw SyncError(.invalidConfig, "the data set's SYSPRO part is not an object") }
+        seed["company"] = .string(integration.company)
+        let (core, backend) = SysproSimulator.makeCore(clock: env.clock)
+        try await backend.seed(.object(seed))
+        return try await SimulatorHost.withRunning([core], logger: logger) { urls in
+            guard let base = urls["syspro"] else { throw SyncError(.unexpectedResponse, "the SYSPRO simulator of \(integration.name) did not start") }
+            var connection = env.sysproConnection
+            connection.enetBase = base + SysproSimulator.enetRoot
+            connection.odataRoot = base + SysproSimulator.odataRoot + "/" + integration.company
+            connection.companyID = integration.company
+            var own = settings
+            own.originPrefix = integration.originPrefix
+            own.numberPrefix = integration.numberPrefix
+            let (ownSettings, ownConnection) = (own, connection)
+            var all = makers
+            all[integration.name] = {
+                SysproProcoreFlow(
+                    settings: ownSettings,
+                    syspro: SysproClient(connection: ownConnection, transport: HTTPTransport(http: env.http, system: "syspro", clock: env.clock, logger: env.logger)),
+                    procore: env.makeProcoreClient(), store: env.store, clock: env.clock, logger: env.logger, scope: integration.name)
+            }
+            return try await withIntegrations(Array(integrations.dropFirst()), data: data, settings: settings, env: env, makers: all, body)
         }
     }
 
     struct RunState {
+        /// The engine of the integration steps act on now (`use:` switches it).
         var flow: SysproProcoreFlow
         /// The systems the scenario's flow touches (what `clearFaults: all` clears).
         var systems: [String]
         var timeout: Duration = .seconds(30)
         var last: CycleSummary?
         var restarts = 0
+        /// How to make each integration's engine (again, after a crash).
+        var makers: [String: @Sendable () -> SysproProcoreFlow]
+        var flows: [String: SysproProcoreFlow] = [:]
+        var current = Scenario.mainIntegration
+
+        init(flow: SysproProcoreFlow, systems: [String], timeout: Duration, makers: [String: @Sendable () -> SysproProcoreFlow]) {
+            self.flow = flow
+            self.systems = systems
+            self.timeout = timeout
+            self.makers = makers
+        }
     }
 
     func perform(_ step: Scenario.Step, env: SimulatedEnvironment, data: DemoData, settings: SysproProcoreSettings, state: inout RunState) async throws -> StepResult {
@@ -102,11 +152,21 @@ public struct ScenarioRunner: Sendable {
                 return StepResult(step: step, passed: true, detail: text + (summary.errors.isEmpty ? "" : "; errors as expected: \(summary.errors.joined(separator: " | "))"))
             } catch let crash as SimulatedCrash {
                 // The process "died": a new engine on the same state and simulators takes over.
-                state.flow = env.makeFlow(settings: settings, timeout: state.timeout)
+                state.flow = state.makers[state.current]?() ?? env.makeFlow(settings: settings, timeout: state.timeout)
+                state.flows[state.current] = state.flow
                 state.restarts += 1
                 state.last = nil
                 return StepResult(step: step, passed: true, detail: "\(crash); engine restarted on the same state")
             }
+        case .use(let integration):
+            guard let flow = state.flows[integration] ?? state.makers[integration]?() else {
+                return StepResult(step: step, passed: false, detail: "no integration named \(integration)")
+            }
+            state.flows[integration] = flow
+            state.flow = flow
+            state.current = integration
+            state.last = nil
+            return StepResult(step: step, passed: true, detail: "steps now act on integration \(integration) (state under \(flow.scope))")
         case .replay(let ids, let overrideBudget):
             let summary = try await state.flow.replay(sourceIDs: ids, overrideBudget: overrideBudget)
             state.last = summary
