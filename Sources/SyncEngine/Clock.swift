@@ -57,8 +57,16 @@ extension Duration {
         return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
 
-    /// A duration from (fractional) seconds.
+    /// A duration from (fractional) seconds, saturating instead of trapping: `inf`, `1e10` or an
+    /// epoch-milliseconds figure where seconds were meant (all seen in `Retry-After`-like headers
+    /// and control calls) end at ±``maxIntervalSeconds``, and `nan` is zero.
     public static func interval(_ seconds: TimeInterval) -> Duration {
-        .nanoseconds(Int64((seconds * 1e9).rounded()))
+        guard !seconds.isNaN else { return .zero }
+        let clamped = min(max(seconds, -maxIntervalSeconds), maxIntervalSeconds)
+        return .nanoseconds(Int64((clamped * 1e9).rounded()))
     }
+
+    /// The longest ``interval(_:)`` gives: 9·10⁹ s (about 285 years), inside what `Int64`
+    /// nanoseconds can hold.
+    public static let maxIntervalSeconds: TimeInterval = 9e9
 }

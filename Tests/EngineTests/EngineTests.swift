@@ -5,6 +5,16 @@ import Testing
 import Vault
 
 @Suite(.timeLimit(.minutes(2))) struct BackoffTests {
+    /// Absurd figures from outside (a `Retry-After` of `inf` or `1e10`, epoch milliseconds where
+    /// seconds were meant) saturate instead of trapping, and a server's wait stays capped.
+    @Test(arguments: [Double.infinity, 1e10, 1.8e12, 9.3e9, .nan, -Double.infinity])
+    func absurdSecondsNeverTrap(_ seconds: Double) {
+        let duration = Duration.interval(seconds)
+        #expect(abs(duration.timeInterval) <= Duration.maxIntervalSeconds)
+        let wait = BackoffPolicy().delay(failedAttempt: 1, serverHint: .interval(max(0, seconds.isNaN ? 0 : seconds)), random: 0.5)
+        #expect(wait <= .seconds(3600))
+    }
+
     @Test func growsExponentiallyUpToTheCap() {
         let policy = BackoffPolicy(base: .seconds(1), cap: .seconds(8), jitter: 0)
         let delays = (1...6).map { policy.delay(failedAttempt: $0, random: 0.5).timeInterval }

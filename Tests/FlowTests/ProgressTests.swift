@@ -47,3 +47,23 @@ import Testing
         }
     }
 }
+
+/// Rate-limit figures from a server are data from outside: absurd ones make a capped wait, never a
+/// crash (issue 11's first hole; the fix is in `Duration.interval`, which every wait goes through).
+@Suite(.serialized, .timeLimit(.minutes(3))) struct AbsurdServerWaitTests {
+    @Test(arguments: [
+        ["Retry-After": "inf"], ["Retry-After": "1e10"], ["Retry-After": "Fri, 01 Jan 3000 00:00:00 GMT"],
+        ["X-Rate-Limit-Reset": "1796000000000"], ["Retry-After": "-5"], ["Retry-After": "nan"],
+    ])
+    func anAbsurdRetryAfterIsACappedWait(_ headers: [String: String]) async throws {
+        try await withEnvironment(purchaseOrders: 2) { env, _ in
+            env.procoreCore.faults.add(FaultRule(path: "/rest/v1.0/companies", nth: 1, effect: FaultEffect(status: 429, headers: headers)))
+            let transport = HTTPTransport(http: env.http, system: "procore", clock: env.clock, logger: quiet)
+            let before = env.clock.now()
+            let reply = try await transport.send("GET", try #require(env.urls["procore"]) + "/rest/v1.0/companies")
+            #expect(reply.status != 429)
+            let waited = env.clock.now().timeIntervalSince(before)
+            #expect(waited >= 0 && waited <= 3600, "\(headers): waited \(waited) s")
+        }
+    }
+}
