@@ -267,7 +267,7 @@ public actor FlowRuntime<Definition: FlowDefinition> {
     private func process(_ entity: FlowEntity, _ record: SourceRecord) async throws {
         let started = clock.now()
         do {
-            let version = Self.version(record.payload)
+            let version = SourceRecord.version(of: record.payload)
             guard let prior = try await prior(entity, record, version: version, started: started) else { return }
             let run = context
             let planned = try await definition.plan(entity, record, run: run)
@@ -361,8 +361,6 @@ public actor FlowRuntime<Definition: FlowDefinition> {
             metadata: ["sync.run.id": "\(summary.runID)", "source.id": "\(record.id)", "error.code": "\(syncError.code.rawValue)"])
         summary[entity.label].count(outcome)
     }
-
-    static func version(_ value: JSONValue) -> String { SourceRecord.version(of: value) }
 
     static func timestamp(_ date: Date) -> String { date.formatted(.iso8601) }
 }

@@ -356,7 +356,7 @@ public struct ConnectorConfig: Codable, Sendable {
         for integration in integrations {
             guard let procore = integration.procore else { continue }
             let settings = integration.settings ?? SysproProcoreSettings()
-            let sysproCompany = integration.syspro?.companyId ?? "EDU2"
+            let sysproCompany = integration.syspro?.companyId ?? integration.name
             let company = "\(procore.apiBase.lowercased())|\(procore.companyId)"
             if let other = origins[company + "|" + settings.originPrefix] {
                 throw SyncError(.invalidConfig, "\(path): integrations \(other) and \(integration.name) both write into Procore company \(procore.companyId) with originPrefix \(settings.originPrefix), so their PO numbers would meet in one origin_id. Give each its own settings.originPrefix (e.g. SYSPRO-\(sysproCompany)) before either has written.")
