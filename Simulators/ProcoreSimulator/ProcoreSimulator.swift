@@ -122,6 +122,22 @@ struct ProcoreRoutes {
                 let body = try Self.body(request, key: "purchase_order_contract")
                 return .object(201, try await backend.createCommitment(project: project, body: body))
             }),
+            SimRoute("PATCH", "/rest/v1.0/purchase_order_contracts/sync", api { request, _, company, app in
+                let body = request.jsonBody()
+                let project = try await backend.project(Self.scope(request, "project_id"), company: company, app: app)
+                return .object(200, await backend.syncCommitments(project: project, updates: try ProcoreBackend.syncUpdates(body)))
+            }),
+            SimRoute("PATCH", "/rest/v1.0/purchase_order_contracts/{id}/line_items/sync", api { request, params, company, app in
+                let body = request.jsonBody()
+                let project = try await backend.project(Self.scope(request, "project_id"), company: company, app: app)
+                let c = try await backend.commitment(params["id"] ?? "", project: project)
+                return .object(200, try await backend.syncLines(commitment: c.id, updates: try ProcoreBackend.syncUpdates(body)))
+            }),
+            SimRoute("PATCH", "/rest/v1.0/requisitions/{id}/bulk_item_update", api { request, params, company, app in
+                let project = try await backend.project(Self.scope(request, "project_id"), company: company, app: app)
+                let r = try await backend.requisition(params["id"] ?? "", project: project)
+                return .object(200, .array(try await backend.bulkUpdateItems(requisition: r.id, body: request.jsonBody())))
+            }),
             SimRoute("GET", "/rest/v1.0/purchase_order_contracts/{id}", api { request, params, company, app in
                 let project = try await backend.project(request.queryValue("project_id"), company: company, app: app)
                 let c = try await backend.commitment(params["id"] ?? "", project: project)

@@ -58,7 +58,7 @@ public struct SimRequest: Sendable {
     }
 
     /// The body as a JSON value, or `nil` if it is not JSON.
-    public func jsonBody() -> JSONValue? { try? JSONDecoder().decode(JSONValue.self, from: body) }
+    public func jsonBody() -> JSONValue? { try? JSONValue(parsing: body) }
 }
 
 /// What a simulator answers.

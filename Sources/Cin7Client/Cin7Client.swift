@@ -52,7 +52,7 @@ public actor Cin7Client {
         var headers = [("api-auth-accountid", connection.accountID), ("api-auth-applicationkey", connection.applicationKey)]
         headers.append(("Content-Type", "application/json"))
         let reply = try await transport.send(method, url, headers: headers, body: try body.map { try JSONEncoder().encode($0) })
-        let decoded = try? JSONDecoder().decode(JSONValue.self, from: reply.body)
+        let decoded = try? JSONValue(parsing: reply.body)
         let exception = (decoded?.arrayValue?.first ?? decoded)?["Exception"]?.stringValue
         switch reply.status {
         case 200:

@@ -32,7 +32,7 @@ public struct IonAPIFile: Sendable, CustomStringConvertible {
     /// - Throws: ``SyncError`` `.invalidConfig` naming the missing keys (never their values), and
     ///   for a file without `saak`/`sask` the app type it must be downloaded from.
     public init(text: String, source: String = ".ionapi file") throws {
-        guard let json = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), let object = json.objectValue else {
+        guard let json = try? JSONValue(parsing: Data(text.utf8)), let object = json.objectValue else {
             throw SyncError(.invalidConfig, "\(source) is not a JSON object; download it again from Infor OS Portal → API Gateway → Authorized Apps → (app) → Download Credentials")
         }
         var values: [String: String] = [:]
@@ -157,7 +157,7 @@ public actor CloudSuiteClient {
             "POST", file.tokenURL,
             headers: [("Authorization", file.clientAuthorization), ("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
             body: Data(form.utf8))
-        let json = try? JSONDecoder().decode(JSONValue.self, from: reply.body)
+        let json = try? JSONValue(parsing: reply.body)
         switch reply.status {
         case 200:
             guard let token = json?["access_token"]?.stringValue,
@@ -215,7 +215,7 @@ public actor CloudSuiteClient {
         case 429: throw SyncError(.rateLimited, "the ION API gateway quota is spent (429)")
         default: throw SyncError(.rejected, "the ION API gateway answered \(reply.status) to \(program)/\(transaction): \(reply.excerpt)")
         }
-        guard let body = try? JSONDecoder().decode(JSONValue.self, from: reply.body), let first = body["results"]?.arrayValue?.first else {
+        guard let body = try? JSONValue(parsing: reply.body), let first = body["results"]?.arrayValue?.first else {
             throw SyncError(.unexpectedResponse, "M3 answered \(program)/\(transaction) without a results envelope: \(reply.excerpt)")
         }
         let records: [[String: String]] = (first["records"]?.arrayValue ?? []).map { row in

@@ -66,10 +66,10 @@ public actor ProcoreClient {
             headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
             body: Data(form.utf8))
         guard reply.status == 200 else {
-            let detail = (try? JSONDecoder().decode(JSONValue.self, from: reply.body))?["error"]?.stringValue ?? "HTTP \(reply.status)"
+            let detail = (try? JSONValue(parsing: reply.body))?["error"]?.stringValue ?? "HTTP \(reply.status)"
             throw SyncError(.authFailed, "Procore refused the client credentials (\(detail)). Check the client id and secret of the service account and that its app is installed in company \(connection.companyID).")
         }
-        guard let json = try? JSONDecoder().decode(JSONValue.self, from: reply.body), let token = json["access_token"]?.stringValue,
+        guard let json = try? JSONValue(parsing: reply.body), let token = json["access_token"]?.stringValue,
             let lifetime = json["expires_in"]?.doubleValue
         else { throw SyncError(.unexpectedResponse, "Procore's token answer has no access_token/expires_in") }
         let createdAt = json["created_at"]?.doubleValue.flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil }
@@ -79,6 +79,10 @@ public actor ProcoreClient {
     /// Sends one API call, handling the token around it.
     /// - Returns: the reply for any status other than 401 (callers map the rest).
     public func call(_ method: String, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil) async throws -> HTTPReply {
+        if path.hasPrefix("http") {
+            var links = NextLinks(base: connection.apiBase, system: "Procore")
+            _ = try links.check(path)
+        }
         var url = path.hasPrefix("http") ? path : connection.apiBase + path
         if !query.isEmpty { url += "?" + query.map { "\(Self.queryEncode($0.0))=\(Self.queryEncode($0.1))" }.joined(separator: "&") }
         return try await send(method, url, body: body)
@@ -112,10 +116,11 @@ public actor ProcoreClient {
         return try Self.decode(reply, what: what)
     }
 
-    static func decode(_ reply: HTTPReply, what: String) throws -> JSONValue {
+    /// Decodes a 2xx JSON answer, or throws a ``SyncError`` by status naming what was asked.
+    public static func decode(_ reply: HTTPReply, what: String) throws -> JSONValue {
         switch reply.status {
         case 200...299:
-            guard let value = try? JSONDecoder().decode(JSONValue.self, from: reply.body) else {
+            guard let value = try? JSONValue(parsing: reply.body) else {
                 throw SyncError(.unexpectedResponse, "Procore answered \(what) with a body that is not JSON: \(reply.excerpt)")
             }
             return value
@@ -134,13 +139,17 @@ public actor ProcoreClient {
     /// `origin_id`, a project's cost codes).
     public func list(_ path: String, query: [(String, String)], what: String) async throws -> [JSONValue] {
         var items: [JSONValue] = []
+        var links = NextLinks(base: connection.apiBase, system: "Procore")
         var reply = try await call("GET", path, query: query + [("per_page", "100")])
         while true {
             guard let page = try Self.decode(reply, what: what).arrayValue else {
                 throw SyncError(.unexpectedResponse, "Procore answered \(what) with something that is not a list")
             }
             items += page
-            guard !page.isEmpty, let next = Self.nextLink(reply.header("Link")) else { return items }
+            // A short page is not the end while Procore announces a next one; an empty page is.
+            guard !page.isEmpty, let announced = Self.nextLink(reply.header("Link")), let next = try links.check(announced) else {
+                return items
+            }
             reply = try await send("GET", next, body: nil)
         }
     }

@@ -72,7 +72,7 @@ public actor ProcurifyClient {
         let reply = try await transport.send(
             "POST", connection.tokenURL, headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
             body: try JSONEncoder().encode(body))
-        let json = try? JSONDecoder().decode(JSONValue.self, from: reply.body)
+        let json = try? JSONValue(parsing: reply.body)
         switch reply.status {
         case 200:
             guard let token = json?["access_token"]?.stringValue, let lifetime = json?["expires_in"]?.doubleValue else {
@@ -96,6 +96,10 @@ public actor ProcurifyClient {
     /// - Throws: `.forbidden` on 403, `.rejected` on 404/400, `.rateLimited` past the retries,
     ///   `.authFailed` when a fresh token is refused too, `.unexpectedResponse` for non-JSON.
     public func get(_ path: String, query: [(String, String)] = []) async throws -> JSONValue {
+        if path.hasPrefix("http") {
+            var links = NextLinks(base: connection.baseURL, system: "Procurify")
+            _ = try links.check(path)
+        }
         var url = path.hasPrefix("http") ? path : connection.baseURL + path
         if !query.isEmpty { url += (url.contains("?") ? "&" : "?") + query.map { "\($0.0.percentEncoded())=\($0.1.percentEncoded())" }.joined(separator: "&") }
         let reply = try await tokens.call(fetch: { try await self.requestToken() }) { token in
@@ -106,7 +110,7 @@ public actor ProcurifyClient {
     }
 
     static func decode(_ reply: HTTPReply, path: String) throws -> JSONValue {
-        let body = try? JSONDecoder().decode(JSONValue.self, from: reply.body)
+        let body = try? JSONValue(parsing: reply.body)
         let detail = body?["detail"]?.stringValue ?? body?["message"]?.stringValue ?? reply.excerpt
         switch reply.status {
         case 200...299:

@@ -32,7 +32,7 @@ public struct SAPB1Error: Sendable, Equatable {
     public var message: String
 
     public init?(_ reply: HTTPReply) {
-        guard let body = try? JSONDecoder().decode(JSONValue.self, from: reply.body), let error = body["error"] else { return nil }
+        guard let body = try? JSONValue(parsing: reply.body), let error = body["error"] else { return nil }
         code = error["code"]?.scalarText ?? ""
         message = error["message"]?["value"]?.stringValue ?? error["message"]?.stringValue ?? ""
     }
@@ -71,7 +71,7 @@ public actor SAPB1Client {
             body: try JSONEncoder().encode(body))
         switch reply.status {
         case 200:
-            guard let json = try? JSONDecoder().decode(JSONValue.self, from: reply.body), let id = json["SessionId"]?.stringValue else {
+            guard let json = try? JSONValue(parsing: reply.body), let id = json["SessionId"]?.stringValue else {
                 throw SyncError(.unexpectedResponse, "SAP B1 Login answered 200 without a SessionId: \(reply.excerpt)")
             }
             let cookies = reply.headers.filter { $0.0.lowercased() == "set-cookie" }.map(\.1)
@@ -118,6 +118,10 @@ public actor SAPB1Client {
     /// after a 401.
     /// - Returns: the reply for any status but 401 (callers map the rest).
     public func call(_ method: String, _ path: String, body: JSONValue? = nil, headers extra: [(String, String)] = []) async throws -> HTTPReply {
+        if path.hasPrefix("http") {
+            var links = NextLinks(base: connection.origin, system: "SAP B1")
+            _ = try links.check(path)
+        }
         let url = path.hasPrefix("http") ? path : (path.hasPrefix("/") ? connection.origin + path : "\(connection.serviceRoot)/\(path)")
         var relogged = false
         while true {
@@ -142,7 +146,7 @@ public actor SAPB1Client {
     public func json(_ method: String, _ path: String, body: JSONValue? = nil, what: String) async throws -> JSONValue {
         let reply = try await call(method, path, body: body)
         if (200...299).contains(reply.status) {
-            guard let value = try? JSONDecoder().decode(JSONValue.self, from: reply.body) else {
+            guard let value = try? JSONValue(parsing: reply.body) else {
                 throw SyncError(.unexpectedResponse, "SAP B1 answered \(what) with a body that is not JSON: \(reply.excerpt)")
             }
             return value
@@ -170,10 +174,11 @@ public actor SAPB1Client {
     /// to the service root — SAP releases differ), page after page into `each`.
     public func forEachPage(_ query: String, pageSize: Int? = nil, _ each: ([JSONValue]) async throws -> Void) async throws {
         var next: String? = query.replacingOccurrences(of: " ", with: "%20")
-        while let path = next {
+        var followed: Set<String> = []
+        while let path = next, followed.insert(path).inserted {
             let reply = try await call("GET", path, headers: pageSize.map { [("Prefer", "odata.maxpagesize=\($0)")] } ?? [])
             guard reply.status == 200 else { throw Self.failure(reply, what: HTTPTransport.pathOnly(path)) }
-            guard let body = try? JSONDecoder().decode(JSONValue.self, from: reply.body), let rows = body["value"]?.arrayValue else {
+            guard let body = try? JSONValue(parsing: reply.body), let rows = body["value"]?.arrayValue else {
                 throw SyncError(.unexpectedResponse, "SAP B1 answered \(HTTPTransport.pathOnly(path)) without a 'value' array: \(reply.excerpt)")
             }
             try await each(rows)

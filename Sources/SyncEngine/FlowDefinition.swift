@@ -60,8 +60,13 @@ public struct SourcePage: Sendable {
 public enum Reread: Sendable {
     /// The record as it reads today (maybe fixed at the source).
     case found(SourceRecord)
-    /// The source positively answered that the record is gone.
+    /// The source positively answered that the record is gone (a 404 for its key, a deletion
+    /// record): it is released from quarantine without writing.
     case gone
+    /// The source answered without the record, which is no proof that it is gone (an OData
+    /// filter answering an empty page may be a replica catching up): it stays held, and the
+    /// audit says why. The text says what was asked.
+    case notFound(String)
 }
 
 /// What a flow's write did in the destination.
@@ -90,6 +95,13 @@ public struct Planned<Plan: Sendable>: Sendable {
     /// (Procore's `origin_id`): the idempotency key of the cross-reference.
     public var key: String
     public var plan: Plan
+    /// The record's cross-reference before this attempt, set by the runtime before
+    /// ``FlowDefinition/write(_:_:run:)``: `nil` when no write was ever attempted (no intent was
+    /// recorded, so nothing can exist in the destination unless another installation wrote it —
+    /// a flow may create first and fall back to a look-up on the destination's duplicate-key
+    /// refusal); `pending` when an earlier attempt may or may not have landed (look up first);
+    /// `done` for an amendment of a record that exists (its ``CrossReference/destinationID``).
+    public internal(set) var previous: CrossReference?
 
     public init(key: String, plan: Plan) {
         self.key = key
@@ -112,8 +124,8 @@ public struct RunContext: Sendable {
         self.scope = scope
     }
 
-    /// Where a record of another entity of this integration landed, once it is written: what a
-    /// rule such as "an invoice waits for its PO" asks.
+    /// Where a record of this integration landed, once it is written: what a rule such as "an
+    /// invoice waits for its PO" asks, or an amendment checks (a PO moved to another project).
     /// - Returns: the destination id of a done cross-reference, `nil` while there is none.
     public func destinationID(entity: String, sourceID: String) async throws -> String? {
         guard let xref = try await store.crossReference(flow: scope, entity: entity, sourceID: sourceID), xref.state == .done else {
@@ -152,4 +164,16 @@ public protocol FlowDefinition: Actor {
     func plan(_ entity: FlowEntity, _ record: SourceRecord, run: RunContext) async throws -> Planned<Plan>
     /// Writes a planned record: look it up by its key first, then create, complete or update it.
     func write(_ entity: FlowEntity, _ planned: Planned<Plan>, run: RunContext) async throws -> Written
+
+    /// How often the runtime re-reads the entity's open records in full (a reconciliation sweep),
+    /// for sources whose changes the watermark cannot see (an edit after the overlap window on a
+    /// table without a change-date column); `nil` (the default) for none.
+    func sweepInterval(_ entity: FlowEntity) -> TimeInterval?
+    /// One page of the entity's open records for a sweep, from `cursor` (`nil` = the first).
+    func sweep(_ entity: FlowEntity, cursor: String?) async throws -> SourcePage
+}
+
+extension FlowDefinition {
+    public func sweepInterval(_ entity: FlowEntity) -> TimeInterval? { nil }
+    public func sweep(_ entity: FlowEntity, cursor: String?) async throws -> SourcePage { SourcePage(records: [], next: nil) }
 }

@@ -88,6 +88,7 @@ public actor FlowRuntime<Definition: FlowDefinition> {
         return try await run(runID: runID, overrideBudget: false, entities: entities) { entity in
             try await self.retryQuarantined(entity, only: nil)
             try await self.poll(entity)
+            try await self.sweepIfDue(entity)
         }
     }
 
@@ -190,6 +191,7 @@ public actor FlowRuntime<Definition: FlowDefinition> {
         do {
             let mark = try await store.watermark(flow: scope, entity: entity.name)
             var cursor: String?
+            var cursors: Set<String> = []
             var pages = 0
             repeat {
                 let page = try await definition.read(entity, since: mark, cursor: cursor)
@@ -206,13 +208,64 @@ public actor FlowRuntime<Definition: FlowDefinition> {
                 pages += 1
                 report(entity, .polling, pages: pages)
                 cursor = page.next
+                if let next = cursor, !cursors.insert(next).inserted {
+                    summary.warn("\(entity.name): \(entity.sourceName) announced page \(next) a second time; reading stopped there instead of looping.")
+                    cursor = nil
+                }
             } while cursor != nil
         } catch let crash as SimulatedCrash {
             throw crash
         } catch let error as SyncError where error.code == .busy {
             throw error
+        } catch let error as RecordNotSecured {
+            summary.errors.append("\(entity.name): \(error). The \(entity.noun) watermark did not move; the next cycle reads the same window again.")
+            throw error
         } catch {
             summary.errors.append("\(entity.name): \(error). The \(entity.noun) watermark did not move; the next cycle reads the same window again.")
+        }
+    }
+
+    /// A reconciliation sweep when one is due (see ``FlowDefinition/sweepInterval(_:)``): every
+    /// open record is read again and goes through the same steps, so an unchanged one costs a
+    /// version check and a changed one becomes an update. The time of the last complete sweep is
+    /// kept beside the watermark (`<entity>#sweep`); the first cycle only starts the clock, as
+    /// its poll has just read everything.
+    private func sweepIfDue(_ entity: FlowEntity) async throws {
+        guard let interval = await definition.sweepInterval(entity), interval > 0 else { return }
+        let key = entity.name + "#sweep"
+        let now = clock.now()
+        guard let last = try await store.watermark(flow: scope, entity: key).flatMap({ try? Date($0, strategy: .iso8601) }) else {
+            try await store.setWatermark(flow: scope, entity: key, value: Self.timestamp(now), at: now)
+            return
+        }
+        guard now.timeIntervalSince(last) >= interval else { return }
+        do {
+            var cursor: String?
+            var cursors: Set<String> = []
+            var pages = 0
+            repeat {
+                let page = try await definition.sweep(entity, cursor: cursor)
+                for record in page.records where !handled.contains(Self.handledKey(entity, record.id)) {
+                    handled.insert(Self.handledKey(entity, record.id))
+                    summary[entity.label].read += 1
+                    try await process(entity, record)
+                }
+                try await keepLease()
+                pages += 1
+                report(entity, .sweeping, pages: pages)
+                cursor = page.next
+                if let next = cursor, !cursors.insert(next).inserted { cursor = nil }
+            } while cursor != nil
+            try await store.setWatermark(flow: scope, entity: key, value: Self.timestamp(now), at: clock.now())
+        } catch let crash as SimulatedCrash {
+            throw crash
+        } catch let error as SyncError where error.code == .busy {
+            throw error
+        } catch let error as RecordNotSecured {
+            summary.errors.append("\(entity.name) sweep: \(error)")
+            throw error
+        } catch {
+            summary.errors.append("\(entity.name): the reconciliation sweep of open \(entity.noun)s stopped (\(error)); it runs again next cycle.")
         }
     }
 
@@ -236,13 +289,43 @@ public actor FlowRuntime<Definition: FlowDefinition> {
             try await keepLease()
             handled.insert(Self.handledKey(entity, entry.sourceID))
             summary[entity.label].read += 1
-            let payload = entry.payload.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
-            switch try await definition.reread(entity, sourceID: entry.sourceID, payload: payload) {
+            let payload = entry.payload.flatMap { try? JSONValue(parsing: Data($0.utf8)) }
+            let answer: Reread
+            do {
+                answer = try await definition.reread(entity, sourceID: entry.sourceID, payload: payload)
+            } catch let crash as SimulatedCrash {
+                throw crash
+            } catch let error as SyncError where error.code == .busy {
+                throw error
+            } catch {
+                await keepHeld(entity, entry, because: "could not be read again from \(entity.sourceName) (\(error))")
+                continue
+            }
+            switch answer {
             case .found(let record): try await process(entity, record)
             case .gone: await dropVanished(entity, entry)
+            case .notFound(let asked): await keepHeld(entity, entry, because: "was not in \(entity.sourceName)'s answer to \(asked); an empty answer is no proof that it was deleted")
             }
         }
         report(entity, .retryingHeld, pages: 0)
+    }
+
+    /// A held record that could not be retried this time stays held with its reason; the
+    /// attempt is audited and the cycle goes on with the next one.
+    private func keepHeld(_ entity: FlowEntity, _ entry: QuarantineEntry, because why: String) async {
+        let now = clock.now()
+        let audit = AuditEntry(
+            runID: summary.runID, flow: scope, sourceSystem: entity.source, sourceEntity: entry.entity, sourceID: entry.sourceID,
+            destinationSystem: entity.destination, outcome: .held, errorCode: entry.errorCode,
+            errorText: "\(entity.noun) \(entry.sourceID) \(why); it stays held for: \(entry.reason)",
+            attempts: entry.attempts + 1, startedAt: now, finishedAt: now)
+        do {
+            try await store.append(audit)
+        } catch {
+            summary.errors.append("could not write the audit row for \(entry.sourceID): \(error)")
+        }
+        logger.notice("Held record not retried", metadata: ["sync.run.id": "\(summary.runID)", "source.id": "\(entry.sourceID)"])
+        summary[entity.label].count(.held)
     }
 
     private func dropVanished(_ entity: FlowEntity, _ entry: QuarantineEntry) async {
@@ -261,6 +344,7 @@ public actor FlowRuntime<Definition: FlowDefinition> {
     private struct Prior {
         var wasHeld: Bool
         var attempts: Int
+        var crossReference: CrossReference?
     }
 
     /// One record through the pipeline; whatever it throws (except a simulated crash) holds it.
@@ -269,15 +353,21 @@ public actor FlowRuntime<Definition: FlowDefinition> {
         do {
             let version = SourceRecord.version(of: record.payload)
             guard let prior = try await prior(entity, record, version: version, started: started) else { return }
+            if let unreadable = UnreadableRow(payload: record.payload) {
+                throw SyncError(.invalidRecord, "a \(entity.noun) row from \(entity.sourceName) could not be read (\(unreadable.reason)); kept as a digest of its \(unreadable.byteCount) bytes (sha256 \(unreadable.digest.prefix(16))…). Correct the row in \(entity.sourceName) (often text saved in another encoding); the corrected row is read as a new record and this one can be released with `ml-connector replay \(record.id)` once it no longer appears.")
+            }
             let run = context
-            let planned = try await definition.plan(entity, record, run: run)
-            let xref = try await intent(entity, record.id, version: version, key: planned.key)
+            var planned = try await definition.plan(entity, record, run: run)
+            planned.previous = prior.crossReference
+            let xref = try await intent(entity, record.id, version: version, key: planned.key, over: prior.crossReference)
             let written = try await definition.write(entity, planned, run: run)
             try await commit(entity, xref, written, payload: record.payload, prior: prior, started: started)
         } catch let crash as SimulatedCrash {
             throw crash
+        } catch let notSecured as RecordNotSecured {
+            throw notSecured
         } catch {
-            await hold(error, entity: entity, record: record, started: started)
+            try await hold(error, entity: entity, record: record, started: started)
         }
     }
 
@@ -286,9 +376,8 @@ public actor FlowRuntime<Definition: FlowDefinition> {
     private func prior(_ entity: FlowEntity, _ record: SourceRecord, version: String, started: Date) async throws -> Prior? {
         let previous = try await store.quarantine(flow: scope, entity: entity.name, sourceID: record.id)
         let wasHeld = previous?.status == .held
-        if let xref = try await store.crossReference(flow: scope, entity: entity.name, sourceID: record.id),
-            xref.state == .done, xref.sourceVersion == version
-        {
+        let xref = try await store.crossReference(flow: scope, entity: entity.name, sourceID: record.id)
+        if let xref, xref.state == .done, xref.sourceVersion == version {
             let audit = AuditEntry(
                 runID: summary.runID, flow: scope, sourceSystem: entity.source, sourceEntity: entity.name, sourceID: record.id,
                 destinationSystem: entity.destination, destinationID: xref.destinationID, outcome: .skippedDuplicate,
@@ -302,11 +391,19 @@ public actor FlowRuntime<Definition: FlowDefinition> {
             if wasHeld { try await store.release(flow: scope, entity: entity.name, sourceID: record.id, at: clock.now()) }
             return nil
         }
-        return Prior(wasHeld: wasHeld, attempts: wasHeld ? (previous?.attempts ?? 0) + 1 : 1)
+        return Prior(wasHeld: wasHeld, attempts: wasHeld ? (previous?.attempts ?? 0) + 1 : 1, crossReference: xref)
     }
 
-    /// Records the intent to write, before the destination call.
-    private func intent(_ entity: FlowEntity, _ sourceID: String, version: String, key: String) async throws -> CrossReference {
+    /// Records the intent to write, before the destination call. A record that exists in the
+    /// destination (a `done` cross-reference) keeps its done cross-reference while it is amended:
+    /// others still find it, and a refused amendment leaves it as it was.
+    private func intent(
+        _ entity: FlowEntity, _ sourceID: String, version: String, key: String, over existing: CrossReference?
+    ) async throws -> CrossReference {
+        if var done = existing, done.state == .done {
+            done.sourceVersion = version
+            return done
+        }
         let xref = CrossReference(
             flow: scope, entity: entity.name, sourceID: sourceID, sourceVersion: version, idempotencyKey: key, state: .pending,
             updatedAt: clock.now())
@@ -338,7 +435,9 @@ public actor FlowRuntime<Definition: FlowDefinition> {
     /// Puts a record in quarantine with the reason. Retryable problems are `held` (retried every
     /// cycle by themselves); the rest are `failed` (retried too, but need a fix in the source,
     /// the mapping or the destination).
-    private func hold(_ error: any Error, entity: FlowEntity, record: SourceRecord, started: Date) async {
+    /// - Throws: ``RecordNotSecured`` when the store cannot keep the hold: the cycle must stop
+    ///   before the watermark moves past a record that is neither written nor held.
+    private func hold(_ error: any Error, entity: FlowEntity, record: SourceRecord, started: Date) async throws {
         let syncError = (error as? SyncError) ?? SyncError(.unexpectedResponse, "\(error)")
         let outcome: Outcome = syncError.isRetryable ? .held : .failed
         let now = clock.now()
@@ -354,7 +453,8 @@ public actor FlowRuntime<Definition: FlowDefinition> {
         do {
             try await store.hold(entry, audit: audit)
         } catch {
-            summary.errors.append("could not quarantine \(record.id): \(error)")
+            logger.error("Record could not be held", metadata: ["sync.run.id": "\(summary.runID)", "source.id": "\(record.id)"])
+            throw RecordNotSecured(sourceID: record.id, reason: syncError.message, storeError: "\(error)")
         }
         logger.notice(
             "Record quarantined",
@@ -365,9 +465,20 @@ public actor FlowRuntime<Definition: FlowDefinition> {
     static func timestamp(_ date: Date) -> String { date.formatted(.iso8601) }
 }
 
+/// A record that failed and could not be put in quarantine either (the state store refused):
+/// the cycle stops here so that the watermark never moves past it.
+public struct RecordNotSecured: Error, CustomStringConvertible {
+    public var sourceID: String
+    public var reason: String
+    public var storeError: String
+    public var description: String {
+        "\(sourceID) failed (\(reason)) and could not be held: the state store answered \(storeError). Nothing past it was committed; fix the store (disk space, permissions, a lock) and run again"
+    }
+}
+
 /// Where a cycle stands, as ``FlowRuntime/onProgress(_:)`` reports it.
 public struct FlowProgress: Sendable, Equatable {
-    public enum Phase: String, Sendable { case retryingHeld = "retrying held records", polling }
+    public enum Phase: String, Sendable { case retryingHeld = "retrying held records", polling, sweeping = "sweeping open records" }
     /// The entity's label (`purchaseOrders`).
     public var entity: String
     public var phase: Phase
@@ -378,7 +489,12 @@ public struct FlowProgress: Sendable, Equatable {
 
     /// `purchase orders: page 3, read 600, created 590, held 2`.
     public var line: String {
-        "\(CycleSummary.words(entity)): \(phase == .polling ? "page \(pages), " : "held records retried, ")\(counts.text)"
+        let stage = switch phase {
+        case .polling: "page \(pages), "
+        case .sweeping: "sweep page \(pages), "
+        case .retryingHeld: "held records retried, "
+        }
+        return "\(CycleSummary.words(entity)): \(stage)\(counts.text)"
     }
 }
 

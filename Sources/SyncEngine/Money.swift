@@ -12,13 +12,13 @@ public struct Money: Sendable, Hashable, Comparable, Codable, CustomStringConver
     public static func parse(_ value: JSONValue?) -> Money? {
         switch value {
         case .number(let double):
-            guard double.isFinite, abs(double) < 1e15 else { return nil }
-            return Money(minor: Int64((double * 100).rounded(.toNearestOrAwayFromZero)))
+            return Money(units: double)
         case .string(let text):
             let trimmed = text.trimmingCharacters(in: .whitespaces)
             guard !trimmed.isEmpty, let decimal = Decimal(string: trimmed, locale: Locale(identifier: "en_US_POSIX")),
                 trimmed.allSatisfy({ $0.isNumber || $0 == "." || $0 == "-" || $0 == "+" })
             else { return nil }
+            guard abs(decimal) < Decimal(Self.limitUnits) else { return nil }
             var scaled = decimal * 100
             var rounded = Decimal()
             NSDecimalRound(&rounded, &scaled, 0, .plain)
@@ -38,8 +38,31 @@ public struct Money: Sendable, Hashable, Comparable, Codable, CustomStringConver
 
     public var description: String { decimalString }
 
+    /// The largest amount any source may carry, in currency units (10^15: a thousand times the
+    /// largest construction contract ever signed). Values at or past it are refused when read.
+    public static let limitUnits: Double = 1e15
+
+    /// An amount in currency units (`1250.5`), rounded half away from zero to cents.
+    /// - Returns: `nil` for a value that is not finite or not below ``limitUnits`` in size: the
+    ///   caller holds the record instead of trapping on the conversion.
+    public init?(units: Double) {
+        guard units.isFinite, abs(units) < Self.limitUnits else { return nil }
+        self.init(minor: Int64((units * 100).rounded(.toNearestOrAwayFromZero)))
+    }
+
+    /// Whether the amount is below ``limitUnits`` in size. A sum that went past it (or saturated)
+    /// is not; flows hold such a record rather than post it.
+    public var isWithinLimit: Bool { minor.magnitude < UInt64(Self.limitUnits * 100) }
+
     public static func < (lhs: Money, rhs: Money) -> Bool { lhs.minor < rhs.minor }
-    public static func + (lhs: Money, rhs: Money) -> Money { Money(minor: lhs.minor + rhs.minor) }
-    public static func - (lhs: Money, rhs: Money) -> Money { Money(minor: lhs.minor - rhs.minor) }
+    /// Sums saturate at the ends of `Int64` instead of trapping; ``isWithinLimit`` tells.
+    public static func + (lhs: Money, rhs: Money) -> Money {
+        let (sum, overflow) = lhs.minor.addingReportingOverflow(rhs.minor)
+        return Money(minor: overflow ? (rhs.minor > 0 ? .max : .min) : sum)
+    }
+    public static func - (lhs: Money, rhs: Money) -> Money {
+        let (difference, overflow) = lhs.minor.subtractingReportingOverflow(rhs.minor)
+        return Money(minor: overflow ? (rhs.minor < 0 ? .max : .min) : difference)
+    }
     public static let zero = Money(minor: 0)
 }

@@ -223,8 +223,18 @@ public struct SQLiteSyncStore: SyncStateStore {
         }
     }
 
+    /// Records an intent. A cross-reference that is `done` is never turned back into a pending
+    /// one: the record exists in the destination, and what other entities look up (an invoice's
+    /// commitment) must keep finding it while an amendment is in flight or held.
     public func recordIntent(_ xref: CrossReference) async throws {
-        try await writer.write { db in try xref.save(db) }
+        try await writer.write { db in
+            if let existing = try CrossReference.fetchOne(db, key: ["flow": xref.flow, "entity": xref.entity, "sourceID": xref.sourceID]),
+                existing.state == .done
+            {
+                return
+            }
+            try xref.save(db)
+        }
     }
 
     public func complete(_ xref: CrossReference, audit: AuditEntry) async throws {

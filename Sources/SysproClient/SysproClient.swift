@@ -187,10 +187,23 @@ public actor SysproClient {
         default:
             throw SyncError(.unexpectedResponse, "SYSPRO OData \(entitySet) answered HTTP \(reply.status): \(reply.excerpt)")
         }
-        guard let envelope = try? JSONDecoder().decode(JSONValue.self, from: reply.body), let rows = envelope["value"]?.arrayValue else {
+        // Row by row: one row with bytes that are not UTF-8 comes back as an unreadable row (its
+        // digest, see `UnreadableRow`) instead of failing the page, and so every later cycle.
+        guard let (envelope, found) = try? JSONValue.parseRows(reply.body, key: "value"), let rows = found else {
             throw SyncError(.unexpectedResponse, "SYSPRO OData \(entitySet) answered a body that is not an OData JSON envelope with a 'value' array (\(reply.body.count) bytes): \(reply.excerpt)")
         }
-        return ODataPage(rows: rows, nextLink: envelope["@odata.nextLink"]?.stringValue)
+        let values = rows.map { row in
+            switch row {
+            case .success(let value): value
+            case .failure(let unreadable): unreadable.payload
+            }
+        }
+        var nextLink = envelope["@odata.nextLink"]?.stringValue
+        if let link = nextLink {
+            var links = NextLinks(base: connection.odataRoot, system: "SYSPRO OData")
+            nextLink = try links.check(link)
+        }
+        return ODataPage(rows: values, nextLink: nextLink)
     }
 
     static func encode(_ text: String) -> String { text.percentEncoded(keeping: "-._~$") }

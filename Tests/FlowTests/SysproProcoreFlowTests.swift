@@ -61,7 +61,7 @@ import Testing
     @Test func procoreTokenExpiryMidCycleIsRenewedOnceAndTheCallReplayed() async throws {
         try await withEnvironment { env, data in
             env.procoreCore.faults.add(FaultRule(
-                method: "POST", path: "/rest/v1.0/purchase_order_contracts", nth: 4, effect: FaultEffect(action: .expireTokens)))
+                method: "PATCH", path: "/rest/v1.0/purchase_order_contracts/sync", nth: 4, effect: FaultEffect(action: .expireTokens)))
             let summary = try await env.makeFlow(settings: settings(data)).runCycle()
             #expect(summary.purchaseOrders.created == data.purchaseOrderCount - 1)
             #expect(summary.purchaseOrders.failed == 0)
@@ -102,7 +102,7 @@ import Testing
     @Test func a429WithRetryAfterIsWaitedOutOnTheSimulatedClock() async throws {
         try await withEnvironment { env, data in
             env.procoreCore.faults.add(FaultRule(
-                method: "POST", path: "/rest/v1.0/purchase_order_contracts", nth: 2,
+                method: "PATCH", path: "/rest/v1.0/purchase_order_contracts/sync", nth: 2,
                 effect: FaultEffect(status: 429, body: #"{"errors":"Rate limit exceeded"}"#, headers: ["Retry-After": "37"])))
             let before = env.clock.now()
             let summary = try await env.makeFlow(settings: settings(data)).runCycle()
@@ -116,7 +116,7 @@ import Testing
     @Test func anExhaustedHourlyBudgetWaitsForTheWindowToReset() async throws {
         try await withEnvironment(purchaseOrders: 4) { env, data in
             var limits = await env.procore.settings
-            limits.hourlyLimit = 40
+            limits.hourlyLimit = 15
             await env.procore.setSettings(limits)
             let summary = try await env.makeFlow(settings: settings(data)).runCycle()
             #expect(summary.purchaseOrders.created == data.purchaseOrderCount - 1)
@@ -294,9 +294,9 @@ import Testing
 
     @Test func aWriteInterruptedHalfwayIsCompletedWithoutASecondCommitment() async throws {
         try await withEnvironment { env, data in
-            // The 3rd line POST fails with a 500: the commitment exists in Procore with some lines.
+            // The 3rd lines sync fails with a 500: the commitment exists in Procore with some lines.
             env.procoreCore.faults.add(FaultRule(
-                method: "POST", path: "/rest/v1.0/purchase_order_contracts/*/line_items", nth: 3,
+                method: "PATCH", path: "/rest/v1.0/purchase_order_contracts/*/line_items/sync", nth: 3,
                 effect: FaultEffect(status: 500, body: #"{"errors":"Internal Server Error"}"#)))
             let flow = env.makeFlow(settings: settings(data))
             let first = try await flow.runCycle()

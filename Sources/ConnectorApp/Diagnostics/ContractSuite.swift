@@ -56,7 +56,7 @@ public enum ContractSuite {
     }
 
     static func json(_ reply: HTTPReply) throws -> JSONValue {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: reply.body) else {
+        guard let value = try? JSONValue(parsing: reply.body) else {
             throw Broken("HTTP \(reply.status) with a body that is not JSON: \(reply.excerpt)")
         }
         return value

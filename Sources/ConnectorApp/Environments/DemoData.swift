@@ -334,7 +334,7 @@ public struct DemoData: Sendable {
         guard let bytes = FileManager.default.contents(atPath: path) else {
             throw SyncError(.invalidConfig, "cannot read the data set \(path)")
         }
-        guard let json = try? JSONDecoder().decode(JSONValue.self, from: bytes), let syspro = json["syspro"], let procore = json["procore"] else {
+        guard let json = try? JSONValue(parsing: bytes), let syspro = json["syspro"], let procore = json["procore"] else {
             throw SyncError(.invalidConfig, "\(path) is not a data set: a JSON object with 'syspro' and 'procore' is expected")
         }
         let mappings: [CostCodeMapping]

@@ -66,7 +66,7 @@ public enum Simulate {
         var seeds: [String: JSONValue]
         if let dataFile {
             guard let data = FileManager.default.contents(atPath: dataFile),
-                let json = try? JSONDecoder().decode(JSONValue.self, from: data)
+                let json = try? JSONValue(parsing: data)
             else { throw SyncError(.invalidConfig, "cannot read \(dataFile) as JSON") }
             seeds = json.objectValue ?? [:]
         } else {

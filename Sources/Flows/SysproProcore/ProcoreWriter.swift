@@ -61,137 +61,225 @@ extension SysproProcore {
             lineItemTypeID: try await lineItemType(), warning: warning)
     }
 
-    func writeCommitment(_ order: SysproPurchaseOrder, plan: CommitmentPlan, originID: String) async throws -> Written {
+    /// Writes a PO as a commitment with Procore's sync actions, which upsert by `origin_id`: the
+    /// header in one call, the lines in one more. No look-up is needed first — a retry, replay or
+    /// crash recovery finds the commitment by its `origin_id` inside Procore — and the answers
+    /// carry the records, so nothing is read back. 2 requests per new PO, whatever its lines.
+    ///
+    /// An amendment (the PO changed after it was written) reads the commitment's lines once and
+    /// sends only those that differ, so an approved commitment whose lines did not change is not
+    /// refused for a header-only edit; a line change Procore refuses (an approved, locked
+    /// schedule of values) holds the PO with Procore's words while its cross-reference stays done.
+    func writeCommitment(_ order: SysproPurchaseOrder, plan: CommitmentPlan, originID: String, previous: CrossReference?) async throws -> Written {
         let what = "commitment for PO \(order.number)"
-        let found = try await procore.list(
-            "/rest/v1.0/purchase_order_contracts",
-            query: [("project_id", String(plan.projectID)), ("filters[origin_id]", originID)], what: what)
-        let header: JSONValue = [
-            "number": .string(settings.numberPrefix + order.number), "title": .string("PO \(settings.numberPrefix)\(order.number)"), "vendor_id": .number(Double(plan.vendorID)),
-            "status": "Draft", "description": .string("Imported from SYSPRO PO \(order.number), supplier \(order.supplier)"),
+        var existing = previous?.state == .done ? previous?.destinationID.flatMap(CommitmentRef.init) : nil
+        if let existing, existing.projectID != plan.projectID {
+            throw SyncError(.rejected, "PO \(order.number) moved from Procore project \(existing.projectID) to job \(order.job) (project \(plan.projectID), \(plan.projectName)); its commitment \(existing.commitmentID) stays in the first project, because a Procore commitment cannot change project and a second one would commit the money twice. Move the lines back to the first job in SYSPRO, or void commitment \(existing.commitmentID) in Procore and run `ml-connector replay \(order.number)` after clearing its cross-reference.")
+        }
+        if previous?.state == .pending {
+            // An earlier attempt may have landed: look it up, as ARCHITECTURE.md asks of a pending
+            // intent, so the audit can say "completed" rather than "created".
+            let found = try await procore.list(
+                "/rest/v1.0/purchase_order_contracts",
+                query: [("project_id", String(plan.projectID)), ("filters[origin_id]", originID)], what: what)
+            if let id = found.first?["id"].flatMap(Self.int64) { existing = CommitmentRef(projectID: plan.projectID, commitmentID: id) }
+        }
+        var header: [String: JSONValue] = [
+            "number": .string(settings.numberPrefix + order.number), "title": .string("PO \(settings.numberPrefix)\(order.number)"),
+            "vendor_id": .number(Double(plan.vendorID)),
+            "description": .string("Imported from SYSPRO PO \(order.number), supplier \(order.supplier)"),
             "contract_date": .string(order.entryDate), "delivery_date": order.dueDate.map { .string($0) } ?? .null,
             "origin_id": .string(originID), "origin_code": .string(order.number), "origin_data": "syspro:PorMasterHdr",
         ]
-        var commitmentID: Int64
-        var outcome: Outcome = .updated
-        var changed = false
-        var response = ""
-        if let existing = found.first, let id = existing["id"].flatMap(Self.int64) {
-            commitmentID = id
+        if let existing {
+            header["id"] = .number(Double(existing.commitmentID))  // matched by id: Procore's documented way for a known record
         } else {
-            let created = try await procore.json(
-                "POST", "/rest/v1.0/purchase_order_contracts",
-                body: ["project_id": .number(Double(plan.projectID)), "purchase_order_contract": header], what: "create \(what)")
-            guard let id = created["id"].flatMap(Self.int64) else {
-                throw SyncError(.unexpectedResponse, "Procore created \(what) but answered no id")
-            }
-            commitmentID = id
-            outcome = .created
-            response = "created commitment \(id)"
+            header["status"] = "Draft"  // a new commitment only: an amendment never resets Procore's approval
         }
-        // Lines: add what is missing, correct what differs (looked up by their own origin_id).
-        let existingLines = try await procore.list(
-            "/rest/v1.0/purchase_order_contracts/\(commitmentID)/line_items",
-            query: [("project_id", String(plan.projectID))], what: "line items of \(what)")
-        var byOrigin: [String: JSONValue] = [:]
-        for line in existingLines { if let origin = line["origin_id"]?.stringValue { byOrigin[origin] = line } }
+        let headerAnswer = try await procore.json(
+            "PATCH", "/rest/v1.0/purchase_order_contracts/sync",
+            body: ["project_id": .number(Double(plan.projectID)), "updates": [.object(header)]], what: "sync \(what)")
+        let commitment = try Self.syncedEntity(headerAnswer, what: what, order: order.number)
+        guard let commitmentID = commitment["id"].flatMap(Self.int64) else {
+            throw SyncError(.unexpectedResponse, "Procore synced \(what) but answered no id")
+        }
+
         var lines: [JSONValue] = []
         for (line, costCode) in zip(order.lines, plan.lineCostCodes) {
-            let lineOrigin = "\(originID)-\(line.line)"
             var body: [String: JSONValue] = [
                 "description": .string(line.description), "cost_code_id": .number(Double(costCode)),
                 "quantity": .string(String(line.quantity)), "unit_cost": .string(String(line.price)),
-                "amount": .string(line.amount.decimalString), "origin_id": .string(lineOrigin),
+                "amount": .string(line.amount.decimalString), "origin_id": .string("\(originID)-\(line.line)"),
             ]
             if let uom = line.uom { body["uom"] = .string(uom) }
             if let type = plan.lineItemTypeID { body["line_item_type_id"] = .number(Double(type)) }
             lines.append(.object(body))
-            if let current = byOrigin[lineOrigin] {
-                let sameAmount = Money.parse(current["amount"]) == line.amount
-                let sameCode = current["cost_code"]?["id"].flatMap(Self.int64) == costCode
-                if !(sameAmount && sameCode), let lineID = current["id"].flatMap(Self.int64) {
-                    _ = try await procore.json(
-                        "PATCH", "/rest/v1.0/purchase_order_contracts/\(commitmentID)/line_items/\(lineID)",
-                        body: ["project_id": .number(Double(plan.projectID)), "line_item": .object(body)], what: "update line \(line.line) of \(what)")
-                    changed = true
-                }
-            } else {
-                _ = try await procore.json(
-                    "POST", "/rest/v1.0/purchase_order_contracts/\(commitmentID)/line_items",
-                    body: ["project_id": .number(Double(plan.projectID)), "line_item": .object(body)], what: "line \(line.line) of \(what)")
-                changed = true
+        }
+        var toSend = lines
+        if existing != nil {
+            let current = try await procore.list(
+                "/rest/v1.0/purchase_order_contracts/\(commitmentID)/line_items", query: [("project_id", String(plan.projectID))],
+                what: "line items of \(what)")
+            var byOrigin: [String: JSONValue] = [:]
+            for line in current { if let origin = line["origin_id"]?.stringValue { byOrigin[origin] = line } }
+            toSend = lines.filter { line in
+                guard let origin = line["origin_id"]?.stringValue, let now = byOrigin[origin] else { return true }
+                return Money.parse(now["amount"]) != Money.parse(line["amount"])
+                    || now["cost_code"]?["id"].flatMap(Self.int64) != line["cost_code_id"].flatMap(Self.int64)
+                    || now["quantity"].flatMap(Self.double) != line["quantity"].flatMap(Self.double)
             }
         }
-        if outcome == .updated && !changed { outcome = .skippedDuplicate }
-        if outcome == .updated { response = "updated commitment \(commitmentID)" }
-        if outcome == .skippedDuplicate { response = "commitment \(commitmentID) already complete in Procore" }
-        if outcome != .skippedDuplicate { addCommitted(order, plan: plan) }
+        if !toSend.isEmpty {
+            let answer = try await procore.json(
+                "PATCH", "/rest/v1.0/purchase_order_contracts/\(commitmentID)/line_items/sync",
+                body: ["project_id": .number(Double(plan.projectID)), "updates": .array(toSend)], what: "sync the lines of \(what)")
+            try Self.checkSynced(answer, sent: toSend.count, what: "the lines of \(what) (commitment \(commitmentID))", order: order.number)
+        }
+        let outcome: Outcome = existing == nil ? .created : .updated
+        addCommitted(order, plan: plan, previousLines: existing == nil ? nil : toSend.count)
+        let response: String
+        switch (existing, toSend.count) {
+        case (nil, _): response = "created commitment \(commitmentID) with \(lines.count) lines"
+        case (_, 0): response = "commitment \(commitmentID): header synced, lines unchanged"
+        default: response = "commitment \(commitmentID): header synced, \(toSend.count) of \(lines.count) lines changed"
+        }
         return Written(
             outcome: outcome, destinationID: CommitmentRef(projectID: plan.projectID, commitmentID: commitmentID).text,
-            transformed: ["project_id": .number(Double(plan.projectID)), "purchase_order_contract": header, "line_items": .array(lines)],
+            transformed: ["project_id": .number(Double(plan.projectID)), "purchase_order_contract": .object(header), "line_items": .array(lines)],
             response: response, warning: plan.warning)
     }
 
-    func writeRequisition(_ invoice: SysproInvoice, on target: CommitmentRef, originID: String) async throws -> Written {
+    /// The one entity a single-item sync call answered, or its error entry as a hold reason.
+    static func syncedEntity(_ answer: JSONValue, what: String, order: String) throws -> JSONValue {
+        if let refusal = answer["errors"]?.arrayValue?.first {
+            throw SyncError(.rejected, "Procore refused \(what): \(Self.errorText(refusal)). Correct it in Procore or SYSPRO, then run `ml-connector replay \(order)`.")
+        }
+        guard let entity = answer["entities"]?.arrayValue?.first else {
+            throw SyncError(.unexpectedResponse, "Procore's sync answer for \(what) has neither an entity nor an error")
+        }
+        return entity
+    }
+
+    /// Checks that every item of a sync call landed; the first refusal becomes the hold reason.
+    static func checkSynced(_ answer: JSONValue, sent: Int, what: String, order: String) throws {
+        let errors = answer["errors"]?.arrayValue ?? []
+        if let refusal = errors.first {
+            let line = refusal["origin_id"]?.stringValue.map { " (line \($0))" } ?? ""
+            throw SyncError(.rejected, "Procore refused \(errors.count) of \(sent) changes to \(what)\(line): \(Self.errorText(refusal)). An approved commitment's schedule of values is locked: change it in Procore (a change order) or set it back to Draft, then run `ml-connector replay \(order)`; invoices keep finding the commitment meanwhile.")
+        }
+        guard (answer["entities"]?.arrayValue?.count ?? 0) == sent else {
+            throw SyncError(.unexpectedResponse, "Procore's sync answer for \(what) confirms \(answer["entities"]?.arrayValue?.count ?? 0) of \(sent) items")
+        }
+    }
+
+    /// `field: message; field: message` from a sync error entry's `errors` object.
+    static func errorText(_ entry: JSONValue) -> String {
+        guard let errors = entry["errors"]?.objectValue else { return "no reason given" }
+        return errors.sorted { $0.key < $1.key }.map { key, value in
+            "\(key) \((value.arrayValue ?? [value]).compactMap(\.stringValue).joined(separator: ", "))"
+        }.joined(separator: "; ")
+    }
+
+    /// Writes an AP invoice as a requisition on its commitment, spread over the contract items in
+    /// proportion to their scheduled value: the create, a read of the items it made, and one bulk
+    /// update of their amounts — 3 requests per invoice.
+    ///
+    /// Requisitions have no sync action, so the look-up by `origin_id` is done only when an
+    /// earlier attempt may have landed (a pending intent). A first attempt creates directly; if
+    /// Procore answers that the `origin_id` is taken (the state database was lost, or another
+    /// installation wrote it), the flow looks it up and completes that one — never a second.
+    func writeRequisition(_ invoice: SysproInvoice, on target: CommitmentRef, originID: String, previous: CrossReference?) async throws -> Written {
         let what = "requisition for invoice \(invoice.key)"
         let project = String(target.projectID)
-        let found = try await procore.list(
-            "/rest/v1.0/requisitions",
-            query: [("project_id", project), ("filters[commitment_id]", String(target.commitmentID)), ("filters[origin_id]", originID)],
-            what: what)
         let month = String(invoice.invoiceDate.prefix(7))
         let body: JSONValue = [
             "invoice_number": .string(invoice.invoice), "status": "draft", "billing_date": .string(invoice.invoiceDate),
             "requisition_start": .string("\(month)-01"), "requisition_end": .string(invoice.invoiceDate),
             "origin_id": .string(originID), "origin_data": "syspro:ApInvoice",
         ]
+        var requisitionID: Int64?
         var outcome: Outcome = .updated
-        let requisitionID: Int64
-        if let existing = found.first, let id = existing["id"].flatMap(Self.int64) {
-            requisitionID = id
-        } else {
-            let created = try await procore.json(
+        if previous?.state == .done, let known = previous?.destinationID.flatMap({ Int64($0) }) {
+            requisitionID = known
+        } else if previous == nil {
+            let reply = try await procore.call(
                 "POST", "/rest/v1.0/requisitions",
-                body: ["project_id": .number(Double(target.projectID)), "commitment_id": .number(Double(target.commitmentID)), "requisition": body],
-                what: "create \(what)")
-            guard let id = created["id"].flatMap(Self.int64) else { throw SyncError(.unexpectedResponse, "Procore created \(what) but answered no id") }
-            requisitionID = id
-            outcome = .created
+                body: ["project_id": .number(Double(target.projectID)), "commitment_id": .number(Double(target.commitmentID)), "requisition": body])
+            if reply.status == 422, let refusal = try? JSONValue(parsing: reply.body), refusal["errors"]?["origin_id"] != nil {
+                requisitionID = nil  // written before by someone: find it below
+            } else {
+                let created = try ProcoreClient.decode(reply, what: "create \(what)")
+                guard let id = created["id"].flatMap(Self.int64) else { throw SyncError(.unexpectedResponse, "Procore created \(what) but answered no id") }
+                requisitionID = id
+                outcome = .created
+            }
         }
-        // Spread the invoice over the contract items in proportion to their scheduled value.
+        if requisitionID == nil {
+            let found = try await procore.list(
+                "/rest/v1.0/requisitions",
+                query: [("project_id", project), ("filters[commitment_id]", String(target.commitmentID)), ("filters[origin_id]", originID)],
+                what: what)
+            if let id = found.first?["id"].flatMap(Self.int64) {
+                requisitionID = id
+            } else {
+                let created = try await procore.json(
+                    "POST", "/rest/v1.0/requisitions",
+                    body: ["project_id": .number(Double(target.projectID)), "commitment_id": .number(Double(target.commitmentID)), "requisition": body],
+                    what: "create \(what)")
+                guard let id = created["id"].flatMap(Self.int64) else { throw SyncError(.unexpectedResponse, "Procore created \(what) but answered no id") }
+                requisitionID = id
+                outcome = .created
+            }
+        }
+        guard let requisitionID else { throw SyncError(.unexpectedResponse, "no requisition id for \(what)") }
+
         let items = try await procore.list(
             "/rest/v1.0/requisitions/\(requisitionID)/contract_items", query: [("project_id", project)], what: "contract items of \(what)")
-        let scheduled = items.map { Money.parse($0["scheduled_value"]) ?? .zero }
-        let total = scheduled.reduce(Money.zero, +)
-        guard total.minor > 0 else {
-            throw SyncError(.rejected, "\(what): the commitment has no scheduled value to bill against")
-        }
-        var allocated = Money.zero
-        var changed = false
+        let shares = try Self.allocate(invoice.amount, over: items.map { Money.parse($0["scheduled_value"]) ?? .zero }, what: what)
         var allocation: [JSONValue] = []
-        for (index, item) in items.enumerated() {
-            let share: Money
-            if index == items.count - 1 {
-                share = invoice.amount - allocated
-            } else {
-                share = Money(minor: Int64((Double(invoice.amount.minor) * Double(scheduled[index].minor) / Double(total.minor)).rounded()))
-            }
-            allocated = allocated + share
+        var changes: [JSONValue] = []
+        for (item, share) in zip(items, shares) {
             allocation.append(["contract_item_id": item["id"] ?? .null, "work_completed_this_period": .string(share.decimalString)])
             if Money.parse(item["work_completed_this_period"]) != share, let itemID = item["id"].flatMap(Self.int64) {
-                _ = try await procore.json(
-                    "PATCH", "/rest/v1.0/requisitions/\(requisitionID)/contract_items/\(itemID)", query: [("project_id", project)],
-                    body: ["requisition_contract_item": ["work_completed_this_period": .string(share.decimalString)]],
-                    what: "contract item of \(what)")
-                changed = true
+                changes.append([
+                    "id": .number(Double(itemID)), "item_type": .string(item["item_type"]?.stringValue ?? "contract_item"),
+                    "work_completed_this_period": .string(share.decimalString),
+                ])
             }
         }
-        if outcome == .updated && !changed { outcome = .skippedDuplicate }
+        if !changes.isEmpty {
+            _ = try await procore.json(
+                "PATCH", "/rest/v1.0/requisitions/\(requisitionID)/bulk_item_update", query: [("project_id", project)],
+                body: ["requisition_items": .array(changes)], what: "contract items of \(what)")
+        }
+        if outcome == .updated && changes.isEmpty { outcome = .skippedDuplicate }
         return Written(
             outcome: outcome, destinationID: String(requisitionID),
             transformed: ["project_id": .number(Double(target.projectID)), "commitment_id": .number(Double(target.commitmentID)),
                           "requisition": body, "contract_items": .array(allocation)],
             response: "\(outcome == .created ? "created" : "completed") requisition \(requisitionID)")
+    }
+
+    /// Splits an amount over scheduled values in proportion, in cents, the rounding remainder on
+    /// the last item, so the shares add up to the amount exactly.
+    static func allocate(_ amount: Money, over scheduled: [Money], what: String) throws -> [Money] {
+        let total = scheduled.reduce(Money.zero, +)
+        guard total.minor > 0, total.isWithinLimit, scheduled.allSatisfy({ $0 >= .zero }) else {
+            throw SyncError(.rejected, "\(what): the commitment has no positive scheduled value to bill against")
+        }
+        var shares: [Money] = []
+        var allocated = Money.zero
+        for (index, value) in scheduled.enumerated() {
+            let share: Money
+            if index == scheduled.count - 1 {
+                share = amount - allocated
+            } else {
+                share = Money(units: Double(amount.minor) * Double(value.minor) / Double(total.minor) / 100) ?? .zero
+            }
+            allocated = allocated + share
+            shares.append(share)
+        }
+        return shares
     }
 
     // MARK: look-ups (cached per cycle)
@@ -229,8 +317,16 @@ extension SysproProcore {
 
     static func int64(_ value: JSONValue) -> Int64? {
         switch value {
-        case .number(let n): return Int64(exactly: n.rounded())
+        case .number(let n): return n.isFinite && abs(n) < 9e18 ? Int64(exactly: n.rounded()) : nil
         case .string(let s): return Int64(s)
+        default: return nil
+        }
+    }
+
+    static func double(_ value: JSONValue) -> Double? {
+        switch value {
+        case .number(let n): return n
+        case .string(let s): return Double(s)
         default: return nil
         }
     }
@@ -274,9 +370,10 @@ extension SysproProcore {
         return result
     }
 
-    /// Counts a just-written PO against the cached budget so later POs in the same cycle see it.
-    func addCommitted(_ order: SysproPurchaseOrder, plan: CommitmentPlan) {
-        guard var budget = budgetByProject[plan.projectID] else { return }
+    /// Counts a just-written PO against the cached budget so later POs in the same cycle see it
+    /// (a new PO only: an amendment's difference is not known without the old lines).
+    func addCommitted(_ order: SysproPurchaseOrder, plan: CommitmentPlan, previousLines: Int?) {
+        guard previousLines == nil, var budget = budgetByProject[plan.projectID] else { return }
         for (line, code) in zip(order.lines, plan.lineCostCodes) {
             let current = budget[code] ?? (revised: .zero, committed: .zero)
             budget[code] = (current.revised, current.committed + line.amount)

@@ -85,24 +85,40 @@ public actor SysproProcore: FlowDefinition {
     var latestDate: Date { clock.now().addingTimeInterval(86400) }
 
     /// One OData page from the watermark minus the overlap window (SYSPRO dates are date-only and
-    /// late postings land on past days), ordered by the watermark column then the key; the cursor
-    /// is the `$skip` of the next page, and a short page is the last.
+    /// late postings land on past days), ordered by the watermark column then the key.
+    ///
+    /// The cursor is the `$skip` of the next page, or `link:` and the `@odata.nextLink` the server
+    /// announced. A server that caps pages below `$top` (syspro.md: whether SYSPRO adds next links
+    /// is unknown) may answer a short page with a next link: that is not the end, the link is
+    /// followed (same origin only, see `NextLinks`). Without a link, a short page is the last.
     public func read(_ entity: FlowEntity, since watermark: String?, cursor: String?) async throws -> SourcePage {
         let isPO = entity == Self.purchaseOrders
         let column = isPO ? settings.poWatermarkColumn : settings.invoiceWatermarkColumn
         let from = watermark.flatMap { Field.dayFormatter.date(from: $0) }
             .map { Field.dayFormatter.string(from: $0.addingTimeInterval(-Double(settings.overlapDays) * 86400)) }
-        let skip = cursor.flatMap(Int.init) ?? 0
-        let page = try await syspro.odata(
-            entity.name, filter: from.map { "\(column) ge \($0)T00:00:00Z" }, orderBy: "\(column),\(isPO ? "PurchaseOrder" : "Supplier,Invoice")",
-            top: settings.pageSize, skip: skip)
-        let next = page.rows.count < settings.pageSize ? nil : String(skip + page.rows.count)
-        guard isPO else {
-            return SourcePage(records: page.rows.map { invoiceRecord($0) }, next: next)
+        let page: ODataPage
+        var next: String?
+        if let cursor, cursor.hasPrefix("link:") {
+            page = try await syspro.odataNext(String(cursor.dropFirst(5)), entitySet: entity.name)
+        } else {
+            let skip = cursor.flatMap(Int.init) ?? 0
+            page = try await syspro.odata(
+                entity.name, filter: from.map { "\(column) ge \($0)T00:00:00Z" }, orderBy: "\(column),\(isPO ? "PurchaseOrder" : "Supplier,Invoice")",
+                top: settings.pageSize, skip: skip)
+            next = page.rows.count < settings.pageSize ? nil : String(skip + page.rows.count)
+        }
+        if let link = page.nextLink { next = "link:" + link }
+        return try await records(entity, rows: page.rows, next: next)
+    }
+
+    /// Source records of one page of rows; PO lines are fetched for a batch of headers at a time.
+    func records(_ entity: FlowEntity, rows: [JSONValue], next: String?) async throws -> SourcePage {
+        guard entity == Self.purchaseOrders else {
+            return SourcePage(records: rows.map { invoiceRecord($0) }, next: next)
         }
         var records: [SourceRecord] = []
-        for batch in stride(from: 0, to: page.rows.count, by: settings.lineBatchSize) {
-            let headers = Array(page.rows[batch..<min(page.rows.count, batch + settings.lineBatchSize)])
+        for batch in stride(from: 0, to: rows.count, by: settings.lineBatchSize) {
+            let headers = Array(rows[batch..<min(rows.count, batch + settings.lineBatchSize)])
             let lines = try await fetchLines(for: headers)
             records += headers.map { header in poRecord(header, lines: header["PurchaseOrder"]?.stringValue.flatMap { lines[$0] } ?? []) }
         }
@@ -115,10 +131,25 @@ public actor SysproProcore: FlowDefinition {
             payload: ["header": header, "lines": .array(lines)], watermark: watermarkDay(header[settings.poWatermarkColumn]))
     }
 
+    /// An invoice's key: `supplier/invoice`, each part with `%` and `/` percent-escaped so that a
+    /// supplier or invoice number holding a `/` still splits back into the right two.
+    static func invoiceID(supplier: String, invoice: String) -> String { "\(escapeKey(supplier))/\(escapeKey(invoice))" }
+
+    static func escapeKey(_ part: String) -> String {
+        part.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "/", with: "%2F")
+    }
+
+    static func splitInvoiceID(_ id: String) -> (supplier: String, invoice: String)? {
+        let parts = id.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return nil }
+        func unescape(_ part: Substring) -> String { part.replacingOccurrences(of: "%2F", with: "/").replacingOccurrences(of: "%25", with: "%") }
+        return (unescape(parts[0]), unescape(parts[1]))
+    }
+
     func invoiceRecord(_ row: JSONValue) -> SourceRecord {
         let id: String
         if let supplier = row["Supplier"]?.stringValue, let number = row["Invoice"]?.stringValue {
-            id = "\(supplier)/\(number)"
+            id = Self.invoiceID(supplier: supplier, invoice: number)
         } else {
             id = SourceRecord.unreadableID(entity: Self.invoices.name, row: row)
         }
@@ -141,35 +172,64 @@ public actor SysproProcore: FlowDefinition {
         let filter = numbers.map { "PurchaseOrder eq \(Self.quoted($0))" }.joined(separator: " or ")
         var result: [String: [JSONValue]] = [:]
         var skip = 0
+        var page = try await syspro.odata("PorMasterDetail", filter: filter, orderBy: "PurchaseOrder,Line", top: 5000)
+        var links: Set<String> = []
         while true {
-            let page = try await syspro.odata("PorMasterDetail", filter: filter, orderBy: "PurchaseOrder,Line", top: 5000, skip: skip)
             for row in page.rows {
                 if let po = row["PurchaseOrder"]?.stringValue { result[po, default: []].append(row) }
             }
-            if page.rows.count < 5000 { break }
             skip += page.rows.count
+            if let link = page.nextLink, links.insert(link).inserted {
+                page = try await syspro.odataNext(link, entitySet: "PorMasterDetail")
+            } else if page.nextLink == nil, page.rows.count == 5000 {
+                page = try await syspro.odata("PorMasterDetail", filter: filter, orderBy: "PurchaseOrder,Line", top: 5000, skip: skip)
+            } else {
+                return result
+            }
         }
-        return result
     }
 
     /// Reads a held record afresh from SYSPRO (it may have been fixed there). A record whose key
     /// could not be read is retried from the stored payload.
+    ///
+    /// SYSPRO's OData offers no read by key that answers 404 (syspro.md §9), only a filter, and an
+    /// empty answer to a filter is no proof of deletion: it is ``Reread/notFound(_:)`` and the
+    /// record stays held. An error reading it leaves it held too (the runtime goes on).
     public func reread(_ entity: FlowEntity, sourceID: String, payload: JSONValue?) async throws -> Reread {
         let isPO = entity == Self.purchaseOrders
         let rows: [JSONValue]
+        let filter: String
         if sourceID.hasPrefix("?") {
-            rows = payload.map { [$0["header"] ?? $0] } ?? []
+            guard let payload else { return .notFound("the stored copy of an unreadable row (none was kept)") }
+            return .found(isPO ? poRecord(payload["header"] ?? payload, lines: payload["lines"]?.arrayValue ?? []) : invoiceRecord(payload))
         } else if isPO {
-            rows = try await syspro.odata(entity.name, filter: "PurchaseOrder eq \(Self.quoted(sourceID))").rows
+            filter = "PurchaseOrder eq \(Self.quoted(sourceID))"
         } else {
-            let parts = sourceID.split(separator: "/", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { return .gone }
-            rows = try await syspro.odata(entity.name, filter: "Supplier eq \(Self.quoted(parts[0])) and Invoice eq \(Self.quoted(parts[1]))").rows
+            guard let key = Self.splitInvoiceID(sourceID) else {
+                throw SyncError(.invalidRecord, "held invoice key \(sourceID) is not supplier/invoice")
+            }
+            filter = "Supplier eq \(Self.quoted(key.supplier)) and Invoice eq \(Self.quoted(key.invoice))"
         }
-        guard let row = rows.first else { return .gone }
+        rows = try await syspro.odata(entity.name, filter: filter).rows
+        guard let row = rows.first else { return .notFound("\(entity.name)?$filter=\(filter)") }
         guard isPO else { return .found(invoiceRecord(row)) }
         let lines = try await fetchLines(for: [row])
         return .found(poRecord(row, lines: lines.values.first ?? []))
+    }
+
+    /// POs are swept every ``SysproProcoreSettings/reconcileHours``; invoices are not (an AP
+    /// invoice is not edited in place in SYSPRO: a correction is a new document).
+    public func sweepInterval(_ entity: FlowEntity) -> TimeInterval? {
+        entity == Self.purchaseOrders && settings.reconcileHours > 0 ? settings.reconcileHours * 3600 : nil
+    }
+
+    /// Open POs (`OrderStatus` neither `9` complete nor `*` cancelled), by key, `$skip` paging.
+    public func sweep(_ entity: FlowEntity, cursor: String?) async throws -> SourcePage {
+        guard entity == Self.purchaseOrders else { return SourcePage(records: [], next: nil) }
+        let skip = cursor.flatMap(Int.init) ?? 0
+        let page = try await syspro.odata(
+            entity.name, filter: "OrderStatus ne '9' and OrderStatus ne '*'", orderBy: "PurchaseOrder", top: settings.pageSize, skip: skip)
+        return try await records(entity, rows: page.rows, next: page.rows.count < settings.pageSize ? nil : String(skip + page.rows.count))
     }
 
     static func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
@@ -194,8 +254,8 @@ public actor SysproProcore: FlowDefinition {
 
     public func write(_ entity: FlowEntity, _ planned: Planned<Plan>, run: RunContext) async throws -> Written {
         switch planned.plan.kind {
-        case .commitment(let order, let plan): try await writeCommitment(order, plan: plan, originID: planned.key)
-        case .requisition(let invoice, let target): try await writeRequisition(invoice, on: target, originID: planned.key)
+        case .commitment(let order, let plan): try await writeCommitment(order, plan: plan, originID: planned.key, previous: planned.previous)
+        case .requisition(let invoice, let target): try await writeRequisition(invoice, on: target, originID: planned.key, previous: planned.previous)
         }
     }
 }

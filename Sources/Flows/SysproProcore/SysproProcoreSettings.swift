@@ -68,6 +68,11 @@ public struct SysproProcoreSettings: Sendable, Codable, Equatable {
     /// projects need different ones, e.g. `EDU2-` (checked by the config loader with the origin
     /// prefix). Empty by default.
     public var numberPrefix = ""
+    /// Hours between reconciliation sweeps of open POs (`OrderStatus` not `9` complete or `*`
+    /// cancelled): a change made to a PO after the overlap window (a quantity edited ten days
+    /// after entry; `PorMasterHdr` has no change-date column) reaches Procore at the next sweep.
+    /// Unchanged POs cost SYSPRO reads only (their version matches); `0` turns sweeps off.
+    public var reconcileHours = 24.0
     /// The mapping table.
     public var costCodes: [CostCodeMapping] = []
 
@@ -78,7 +83,8 @@ public struct SysproProcoreSettings: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case poWatermarkColumn, invoiceWatermarkColumn, overlapDays, pageSize, lineBatchSize, glSeparator, projectColumn,
-            invoicePurchaseOrderColumn, budgetPolicy, validateGLAccounts, lineItemTypeCode, originPrefix, numberPrefix, costCodes
+            invoicePurchaseOrderColumn, budgetPolicy, validateGLAccounts, lineItemTypeCode, originPrefix, numberPrefix, reconcileHours,
+            costCodes
     }
 
     public init(from decoder: any Decoder) throws {
@@ -97,6 +103,7 @@ public struct SysproProcoreSettings: Sendable, Codable, Equatable {
         lineItemTypeCode = try c.decodeIfPresent(String.self, forKey: .lineItemTypeCode) ?? d.lineItemTypeCode
         originPrefix = try c.decodeIfPresent(String.self, forKey: .originPrefix) ?? d.originPrefix
         numberPrefix = try c.decodeIfPresent(String.self, forKey: .numberPrefix) ?? d.numberPrefix
+        reconcileHours = try c.decodeIfPresent(Double.self, forKey: .reconcileHours) ?? d.reconcileHours
         costCodes = try c.decodeIfPresent([CostCodeMapping].self, forKey: .costCodes) ?? []
     }
 
@@ -105,6 +112,9 @@ public struct SysproProcoreSettings: Sendable, Codable, Equatable {
         guard overlapDays >= 0 else { throw SyncError(.invalidConfig, "overlapDays must be 0 or more") }
         guard (1...5000).contains(pageSize) else { throw SyncError(.invalidConfig, "pageSize must be 1…5000 (SYSPRO OData caps pages at 5000)") }
         guard (1...100).contains(lineBatchSize) else { throw SyncError(.invalidConfig, "lineBatchSize must be 1…100") }
+        guard reconcileHours.isFinite, (0...8760).contains(reconcileHours) else {
+            throw SyncError(.invalidConfig, "reconcileHours must be 0 (off) … 8760 hours")
+        }
         guard !glSeparator.isEmpty else { throw SyncError(.invalidConfig, "glSeparator must not be empty") }
         guard !originPrefix.isEmpty, originPrefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
             throw SyncError(.invalidConfig, "originPrefix '\(originPrefix)' must be letters, digits, - or _ (it starts every origin_id written into Procore)")

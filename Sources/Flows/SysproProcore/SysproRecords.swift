@@ -37,8 +37,8 @@ struct SysproPurchaseOrder: Sendable {
         var lines: [Line] = []
         for raw in rawLines {
             guard let l = raw.objectValue else { throw SyncError(.invalidRecord, "\(label): a PorMasterDetail row is a \(raw.typeName)") }
-            let number = try Field.number(l, "Line", record: label)
-            let lineLabel = "\(label) line \(Int(number))"
+            let number = try Field.integer(l, "Line", record: label)
+            let lineLabel = "\(label) line \(number)"
             if l["LineType"]?.stringValue == "6" { continue }  // comment lines carry no amount
             let gl = try Field.string(l, "MGlCode", record: lineLabel)
             guard let split = gl.range(of: settings.glSeparator, options: .backwards) else {
@@ -49,14 +49,19 @@ struct SysproPurchaseOrder: Sendable {
             let price = try Field.number(l, "MPrice", record: lineLabel)
             guard quantity >= 0 else { throw SyncError(.invalidRecord, "\(lineLabel): MOrderQty is negative (\(quantity))") }
             guard price >= 0 else { throw SyncError(.invalidRecord, "\(lineLabel): MPrice is negative (\(price))") }
-            let amount = Money(minor: Int64((quantity * price * 100).rounded(.toNearestOrAwayFromZero)))
+            guard let amount = Money(units: quantity * price) else {
+                throw SyncError(.invalidRecord, "\(lineLabel): MOrderQty \(quantity) × MPrice \(price) is beyond any amount Procore can hold; correct the line in SYSPRO")
+            }
             lines.append(Line(
-                line: Int(number), stockCode: l["MStockCode"]?.stringValue ?? "",
-                description: l["MStockDes"]?.stringValue ?? (l["MStockCode"]?.stringValue ?? "Line \(Int(number))"),
+                line: number, stockCode: l["MStockCode"]?.stringValue ?? "",
+                description: l["MStockDes"]?.stringValue ?? (l["MStockCode"]?.stringValue ?? "Line \(number)"),
                 glCode: gl, glAccount: String(gl[..<split.lowerBound]), costCenter: String(gl[split.upperBound...]), job: job,
                 quantity: quantity, price: price, uom: l["MOrderUom"]?.stringValue, amount: amount))
         }
         guard !lines.isEmpty else { throw SyncError(.invalidRecord, "\(label) has no lines with an amount in PorMasterDetail") }
+        guard lines.map(\.amount).reduce(Money.zero, +).isWithinLimit else {
+            throw SyncError(.invalidRecord, "\(label): its lines add up to more than any amount Procore can hold; correct the quantities or prices in SYSPRO")
+        }
         let jobs = Set(lines.map(\.job))
         guard jobs.count == 1, let job = jobs.first else {
             throw SyncError(.invalidRecord, "\(label) spans jobs \(jobs.sorted().joined(separator: ", ")); a Procore commitment belongs to one project — split the PO per job in SYSPRO")
@@ -86,9 +91,10 @@ struct SysproInvoice: Sendable {
             throw SyncError(.invalidRecord, "\(label): OrigInvValue is negative (\(amount)); credit notes are not sent as requisitions")
         }
         let po = try Field.string(row, settings.invoicePurchaseOrderColumn, record: label)
-        return SysproInvoice(
-            supplier: supplier, invoice: invoice, invoiceDate: date,
-            amount: Money(minor: Int64((amount * 100).rounded(.toNearestOrAwayFromZero))), purchaseOrder: po)
+        guard let value = Money(units: amount) else {
+            throw SyncError(.invalidRecord, "\(label): OrigInvValue \(amount) is beyond any amount Procore can hold; correct the invoice in SYSPRO")
+        }
+        return SysproInvoice(supplier: supplier, invoice: invoice, invoiceDate: date, amount: value, purchaseOrder: po)
     }
 }
 
@@ -97,7 +103,7 @@ enum Field {
     static func string(_ row: [String: JSONValue], _ column: String, record: String) throws -> String {
         switch row[column] {
         case .string(let s) where !s.trimmingCharacters(in: .whitespaces).isEmpty: return s
-        case .number(let n): return n == n.rounded() ? String(Int64(n)) : String(n)
+        case .number(let n): return n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
         case nil: throw SyncError(.invalidRecord, "\(record): column \(column) is missing")
         case .string: throw SyncError(.invalidRecord, "\(record): column \(column) is blank")
         case .some(let other): throw SyncError(.invalidRecord, "\(record): column \(column) is a \(other.typeName), expected text")
@@ -115,6 +121,15 @@ enum Field {
         case nil: throw SyncError(.invalidRecord, "\(record): column \(column) is missing")
         case .some(let other): throw SyncError(.invalidRecord, "\(record): column \(column) is a \(other.typeName), expected a number")
         }
+    }
+
+    /// A whole number such as a line number, checked to fit.
+    static func integer(_ row: [String: JSONValue], _ column: String, record: String) throws -> Int {
+        let n = try number(row, column, record: record)
+        guard n == n.rounded(), abs(n) < 1e9 else {
+            throw SyncError(.invalidRecord, "\(record): column \(column) is not a whole number below 10^9 (\(n))")
+        }
+        return Int(n)
     }
 
     /// A SYSPRO date (`2025-03-20T00:00:00Z`, with or without time/zone) as `yyyy-MM-dd`, checked
