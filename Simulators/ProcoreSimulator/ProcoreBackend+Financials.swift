@@ -290,7 +290,7 @@ extension ProcoreBackend {
 
     func updateCommitment(_ id: Int64, body: [String: JSONValue]) throws -> JSONValue {
         guard var c = commitments[id] else { throw ProcoreError.notFound("Purchase Order Contract \(id) not found") }
-        if ["Approved", "Closed"].contains(c.status), body["vendor_id"] != nil {
+        if ["Approved", "Closed"].contains(c.status), let vendor = body["vendor_id"], Self.int64(vendor) != c.vendorID {
             throw ProcoreError.unprocessable(["base": ["An approved commitment's vendor cannot change"]])
         }
         if let status = body["status"]?.stringValue {

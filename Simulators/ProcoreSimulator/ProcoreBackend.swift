@@ -136,6 +136,16 @@ public actor ProcoreBackend {
         commitments.values.sorted { $0.id < $1.id }.map { ($0.id, $0.projectID, $0.originID, $0.lines.count, $0.grandTotal) }
     }
 
+    /// Sets a commitment's status as a Procore user would in the UI (approving it locks its
+    /// schedule of values). - Returns: whether a commitment with that `origin_id` exists.
+    @discardableResult
+    public func setCommitmentStatus(originID: String, status: String) -> Bool {
+        guard let id = commitments.values.first(where: { $0.originID == originID })?.id else { return false }
+        commitments[id]?.status = status
+        commitments[id]?.updatedAt = now
+        return true
+    }
+
     public func allRequisitions() -> [(id: Int64, commitmentID: Int64, originID: String?, total: Money)] {
         requisitions.values.sorted { $0.id < $1.id }.map { ($0.id, $0.commitmentID, $0.originID, $0.totalClaimed) }
     }

@@ -56,6 +56,7 @@ public struct Scenario: Sendable {
         case deleteRows(table: String, column: String, value: JSONValue)
         case addLatePurchaseOrder
         case procoreSettings(JSONValue)
+        case procoreCommitment(origin: String, status: String)
         case registerHook(resources: [String], events: [String], project: String?, apiVersion: String)
         case receiver(failNext: Int, status: Int)
         case webhooks(String, Int)
@@ -222,7 +223,7 @@ public struct Scenario: Sendable {
 
     static let stepKinds = [
         "sync", "replay", "advance", "fault", "clearFaults", "crash", "createCostCode", "insertRows", "updateRows", "deleteRows",
-        "addLatePurchaseOrder", "procoreSettings", "registerHook", "receiver", "webhooks", "expect", "use",
+        "addLatePurchaseOrder", "procoreSettings", "procoreCommitment", "registerHook", "receiver", "webhooks", "expect", "use",
     ]
 
     static func parseStep(_ reader: YAMLReader, setup: Setup) throws -> Step {
@@ -292,6 +293,14 @@ public struct Scenario: Sendable {
             let value = try body.json()
             try checkKeys(value, allowed: ["tokenLifetimeSeconds", "hourlyLimit", "spikeLimit", "strictCompanyHeader", "defaultPerPage"], reader: body)
             action = .procoreSettings(value)
+        case "procoreCommitment":
+            let options = try body.mapping(allowed: ["origin", "status"])
+            guard let origin = options["origin"], let status = options["status"] else {
+                throw body.fail("procoreCommitment needs origin (the commitment's origin_id) and status")
+            }
+            action = .procoreCommitment(
+                origin: try origin.string(),
+                status: try status.oneOf(["Draft", "Processing", "Submitted", "Partially Received", "Received", "Approved", "Closed"]))
         case "registerHook":
             let o = try body.mapping(allowed: ["resources", "events", "project", "apiVersion"])
             let known = ["Purchase Order Contracts", "Purchase Order Contract Line Items", "Cost Codes", "Budget Line Items", "Company Vendors"]

@@ -214,6 +214,9 @@ public struct ScenarioRunner: Sendable {
         case .procoreSettings(let overrides):
             await env.procore.setSettings(try merge(await env.procore.settings, overrides.objectValue ?? [:]))
             return StepResult(step: step, passed: true, detail: "Procore simulator settings changed")
+        case .procoreCommitment(let origin, let status):
+            let found = await env.procore.setCommitmentStatus(originID: origin, status: status)
+            return StepResult(step: step, passed: found, detail: found ? "commitment \(origin) set to \(status) in Procore" : "no commitment with origin_id \(origin)")
         case .registerHook(let resources, let events, let project, let apiVersion):
             let client = env.makeProcoreClient()
             var scope: [String: JSONValue] = ["company_id": .number(Double(DemoData.companyID))]

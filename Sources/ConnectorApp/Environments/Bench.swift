@@ -23,6 +23,11 @@ public enum Bench {
         public var seconds: Double
         public var recordsPerSecond: Double
         public var engineRequests: Int
+        /// Requests to each system, and per record written (created or updated) in the destination.
+        public var sysproRequests: Int
+        public var procoreRequests: Int
+        public var sysproRequestsPerRecordWritten: Double
+        public var procoreRequestsPerRecordWritten: Double
         public var engineRequestsPerSecond: Double
         public var rawRequests: Int
         public var rawRequestsPerSecond: Double
@@ -82,29 +87,37 @@ public enum Bench {
             output(String(format: "Raw simulator rate: %d requests in %.2f s = %.0f requests/s", rawRequests, rawSeconds, rawRate))
 
             // 2. The flow, end to end.
-            let stats = TransportStats()
+            let sysproStats = TransportStats()
+            let procoreStats = TransportStats()
             let flow = SysproProcoreFlow(
                 settings: settings,
-                syspro: SysproClient(connection: sysproConnection, transport: HTTPTransport(http: http, system: "syspro", clock: clock, logger: logger, stats: stats)),
-                procore: ProcoreClient(connection: procoreConnection, transport: HTTPTransport(http: http, system: "procore", clock: clock, logger: logger, stats: stats)),
+                syspro: SysproClient(connection: sysproConnection, transport: HTTPTransport(http: http, system: "syspro", clock: clock, logger: logger, stats: sysproStats)),
+                procore: ProcoreClient(connection: procoreConnection, transport: HTTPTransport(http: http, system: "procore", clock: clock, logger: logger, stats: procoreStats)),
                 store: store, clock: clock, logger: logger)
             let start = ContinuousClock.now
             let summary = try await flow.runCycle()
             let seconds = (ContinuousClock.now - start).timeInterval
             let records = summary.purchaseOrders.read + summary.invoices.read
-            let engineRate = Double(stats.requests) / seconds
+            let requests = sysproStats.requests + procoreStats.requests
+            let written = max(1, summary.purchaseOrders.created + summary.purchaseOrders.updated + summary.invoices.created + summary.invoices.updated)
+            let engineRate = Double(requests) / seconds
             let simulatorPeak = peakRSS(pid: child.processIdentifier)
             child.terminate()
             let figures = Figures(
                 purchaseOrders: summary.purchaseOrders.read, invoices: summary.invoices.read, records: records, seconds: seconds,
-                recordsPerSecond: Double(records) / seconds, engineRequests: stats.requests, engineRequestsPerSecond: engineRate,
+                recordsPerSecond: Double(records) / seconds, engineRequests: requests, sysproRequests: sysproStats.requests,
+                procoreRequests: procoreStats.requests, sysproRequestsPerRecordWritten: Double(sysproStats.requests) / Double(written),
+                procoreRequestsPerRecordWritten: Double(procoreStats.requests) / Double(written), engineRequestsPerSecond: engineRate,
                 rawRequests: rawRequests, rawRequestsPerSecond: rawRate, ratio: engineRate / rawRate,
                 enginePeakRSSMiB: peakRSS(pid: nil), simulatorPeakRSSMiB: simulatorPeak,
                 created: summary.purchaseOrders.created + summary.invoices.created, held: summary.purchaseOrders.held + summary.invoices.held)
             output(String(format: "Flow: %d POs + %d invoices in %.2f s = %.0f records/s (%d created, %d held)",
                           figures.purchaseOrders, figures.invoices, seconds, figures.recordsPerSecond, figures.created, figures.held))
             output(String(format: "Engine HTTP: %d requests = %.0f requests/s, %.2f of the raw simulator rate",
-                          stats.requests, engineRate, figures.ratio))
+                          requests, engineRate, figures.ratio))
+            output(String(format: "Procore requests per record written: %.2f (%d requests, %d records written)",
+                          figures.procoreRequestsPerRecordWritten, procoreStats.requests, written))
+            output(String(format: "SYSPRO requests per record written: %.2f (%d requests)", figures.sysproRequestsPerRecordWritten, sysproStats.requests))
             output(String(format: "Peak resident memory: engine %.1f MiB, simulators (child process) %.1f MiB",
                           figures.enginePeakRSSMiB, simulatorPeak))
             if !summary.errors.isEmpty { output("errors: \(summary.errors)") }

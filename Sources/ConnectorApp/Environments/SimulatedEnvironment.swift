@@ -83,9 +83,11 @@ public struct SimulatedEnvironment: Sendable {
     /// - Parameters:
     ///   - scope: the integration whose state it keeps (the flow's name by default).
     ///   - holder: who it is when it takes the integration's lease (this process by default).
+    ///   - store: another state store in front of the environment's (a test's failing one).
     public func makeFlow(
         settings: SysproProcoreSettings, policy: BackoffPolicy = BackoffPolicy(), stats: TransportStats = TransportStats(),
-        timeout: Duration = .seconds(30), scope: String? = nil, holder: String = FlowRuntimeDefaults.processHolder
+        timeout: Duration = .seconds(30), scope: String? = nil, holder: String = FlowRuntimeDefaults.processHolder,
+        store: (any SyncStateStore)? = nil
     ) -> SysproProcoreFlow {
         let sysproTransport = HTTPTransport(
             http: http, system: "syspro", clock: clock, policy: policy, timeout: timeout, logger: logger, stats: stats)
@@ -93,7 +95,7 @@ public struct SimulatedEnvironment: Sendable {
             http: http, system: "procore", clock: clock, policy: policy, timeout: timeout, logger: logger, stats: stats, seed: 2)
         return SysproProcoreFlow(
             settings: settings, syspro: SysproClient(connection: sysproConnection, transport: sysproTransport),
-            procore: ProcoreClient(connection: procoreConnection, transport: procoreTransport), store: store, clock: clock,
+            procore: ProcoreClient(connection: procoreConnection, transport: procoreTransport), store: store ?? self.store, clock: clock,
             logger: logger, scope: scope, holder: holder)
     }
 }

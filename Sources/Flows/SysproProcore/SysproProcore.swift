@@ -87,28 +87,21 @@ public actor SysproProcore: FlowDefinition {
     /// One OData page from the watermark minus the overlap window (SYSPRO dates are date-only and
     /// late postings land on past days), ordered by the watermark column then the key.
     ///
-    /// The cursor is the `$skip` of the next page, or `link:` and the `@odata.nextLink` the server
-    /// announced. A server that caps pages below `$top` (syspro.md: whether SYSPRO adds next links
-    /// is unknown) may answer a short page with a next link: that is not the end, the link is
-    /// followed (same origin only, see `NextLinks`). Without a link, a short page is the last.
+    /// The cursor is the `$skip` of the next page. A server that caps pages below `$top`
+    /// (syspro.md: whether SYSPRO adds next links is unknown) answers a short page with an
+    /// `@odata.nextLink`: that is not the end, the next page starts after the rows received
+    /// (the order is stable, `$orderby` ends with the key). Without a link, a short page is the last.
     public func read(_ entity: FlowEntity, since watermark: String?, cursor: String?) async throws -> SourcePage {
         let isPO = entity == Self.purchaseOrders
         let column = isPO ? settings.poWatermarkColumn : settings.invoiceWatermarkColumn
         let from = watermark.flatMap { Field.dayFormatter.date(from: $0) }
             .map { Field.dayFormatter.string(from: $0.addingTimeInterval(-Double(settings.overlapDays) * 86400)) }
-        let page: ODataPage
-        var next: String?
-        if let cursor, cursor.hasPrefix("link:") {
-            page = try await syspro.odataNext(String(cursor.dropFirst(5)), entitySet: entity.name)
-        } else {
-            let skip = cursor.flatMap(Int.init) ?? 0
-            page = try await syspro.odata(
-                entity.name, filter: from.map { "\(column) ge \($0)T00:00:00Z" }, orderBy: "\(column),\(isPO ? "PurchaseOrder" : "Supplier,Invoice")",
-                top: settings.pageSize, skip: skip)
-            next = page.rows.count < settings.pageSize ? nil : String(skip + page.rows.count)
-        }
-        if let link = page.nextLink { next = "link:" + link }
-        return try await records(entity, rows: page.rows, next: next)
+        let skip = cursor.flatMap(Int.init) ?? 0
+        let page = try await syspro.odata(
+            entity.name, filter: from.map { "\(column) ge \($0)T00:00:00Z" }, orderBy: "\(column),\(isPO ? "PurchaseOrder" : "Supplier,Invoice")",
+            top: settings.pageSize, skip: skip)
+        let more = !page.rows.isEmpty && (page.rows.count >= settings.pageSize || page.nextLink != nil)
+        return try await records(entity, rows: page.rows, next: more ? String(skip + page.rows.count) : nil)
     }
 
     /// Source records of one page of rows; PO lines are fetched for a batch of headers at a time.
@@ -126,7 +119,10 @@ public actor SysproProcore: FlowDefinition {
     }
 
     func poRecord(_ header: JSONValue, lines: [JSONValue]) -> SourceRecord {
-        SourceRecord(
+        if UnreadableRow(payload: header) != nil {  // kept as the digest of its bytes: the runtime holds it
+            return SourceRecord(id: SourceRecord.unreadableID(entity: Self.purchaseOrders.name, row: header), payload: header, watermark: nil)
+        }
+        return SourceRecord(
             id: header["PurchaseOrder"]?.stringValue ?? SourceRecord.unreadableID(entity: Self.purchaseOrders.name, row: header),
             payload: ["header": header, "lines": .array(lines)], watermark: watermarkDay(header[settings.poWatermarkColumn]))
     }
@@ -229,7 +225,8 @@ public actor SysproProcore: FlowDefinition {
         let skip = cursor.flatMap(Int.init) ?? 0
         let page = try await syspro.odata(
             entity.name, filter: "OrderStatus ne '9' and OrderStatus ne '*'", orderBy: "PurchaseOrder", top: settings.pageSize, skip: skip)
-        return try await records(entity, rows: page.rows, next: page.rows.count < settings.pageSize ? nil : String(skip + page.rows.count))
+        let more = !page.rows.isEmpty && (page.rows.count >= settings.pageSize || page.nextLink != nil)
+        return try await records(entity, rows: page.rows, next: more ? String(skip + page.rows.count) : nil)
     }
 
     static func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
