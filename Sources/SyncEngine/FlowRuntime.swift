@@ -351,7 +351,8 @@ public actor FlowRuntime<Definition: FlowDefinition> {
     private func process(_ entity: FlowEntity, _ record: SourceRecord) async throws {
         let started = clock.now()
         do {
-            let version = SourceRecord.version(of: record.payload)
+            let canonical = record.payload.canonicalJSON()  // once: hashed into the version, kept in the audit
+            let version = SourceRecord.version(canonical: canonical)
             guard let prior = try await prior(entity, record, version: version, started: started) else { return }
             if let unreadable = UnreadableRow(payload: record.payload) {
                 throw SyncError(.invalidRecord, "a \(entity.noun) row from \(entity.sourceName) could not be read (\(unreadable.reason)); kept as a digest of its \(unreadable.byteCount) bytes (sha256 \(unreadable.digest.prefix(16))…). Correct the row in \(entity.sourceName) (often text saved in another encoding); the corrected row is read as a new record and this one can be released with `ml-connector replay \(record.id)` once it no longer appears.")
@@ -361,7 +362,7 @@ public actor FlowRuntime<Definition: FlowDefinition> {
             planned.previous = prior.crossReference
             let xref = try await intent(entity, record.id, version: version, key: planned.key, over: prior.crossReference)
             let written = try await definition.write(entity, planned, run: run)
-            try await commit(entity, xref, written, payload: record.payload, prior: prior, started: started)
+            try await commit(entity, xref, written, payload: canonical, prior: prior, started: started)
         } catch let crash as SimulatedCrash {
             throw crash
         } catch let notSecured as RecordNotSecured {
@@ -374,9 +375,8 @@ public actor FlowRuntime<Definition: FlowDefinition> {
     /// - Returns: `nil` when this version of the record was written already (the skip is audited
     ///   and any hold released); otherwise whether it was held and how many attempts it has had.
     private func prior(_ entity: FlowEntity, _ record: SourceRecord, version: String, started: Date) async throws -> Prior? {
-        let previous = try await store.quarantine(flow: scope, entity: entity.name, sourceID: record.id)
+        let (xref, previous) = try await store.recordState(flow: scope, entity: entity.name, sourceID: record.id)
         let wasHeld = previous?.status == .held
-        let xref = try await store.crossReference(flow: scope, entity: entity.name, sourceID: record.id)
         if let xref, xref.state == .done, xref.sourceVersion == version {
             let audit = AuditEntry(
                 runID: summary.runID, flow: scope, sourceSystem: entity.source, sourceEntity: entity.name, sourceID: record.id,
@@ -413,7 +413,7 @@ public actor FlowRuntime<Definition: FlowDefinition> {
 
     /// Completes the intent with the destination id and writes the audit row, in one transaction.
     private func commit(
-        _ entity: FlowEntity, _ pending: CrossReference, _ written: Written, payload: JSONValue, prior: Prior, started: Date
+        _ entity: FlowEntity, _ pending: CrossReference, _ written: Written, payload: String, prior: Prior, started: Date
     ) async throws {
         try crashPoint(.afterDestinationWrite, pending.sourceID)
         var xref = pending
@@ -422,7 +422,7 @@ public actor FlowRuntime<Definition: FlowDefinition> {
         xref.updatedAt = clock.now()
         let audit = AuditEntry(
             runID: summary.runID, flow: scope, sourceSystem: entity.source, sourceEntity: xref.entity, sourceID: xref.sourceID,
-            sourcePayload: payload.canonicalJSON(), transformedPayload: written.transformed.canonicalJSON(),
+            sourcePayload: payload, transformedPayload: written.transformed.canonicalJSON(),
             destinationSystem: entity.destination, destinationID: written.destinationID, destinationResponse: written.response,
             outcome: written.outcome, warning: written.warning, attempts: prior.attempts, startedAt: started, finishedAt: clock.now())
         try await store.complete(xref, audit: audit)
@@ -506,8 +506,20 @@ public enum FlowRuntimeDefaults {
 
 extension SourceRecord {
     /// The version of a source record: a SHA-256 of its canonical JSON, in hex.
-    public static func version(of value: JSONValue) -> String {
-        SHA256.hash(data: Data(value.canonicalJSON().utf8)).map { String(format: "%02x", $0) }.joined()
+    public static func version(of value: JSONValue) -> String { version(canonical: value.canonicalJSON()) }
+
+    /// The version of a payload already in canonical JSON.
+    public static func version(canonical: String) -> String { hex(SHA256.hash(data: Data(canonical.utf8))) }
+
+    /// Lower-case hex of a digest.
+    static func hex(_ digest: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var bytes: [UInt8] = []
+        for byte in digest {
+            bytes.append(digits[Int(byte >> 4)])
+            bytes.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The key of a source row whose own key cannot be read: `?<entity>#<first 12 hex digits of

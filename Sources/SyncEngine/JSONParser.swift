@@ -38,7 +38,7 @@ public struct UnreadableRow: Error, Sendable, Equatable {
     }
 
     init(bytes: UnsafeRawBufferPointer, reason: String) {
-        digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        digest = SourceRecord.hex(SHA256.hash(data: bytes))
         byteCount = bytes.count
         self.reason = reason
     }

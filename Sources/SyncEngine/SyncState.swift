@@ -194,6 +194,10 @@ public protocol SyncStateStore: Sendable {
     /// Completes an intent with the destination id and writes the audit row in one transaction.
     func complete(_ xref: CrossReference, audit: AuditEntry) async throws
 
+    /// A record's cross-reference and quarantine entry together (what the runtime asks once per
+    /// record); a store may answer it in one read.
+    func recordState(flow: String, entity: String, sourceID: String) async throws -> (CrossReference?, QuarantineEntry?)
+
     func watermark(flow: String, entity: String) async throws -> String?
     func setWatermark(flow: String, entity: String, value: String, at: Date) async throws
 
@@ -213,4 +217,10 @@ public protocol SyncStateStore: Sendable {
     func renewLease(scope: String, holder: String, until: Date) async throws -> Bool
     /// Gives the lease up, if `holder` has it.
     func releaseLease(scope: String, holder: String) async throws
+}
+
+extension SyncStateStore {
+    public func recordState(flow: String, entity: String, sourceID: String) async throws -> (CrossReference?, QuarantineEntry?) {
+        (try await crossReference(flow: flow, entity: entity, sourceID: sourceID), try await quarantine(flow: flow, entity: entity, sourceID: sourceID))
+    }
 }

@@ -227,27 +227,49 @@ public struct SQLiteSyncStore: SyncStateStore {
     /// one: the record exists in the destination, and what other entities look up (an invoice's
     /// commitment) must keep finding it while an amendment is in flight or held.
     public func recordIntent(_ xref: CrossReference) async throws {
-        try await writer.write { db in
-            if let existing = try CrossReference.fetchOne(db, key: ["flow": xref.flow, "entity": xref.entity, "sourceID": xref.sourceID]),
-                existing.state == .done
-            {
-                return
-            }
-            try xref.save(db)
-        }
+        try await writer.write { db in try Self.upsert(xref, in: db, keepingDone: true) }
     }
+
+    /// The statements on every record's path are prepared once per connection (`cachedStatement`):
+    /// building SQL through the query interface for each record was a tenth of the engine's time.
+    static func upsert(_ xref: CrossReference, in db: Database, keepingDone: Bool) throws {
+        let statement = try db.cachedStatement(sql: keepingDone ? upsertKeepingDone : upsertAlways)
+        try statement.execute(arguments: [
+            xref.flow, xref.entity, xref.sourceID, xref.sourceVersion, xref.idempotencyKey, xref.destinationID, xref.state.rawValue,
+            xref.updatedAt,
+        ])
+    }
+
+    static let upsertAlways = """
+        INSERT INTO crossReference (flow, entity, sourceID, sourceVersion, idempotencyKey, destinationID, state, updatedAt)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(flow, entity, sourceID) DO UPDATE SET sourceVersion = excluded.sourceVersion,
+            idempotencyKey = excluded.idempotencyKey, destinationID = excluded.destinationID, state = excluded.state,
+            updatedAt = excluded.updatedAt
+        """
+    static let upsertKeepingDone = upsertAlways + " WHERE crossReference.state <> 'done'"
 
     public func complete(_ xref: CrossReference, audit: AuditEntry) async throws {
         try await writer.write { db in
-            try xref.save(db)
+            try Self.upsert(xref, in: db, keepingDone: false)
             var audit = audit
             try audit.insert(db)
-            try db.execute(
-                sql: """
-                    UPDATE quarantine SET status = 'released', releasedAt = ?
-                    WHERE flow = ? AND entity = ? AND sourceID = ? AND status = 'held'
-                    """,
-                arguments: [audit.finishedAt, xref.flow, xref.entity, xref.sourceID])
+            try db.cachedStatement(sql: """
+                UPDATE quarantine SET status = 'released', releasedAt = ?
+                WHERE flow = ? AND entity = ? AND sourceID = ? AND status = 'held'
+                """).execute(arguments: [audit.finishedAt, xref.flow, xref.entity, xref.sourceID])
+        }
+    }
+
+    /// The cross-reference and the quarantine entry of one record, in one read.
+    public func recordState(flow: String, entity: String, sourceID: String) async throws -> (CrossReference?, QuarantineEntry?) {
+        try await writer.read { db in
+            let key: StatementArguments = [flow, entity, sourceID]
+            let xref = try CrossReference.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM crossReference WHERE flow = ? AND entity = ? AND sourceID = ?"), arguments: key)
+            let held = try QuarantineEntry.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM quarantine WHERE flow = ? AND entity = ? AND sourceID = ?"), arguments: key)
+            return (xref, held)
         }
     }
 

@@ -260,3 +260,24 @@ final class FailingHolds: SyncStateStore {
     func renewLease(scope: String, holder: String, until: Date) async throws -> Bool { try await inner.renewLease(scope: scope, holder: holder, until: until) }
     func releaseLease(scope: String, holder: String) async throws { try await inner.releaseLease(scope: scope, holder: holder) }
 }
+
+@Suite(.timeLimit(.minutes(1))) struct CalendarDayTests {
+    @Test func readsAndWritesDaysLikeAStrictFormatter() throws {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        formatter.isLenient = false
+        var day = try #require(formatter.date(from: "1899-12-25"))
+        for _ in 0..<80_000 {  // every day to 2118, leap days and century years included
+            let text = formatter.string(from: day)
+            #expect(CalendarDay.date(text) == day, "\(text)")
+            #expect(CalendarDay.string(day) == text)
+            day.addTimeInterval(86400)
+        }
+        for bad in ["2026-02-29", "2100-02-29", "2026-13-01", "2026-00-10", "2026-04-31", "2026-4-01", "2026-04-01T", "abcd-01-01", "", "2026-04-0x"] {
+            #expect(CalendarDay.date(bad) == nil, "\(bad)")
+        }
+        #expect(CalendarDay.date("2000-02-29") != nil)
+    }
+}

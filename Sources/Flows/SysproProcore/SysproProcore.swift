@@ -94,8 +94,8 @@ public actor SysproProcore: FlowDefinition {
     public func read(_ entity: FlowEntity, since watermark: String?, cursor: String?) async throws -> SourcePage {
         let isPO = entity == Self.purchaseOrders
         let column = isPO ? settings.poWatermarkColumn : settings.invoiceWatermarkColumn
-        let from = watermark.flatMap { Field.dayFormatter.date(from: $0) }
-            .map { Field.dayFormatter.string(from: $0.addingTimeInterval(-Double(settings.overlapDays) * 86400)) }
+        let from = watermark.flatMap { CalendarDay.date($0) }
+            .map { CalendarDay.string($0.addingTimeInterval(-Double(settings.overlapDays) * 86400)) }
         let skip = cursor.flatMap(Int.init) ?? 0
         let page = try await syspro.odata(
             entity.name, filter: from.map { "\(column) ge \($0)T00:00:00Z" }, orderBy: "\(column),\(isPO ? "PurchaseOrder" : "Supplier,Invoice")",
@@ -157,7 +157,7 @@ public actor SysproProcore: FlowDefinition {
     func watermarkDay(_ value: JSONValue?) -> String? {
         guard let text = value?.stringValue else { return nil }
         let day = String(text.prefix(10))
-        guard let date = Field.dayFormatter.date(from: day), date <= latestDate else { return nil }
+        guard let date = CalendarDay.date(day), date <= latestDate else { return nil }
         return day
     }
 

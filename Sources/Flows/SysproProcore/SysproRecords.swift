@@ -137,22 +137,15 @@ enum Field {
     static func date(_ row: [String: JSONValue], _ column: String, record: String, latest: Date) throws -> String {
         let text = try string(row, column, record: record)
         let day = String(text.prefix(10))
-        guard let date = dayFormatter.date(from: day) else {
+        guard let date = CalendarDay.date(day) else {
             throw SyncError(.invalidRecord, "\(record): column \(column) is not a date ('\(text.prefix(40))')")
         }
         guard date >= earliest, date <= latest else {
-            throw SyncError(.invalidRecord, "\(record): \(column) \(day) is out of range (1990-01-01 … \(dayFormatter.string(from: latest)))")
+            throw SyncError(.invalidRecord, "\(record): \(column) \(day) is out of range (1990-01-01 … \(CalendarDay.string(latest)))")
         }
         return day
     }
 
     static let earliest = Date(timeIntervalSince1970: 631_152_000)  // 1990-01-01
-    static let dayFormatter: DateFormatter = {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        formatter.isLenient = false
-        return formatter
-    }()
+
 }
