@@ -24,7 +24,24 @@ public struct HTTPReply: Sendable {
 
     public var text: String { String(decoding: body, as: UTF8.self) }
 
-    /// A short, secret-free excerpt of the body for error messages and the audit.
+    /// What may be said of an answer from a token or login endpoint, whose body can hold a
+    /// token, a refresh token or a session id: the status, the size, the names of a JSON
+    /// object's keys, and the OAuth `error` / `error_description` texts — never a value.
+    public var credentialSummary: String {
+        var parts = ["HTTP \(status)", "\(body.count) bytes"]
+        if let json = try? JSONValue(parsing: body), let object = json.objectValue {
+            parts.append("keys: " + object.keys.sorted().joined(separator: ", "))
+            for key in ["error", "error_description"] {
+                if let text = object[key]?.stringValue { parts.append("\(key): \(text.prefix(200))") }
+            }
+        } else if let type = header("Content-Type") {
+            parts.append(type)
+        }
+        return parts.joined(separator: "; ")
+    }
+
+    /// A short excerpt of the body for error messages and the audit. Never for an answer from a
+    /// token or login endpoint: see ``credentialSummary``.
     public var excerpt: String {
         let text = self.text.replacingOccurrences(of: "\n", with: " ")
         return text.count > 300 ? String(text.prefix(300)) + "…" : text

@@ -172,7 +172,7 @@ public actor CloudSuiteClient {
         case 404:
             throw SyncError(.invalidConfig, "the CloudSuite token endpoint \(HTTPTransport.pathOnly(file.tokenURL)) does not exist (404); check pu/ot and the tenant id in the .ionapi file")
         default:
-            throw SyncError(.unexpectedResponse, "the CloudSuite token server answered HTTP \(reply.status): \(reply.excerpt)")
+            throw SyncError(.unexpectedResponse, "the CloudSuite token server answered \(reply.credentialSummary)")
         }
     }
 

@@ -76,7 +76,7 @@ public actor ProcurifyClient {
         switch reply.status {
         case 200:
             guard let token = json?["access_token"]?.stringValue, let lifetime = json?["expires_in"]?.doubleValue else {
-                throw SyncError(.unexpectedResponse, "Procurify's token answer has no access_token/expires_in: \(reply.excerpt)")
+                throw SyncError(.unexpectedResponse, "Procurify's token answer has no access_token/expires_in (\(reply.credentialSummary))")
             }
             scope = json?["scope"]?.stringValue
             return IssuedToken(accessToken: token, lifetime: lifetime)
@@ -85,9 +85,9 @@ public actor ProcurifyClient {
             throw SyncError(.authFailed, "Procurify refused the client id / secret (\(error)). Create or copy them in Procurify under Settings → Integrations → API; the secret is shown only once.")
         case 400:
             let error = json?["error"]?.stringValue ?? "HTTP 400"
-            throw SyncError(.unexpectedResponse, "Procurify rejected the token request (\(error)): \(json?["error_description"]?.stringValue ?? reply.excerpt)")
+            throw SyncError(.unexpectedResponse, "Procurify rejected the token request (\(error)): \(json?["error_description"]?.stringValue ?? reply.credentialSummary)")
         default:
-            throw SyncError(.unexpectedResponse, "Procurify's token endpoint \(HTTPTransport.pathOnly(connection.tokenURL)) answered HTTP \(reply.status): \(reply.excerpt)")
+            throw SyncError(.unexpectedResponse, "Procurify's token endpoint \(HTTPTransport.pathOnly(connection.tokenURL)) answered \(reply.credentialSummary)")
         }
     }
 

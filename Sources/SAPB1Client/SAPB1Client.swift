@@ -72,7 +72,7 @@ public actor SAPB1Client {
         switch reply.status {
         case 200:
             guard let json = try? JSONValue(parsing: reply.body), let id = json["SessionId"]?.stringValue else {
-                throw SyncError(.unexpectedResponse, "SAP B1 Login answered 200 without a SessionId: \(reply.excerpt)")
+                throw SyncError(.unexpectedResponse, "SAP B1 Login answered 200 without a SessionId (\(reply.credentialSummary))")
             }
             let cookies = reply.headers.filter { $0.0.lowercased() == "set-cookie" }.map(\.1)
             session = Self.cookie("B1SESSION", in: cookies) ?? id
@@ -87,7 +87,7 @@ public actor SAPB1Client {
             if let error = SAPB1Error(reply) {
                 throw SyncError(.unexpectedResponse, "SAP B1 Login answered HTTP \(reply.status), code \(error.code): \(error.message)")
             }
-            throw SyncError(.unexpectedResponse, "SAP B1 Login answered HTTP \(reply.status) with a body that is not a Service Layer error (\(reply.excerpt)); check that the service root ends with /b1s/v1 or /b1s/v2")
+            throw SyncError(.unexpectedResponse, "SAP B1 Login answered HTTP \(reply.status) with a body that is not a Service Layer error (\(reply.credentialSummary)); check that the service root ends with /b1s/v1 or /b1s/v2")
         }
     }
 

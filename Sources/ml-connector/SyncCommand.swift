@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConnectorApp
 import Logging
 import SyncEngine
 import ServiceLifecycle
@@ -34,10 +35,10 @@ struct Sync: AsyncParsableCommand {
     }
 }
 
-/// `sync --watch`: one cycle per interval until SIGTERM/SIGINT. A cycle in progress runs to
-/// completion on shutdown; only the wait between cycles is cut short. A cycle that cannot run
-/// (credentials refused, another process holds the integration, the store is busy) is logged and
-/// the next one tried after the interval: a watcher does not die of one bad cycle.
+/// `sync --watch`: one cycle per interval until SIGTERM/SIGINT (``WatchLoop``). A cycle in
+/// progress runs to completion on shutdown; only the wait between cycles is cut short. A cycle
+/// that cannot run is logged and retried with a growing wait: a watcher does not die of one bad
+/// cycle, and exits 0 on a signal (only a configuration error exits 2, before it starts).
 struct Poller: Service {
     let flow: any SyncRunner
     let interval: Duration
@@ -45,17 +46,10 @@ struct Poller: Service {
     let progress: TerminalProgress
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
-            do {
-                _ = try await progress.timed { try await flow.runCycle() }
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.error("Cycle could not run; trying again after the interval", metadata: [
-                    "error": "\(error)", "retry.in_s": "\(Int(interval.timeInterval))",
-                ])
-            }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-        }
+        let (flow, progress) = (self.flow, self.progress)
+        await WatchLoop(interval: interval).run(
+            cycle: { try await progress.timed { try await flow.runCycle() } },
+            sleep: { wait in try await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) } },
+            keepGoing: { !Task.isShuttingDownGracefully }, logger: logger)
     }
 }

@@ -183,6 +183,44 @@ import Testing
         }
     }
 
+    @Test func credentialsGoOnlyToTheConfiguredOriginAndARepeatedNextLinkEndsTheListing() async throws {
+        try await withEnvironment(purchaseOrders: 2) { env, _ in
+            let procore = env.makeProcoreClient()
+            let sysproOrigin = try #require(env.urls["syspro"])
+            // A next link to another port (the SYSPRO simulator standing in for a stranger's host).
+            env.procoreCore.faults.add(FaultRule(method: "GET", path: "/rest/v1.0/companies", nth: 1, effect: FaultEffect(
+                status: 200, body: #"[{"id":8,"name":"Acme"}]"#, headers: ["Link": "<\(sysproOrigin)/rest/v1.0/companies?page=2>; rel=\"next\""])))
+            await #expect {
+                try await procore.list("/rest/v1.0/companies", query: [], what: "companies")
+            } throws: { error in
+                "\(error)".contains("another origin") && "\(error)".contains("no credentials were sent")
+            }
+            #expect(env.sysproCore.journal.all.allSatisfy { $0.path != "/rest/v1.0/companies" })
+            // Other schemes are refused the same way.
+            env.procoreCore.faults.add(FaultRule(method: "GET", path: "/rest/v1.0/companies", nth: 1, effect: FaultEffect(
+                status: 200, body: #"[{"id":8}]"#, headers: ["Link": "<file:///etc/passwd>; rel=\"next\""])))
+            await #expect(throws: SyncError.self) { try await procore.list("/rest/v1.0/companies", query: [], what: "companies") }
+            // A server that keeps announcing the same next page: followed once, then the listing ends.
+            let origin = try #require(env.urls["procore"])
+            env.procoreCore.journal.clear()
+            env.procoreCore.faults.add(FaultRule(method: "GET", path: "/rest/v1.0/companies", times: 50, effect: FaultEffect(
+                status: 200, body: #"[{"id":8,"name":"Acme"}]"#, headers: ["Link": "<\(origin)/rest/v1.0/companies?page=2>; rel=\"next\""])))
+            let items = try await procore.list("/rest/v1.0/companies", query: [], what: "companies")
+            #expect(items.count == 2)
+            #expect(env.procoreCore.journal.all.filter { $0.path == "/rest/v1.0/companies" }.count == 2)
+        }
+    }
+
+    @Test func anODataNextLinkToAnotherOriginIsRefused() async throws {
+        try await withEnvironment(purchaseOrders: 2) { env, data in
+            let page = #"{"@odata.context":"x","value":[],"@odata.nextLink":"https://elsewhere.example/SYSPRO8Odata/PorMasterDetail?$skip=5"}"#
+            env.sysproCore.faults.add(FaultRule(method: "GET", path: "*/PorMasterDetail", times: 10, effect: FaultEffect(status: 200, body: page)))
+            let summary = try await env.makeFlow(settings: settings(data)).runCycle()
+            #expect(summary.errors.contains { $0.contains("another origin") })
+            #expect(try await env.store.watermark(flow: SysproProcoreFlow.name, entity: "PorMasterHdr") == nil)
+        }
+    }
+
     @Test func parseRowsKeepsBytesThatAreNotUTF8AsADigest() throws {
         var body = Data(#"{"value":[{"a":"ok"},{"a":""#.utf8)
         body.append(contentsOf: [0xC3, 0x28, 0xFF])  // invalid UTF-8
