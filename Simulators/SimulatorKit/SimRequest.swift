@@ -76,9 +76,7 @@ public struct SimResponse: Sendable {
     }
 
     public static func json(_ status: Int, _ value: JSONValue, headers: [(String, String)] = []) -> SimResponse {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(value)) ?? Data("null".utf8)
+        let data = value.jsonData()
         return SimResponse(status: status, headers: [("Content-Type", "application/json; charset=utf-8")] + headers, body: data)
     }
 

@@ -90,7 +90,7 @@ public actor ProcoreClient {
 
     private func send(_ method: String, _ url: String, body: JSONValue?) async throws -> HTTPReply {
         var data: Data?
-        if let body { data = try JSONEncoder().encode(body) }
+        if let body { data = body.jsonData() }
         let reply = try await tokens.call(fetch: { try await self.requestToken() }) { token in
             var headers = [
                 ("Authorization", "Bearer \(token)"), ("Procore-Company-Id", String(connection.companyID)),

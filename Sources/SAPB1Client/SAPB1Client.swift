@@ -130,7 +130,7 @@ public actor SAPB1Client {
             var data: Data?
             if let body {
                 headers.append(("Content-Type", "application/json"))
-                data = try JSONEncoder().encode(body)
+                data = body.jsonData()
             }
             let reply = try await transport.send(method, url, headers: headers, body: data)
             guard reply.status == 401 else { return reply }

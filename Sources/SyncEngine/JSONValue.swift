@@ -99,11 +99,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
 
     /// Canonical text: keys sorted, no extra white space. Equal values give equal text, so it can be
     /// hashed into a source version.
-    public func canonicalJSON() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "null"
-    }
+    public func canonicalJSON() -> String { String(decoding: jsonData(), as: UTF8.self) }
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,

@@ -319,3 +319,32 @@ final class FailingHolds: SyncStateStore {
         #expect(CalendarDay.date("2000-02-29") != nil)
     }
 }
+
+@Suite(.timeLimit(.minutes(1))) struct JSONWriterTests {
+    /// The writer's text is JSONEncoder's (sorted keys, slashes unescaped), byte for byte, so the
+    /// versions hashed from it before stay the same.
+    @Test func writesWhatJSONEncoderWrites() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var random = SplitMix64(seed: 7)
+        let strings = ["", "a/b", "é", "\u{1}", "\u{7f}", "\"\\", "\n\t\r\u{8}\u{c}", "\u{2028}", "😀", "\u{1f}", "ｚ", "Z", "10", "9", "_", "a-b", "PurchaseOrder"]
+        let numbers: [Double] = [0, -0.0, 3, 1.5, 1e20, 1e-7, 0.1, 1e15, 1e16, 4294967296, -12.75, 9007199254740993, 1.7976931348623157e308, 5e-324, 2.5e-5, 123.456]
+        func value(_ depth: Int) -> JSONValue {
+            switch random.next() % (depth > 3 ? 4 : 6) {
+            case 0: return .null
+            case 1: return .bool(random.next() % 2 == 0)
+            case 2: return .number(random.next() % 3 == 0 ? Double(Int64(bitPattern: random.next()) >> 20) / 1000 : numbers[Int(random.next() % UInt64(numbers.count))])
+            case 3: return .string(strings[Int(random.next() % UInt64(strings.count))])
+            case 4: return .array((0..<Int(random.next() % 4)).map { _ in value(depth + 1) })
+            default:
+                var object: [String: JSONValue] = [:]
+                for _ in 0..<Int(random.next() % 5) { object[strings[Int(random.next() % UInt64(strings.count))]] = value(depth + 1) }
+                return .object(object)
+            }
+        }
+        for _ in 0..<2_000 {
+            let sample = value(0)
+            #expect(sample.jsonData() == (try encoder.encode(sample)), "\(sample)")
+        }
+    }
+}
