@@ -98,6 +98,21 @@ public struct AuthStateMachine: Sendable, Equatable {
     }
 
     /// Forget the token (each polling cycle starts with a fresh one, as the seed asks).
+    /// The end of one call of several that may be in flight at once (``BearerTokens``): `used` is
+    /// the token the call carried, `retried` whether this call already had its one retry.
+    /// - Returns: `nil` when it was not a 401; `.send` with a token another call fetched
+    ///   meanwhile (no new token request); `.logIn` once per call; `.fail` for a second 401.
+    public mutating func callFinished(unauthorized: Bool, used: String, retried: Bool) -> Action? {
+        guard unauthorized else { return nil }
+        if let current = token, current != used, !retried { return .send(token: current) }
+        if token == used {
+            token = nil
+            expiresAt = nil
+        }
+        if retried { return .fail("\(system) answered 401 again with a freshly issued token") }
+        return .logIn
+    }
+
     public mutating func invalidate() {
         token = nil
         expiresAt = nil

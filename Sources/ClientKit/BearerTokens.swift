@@ -15,6 +15,9 @@ public final class BearerTokens: Sendable {
         var machine: AuthStateMachine
         var fetched = 0
         var lifetime: TimeInterval?
+        /// A token request is in flight; calls that need one meanwhile wait for it.
+        var fetching = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state: Mutex<State>
@@ -64,20 +67,65 @@ public final class BearerTokens: Sendable {
         isolation: isolated (any Actor)? = #isolation, fetch: () async throws -> IssuedToken, send: (String) async throws -> HTTPReply
     ) async throws -> HTTPReply {
         var action = state.withLock { $0.machine.beforeCall(now: clock.now()) }
-        // Bounded by the machine: `.logIn` leads to `.send` or `.fail`, never back to `.logIn`,
-        // and a 401 yields `.logIn` once per call.
+        var retried = false
+        // Bounded: `.logIn` leads to `.send` or `.fail`, never back to `.logIn`, and a 401 gives
+        // this call one retry (with a token another call fetched meanwhile, or a new one).
         while true {
             switch action {
             case .send(let token):
                 let reply = try await send(token)
-                guard let next = state.withLock({ $0.machine.callFinished(unauthorized: reply.status == 401) }) else { return reply }
-                action = next
+                guard reply.status == 401 else { return reply }
+                action = state.withLock { $0.machine.callFinished(unauthorized: true, used: token, retried: retried) } ?? .fail("unreachable")
+                retried = true
             case .logIn:
-                action = keep(try await fetch())
+                action = try await logInOnce(fetch)
             case .fail(let message):
                 throw SyncError(.authFailed, message)
             }
         }
+    }
+
+    /// One token request for every call that needs one at the same moment (a flow writing several
+    /// records at once, all answered 401 when the token expired): the first call fetches, the
+    /// others wait for its token.
+    private func logInOnce(isolation: isolated (any Actor)? = #isolation, _ fetch: () async throws -> IssuedToken) async throws -> AuthStateMachine.Action {
+        let leader = state.withLock { state -> Bool in
+            if state.fetching { return false }
+            state.fetching = true
+            return true
+        }
+        guard leader else {
+            await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { state -> Bool in
+                    guard state.fetching else { return true }
+                    state.waiters.append(waiter)
+                    return false
+                }
+                if ready { waiter.resume() }
+            }
+            let next = state.withLock { $0.machine.beforeCall(now: clock.now()) }
+            if case .logIn = next {
+                throw SyncError(.authFailed, "the token request another call made at the same moment failed; this call was not sent")
+            }
+            return next
+        }
+        let result: Result<IssuedToken, any Error>
+        do {
+            result = .success(try await fetch())
+        } catch {
+            result = .failure(error)
+        }
+        var action: AuthStateMachine.Action?
+        if case .success(let issued) = result { action = keep(issued) }
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.fetching = false
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+        if let action { return action }
+        _ = try result.get()
+        throw SyncError(.authFailed, "no token")  // unreachable: a failed result throws above
     }
 
     private func keep(_ issued: IssuedToken) -> AuthStateMachine.Action {

@@ -98,8 +98,10 @@ extension ScenarioRunner {
         case .noExpiredTokenReused:
             var rejections: [String: Int] = [:]
             for entry in env.procoreCore.journal.all where entry.status == 401 { rejections[entry.credential ?? "-", default: 0] += 1 }
-            let reused = rejections.filter { $0.value > 1 }
-            return reused.isEmpty ? nil : "a rejected token was sent again: \(reused.values.max()!) requests carried the same expired token (token refresh is not working)"
+            // Requests already in flight when the token died carry it too (up to `concurrentWrites`);
+            // any more means a token was sent again after it was refused.
+            let reused = rejections.filter { $0.value > state.inFlight }
+            return reused.isEmpty ? nil : "a rejected token was sent again: \(reused.values.max()!) requests carried the same expired token, more than the \(state.inFlight) that can be in flight at once (token refresh is not working)"
         case .noRepeatedPost:
             // After a POST for a record succeeded, any further POST of the same record is a blind
             // re-write (Procore may refuse it with 422, but the engine should have looked first).

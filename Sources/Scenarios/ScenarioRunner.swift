@@ -66,6 +66,7 @@ public struct ScenarioRunner: Sendable {
             let main: @Sendable () -> SysproProcoreFlow = { env.makeFlow(settings: settings, timeout: setup.clientTimeout) }
             return try await withIntegrations(setup.integrations, data: data, settings: settings, env: env, makers: [Scenario.mainIntegration: main]) { makers in
                 var state = RunState(flow: main(), systems: setup.systems, timeout: setup.clientTimeout, makers: makers)
+                state.inFlight = settings.concurrentWrites
                 state.flows[Scenario.mainIntegration] = state.flow
                 var results: [StepResult] = []
                 for step in scenario.steps {
@@ -127,6 +128,8 @@ public struct ScenarioRunner: Sendable {
         var makers: [String: @Sendable () -> SysproProcoreFlow]
         var flows: [String: SysproProcoreFlow] = [:]
         var current = Scenario.mainIntegration
+        /// Requests of the flow that may be in flight at once (`concurrentWrites`).
+        var inFlight = 1
 
         init(flow: SysproProcoreFlow, systems: [String], timeout: Duration, makers: [String: @Sendable () -> SysproProcoreFlow]) {
             self.flow = flow

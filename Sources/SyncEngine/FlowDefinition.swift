@@ -171,9 +171,18 @@ public protocol FlowDefinition: Actor {
     func sweepInterval(_ entity: FlowEntity) -> TimeInterval?
     /// One page of the entity's open records for a sweep, from `cursor` (`nil` = the first).
     func sweep(_ entity: FlowEntity, cursor: String?) async throws -> SourcePage
+
+    /// How many records of a page may be in flight at once (1, the default: one after another).
+    /// Plans still run one at a time; the destination calls overlap.
+    func concurrency(_ entity: FlowEntity) -> Int
+    /// Records with the same lane are written one after another in page order (the invoices of
+    /// one PO: the destination numbers them in order); `nil` (the default) is a lane of its own.
+    func lane(_ entity: FlowEntity, _ record: SourceRecord) -> String?
 }
 
 extension FlowDefinition {
+    public func concurrency(_ entity: FlowEntity) -> Int { 1 }
+    public func lane(_ entity: FlowEntity, _ record: SourceRecord) -> String? { nil }
     public func sweepInterval(_ entity: FlowEntity) -> TimeInterval? { nil }
     public func sweep(_ entity: FlowEntity, cursor: String?) async throws -> SourcePage { SourcePage(records: [], next: nil) }
 }

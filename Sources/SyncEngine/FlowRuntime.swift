@@ -195,14 +195,7 @@ public actor FlowRuntime<Definition: FlowDefinition> {
             var pages = 0
             repeat {
                 let page = try await definition.read(entity, since: mark, cursor: cursor)
-                var resolved = 0
-                for record in page.records {
-                    if handled.contains(Self.handledKey(entity, record.id)) { continue }
-                    summary[entity.label].read += 1
-                    try await process(entity, record)
-                    resolved += 1
-                    if resolved == page.records.count / 2 { try crashPoint(.midPage, record.id) }
-                }
+                try await processPage(entity, page.records, sweeping: false)
                 try await advanceWatermark(entity, to: page.records.compactMap(\.watermark).max())
                 try await keepLease()
                 pages += 1
@@ -245,11 +238,7 @@ public actor FlowRuntime<Definition: FlowDefinition> {
             var pages = 0
             repeat {
                 let page = try await definition.sweep(entity, cursor: cursor)
-                for record in page.records where !handled.contains(Self.handledKey(entity, record.id)) {
-                    handled.insert(Self.handledKey(entity, record.id))
-                    summary[entity.label].read += 1
-                    try await process(entity, record)
-                }
+                try await processPage(entity, page.records, sweeping: true)
                 try await keepLease()
                 pages += 1
                 report(entity, .sweeping, pages: pages)
@@ -267,6 +256,82 @@ public actor FlowRuntime<Definition: FlowDefinition> {
         } catch {
             summary.errors.append("\(entity.name): the reconciliation sweep of open \(entity.noun)s stopped (\(error)); it runs again next cycle.")
         }
+    }
+
+    /// Resolves every record of a page (written, held or skipped) before it returns.
+    ///
+    /// With ``FlowDefinition/concurrency(_:)`` above 1 the records' writes overlap: up to that
+    /// many lanes run at once, the records of one lane (``FlowDefinition/lane(_:_:)``) one after
+    /// another in page order. Planning stays one record at a time in arrival order (the flow's
+    /// rules, caches and budget checks see a consistent state); the destination calls, the
+    /// intents and the commits overlap. The watermark still moves only after the whole page.
+    private func processPage(_ entity: FlowEntity, _ records: [SourceRecord], sweeping: Bool) async throws {
+        let todo = records.filter { !handled.contains(Self.handledKey(entity, $0.id)) }
+        if sweeping { for record in todo { handled.insert(Self.handledKey(entity, record.id)) } }
+        let crashAt = sweeping ? nil : records.count / 2
+        pageResolved = 0
+        let width = max(1, await definition.concurrency(entity))
+        guard width > 1, todo.count > 1 else {
+            for record in todo { try await processCounted(entity, record, crashAt: crashAt) }
+            return
+        }
+        var lanes: [[SourceRecord]] = []
+        var laneIndex: [String: Int] = [:]
+        for record in todo {
+            if let key = await definition.lane(entity, record) {
+                if let index = laneIndex[key] {
+                    lanes[index].append(record)
+                    continue
+                }
+                laneIndex[key] = lanes.count
+            }
+            lanes.append([record])
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var started = 0
+            for lane in lanes.prefix(width) {
+                group.addTask { for record in lane { try await self.processCounted(entity, record, crashAt: crashAt) } }
+                started += 1
+            }
+            while try await group.next() != nil {
+                guard started < lanes.count else { continue }
+                let lane = lanes[started]
+                started += 1
+                group.addTask { for record in lane { try await self.processCounted(entity, record, crashAt: crashAt) } }
+            }
+        }
+    }
+
+    /// Records of the current page resolved so far (for the mid-page crash point).
+    private var pageResolved = 0
+
+    private func processCounted(_ entity: FlowEntity, _ record: SourceRecord, crashAt: Int?) async throws {
+        summary[entity.label].read += 1
+        try await process(entity, record)
+        pageResolved += 1
+        if let crashAt, pageResolved == crashAt { try crashPoint(.midPage, record.id) }
+    }
+
+    // MARK: one plan at a time
+
+    private var planning = false
+    private var planQueue: [CheckedContinuation<Void, Never>] = []
+
+    /// Runs a flow's `plan` alone: records whose writes overlap are still planned one at a time.
+    private func planAlone<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        if planning {
+            await withCheckedContinuation { planQueue.append($0) }
+        } else {
+            planning = true
+        }
+        defer {
+            if planQueue.isEmpty {
+                planning = false
+            } else {
+                planQueue.removeFirst().resume()  // handed over: `planning` stays set
+            }
+        }
+        return try await body()
     }
 
     /// Moves a watermark forward (never back) once every record of a page is resolved.
@@ -358,7 +423,7 @@ public actor FlowRuntime<Definition: FlowDefinition> {
                 throw SyncError(.invalidRecord, "a \(entity.noun) row from \(entity.sourceName) could not be read (\(unreadable.reason)); kept as a digest of its \(unreadable.byteCount) bytes (sha256 \(unreadable.digest.prefix(16))…). Correct the row in \(entity.sourceName) (often text saved in another encoding); the corrected row is read as a new record and this one can be released with `ml-connector replay \(record.id)` once it no longer appears.")
             }
             let run = context
-            var planned = try await definition.plan(entity, record, run: run)
+            var planned = try await planAlone { try await definition.plan(entity, record, run: run) }
             planned.previous = prior.crossReference
             let xref = try await intent(entity, record.id, version: version, key: planned.key, over: prior.crossReference)
             let written = try await definition.write(entity, planned, run: run)
@@ -368,6 +433,9 @@ public actor FlowRuntime<Definition: FlowDefinition> {
         } catch let notSecured as RecordNotSecured {
             throw notSecured
         } catch {
+            // A cycle being torn down (a crash elsewhere on the page, a shutdown) holds nothing:
+            // what was in flight is resolved by the next run through its pending intent.
+            if Task.isCancelled || error is CancellationError { throw CancellationError() }
             try await hold(error, entity: entity, record: record, started: started)
         }
     }

@@ -139,6 +139,47 @@ import Testing
         #expect(await client.tokenRequests == 2)
     }
 
+    /// A server that accepts only its latest token; token requests take a while.
+    actor RevokingServer {
+        let tokens: BearerTokens
+        var issued = 0
+        var valid = "t1"
+        var refused = 0
+
+        init(clock: ManualClock) { tokens = BearerTokens(system: "Fake", refreshMargin: 300, clock: clock) }
+
+        func requestToken() async -> IssuedToken {
+            issued += 1
+            for _ in 0..<20 { await Task.yield() }  // other calls run meanwhile
+            valid = "t\(issued)"
+            return IssuedToken(accessToken: valid, lifetime: 5400)
+        }
+
+        func revoke() { valid = "revoked" }
+
+        func get() async throws -> HTTPReply {
+            try await tokens.call(fetch: { await self.requestToken() }) { token in
+                await Task.yield()
+                if token != valid { refused += 1 }
+                return HTTPReply(status: token == valid ? 200 : 401, headers: [], body: Data())
+            }
+        }
+    }
+
+    /// Eight calls in flight when the token is revoked: each is refused once, one token request
+    /// serves them all, and each is replayed once with the new token.
+    @Test func concurrentCallsShareOneTokenRequest() async throws {
+        let server = RevokingServer(clock: clock)
+        #expect(try await server.get().status == 200)
+        await server.revoke()
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<8 { group.addTask { try await server.get().status } }
+            for try await status in group { #expect(status == 200) }
+        }
+        #expect(await server.issued == 2)
+        #expect(await server.refused <= 8)
+    }
+
     @Test func endless401sCostTwoTokenRequestsAndTwoCalls() async throws {
         let client = FakeClient(lifetime: 5400, clock: clock)
         await client.set(status: 401)

@@ -56,9 +56,14 @@ extension SysproProcore {
                 warning = text + (overrideBudget ? " (posted by replay --override-budget)" : " (posted under policy post-and-warn)")
             }
         }
-        return CommitmentPlan(
+        let plan = CommitmentPlan(
             projectID: project.id, projectName: project.name, vendorID: vendor, lineCostCodes: lineCodes,
             lineItemTypeID: try await lineItemType(), warning: warning)
+        // Reserved now, not after the write: the runtime plans one record at a time but lets the
+        // writes overlap, so the next PO's check must already count this one. A write that then
+        // fails leaves the reservation for the rest of the cycle (conservative).
+        reserve(order, plan: plan)
+        return plan
     }
 
     /// Writes a PO as a commitment with Procore's sync actions, which upsert by `origin_id`: the
@@ -136,7 +141,6 @@ extension SysproProcore {
             try Self.checkSynced(answer, sent: toSend.count, what: "the lines of \(what) (commitment \(commitmentID))", order: order.number)
         }
         let outcome: Outcome = existing == nil ? .created : .updated
-        addCommitted(order, plan: plan, previousLines: existing == nil ? nil : toSend.count)
         let response: String
         switch (existing, toSend.count) {
         case (nil, _): response = "created commitment \(commitmentID) with \(lines.count) lines"
@@ -370,10 +374,9 @@ extension SysproProcore {
         return result
     }
 
-    /// Counts a just-written PO against the cached budget so later POs in the same cycle see it
-    /// (a new PO only: an amendment's difference is not known without the old lines).
-    func addCommitted(_ order: SysproPurchaseOrder, plan: CommitmentPlan, previousLines: Int?) {
-        guard previousLines == nil, var budget = budgetByProject[plan.projectID] else { return }
+    /// Counts a planned PO against the cached budget so later POs in the same cycle see it.
+    func reserve(_ order: SysproPurchaseOrder, plan: CommitmentPlan) {
+        guard var budget = budgetByProject[plan.projectID] else { return }
         for (line, code) in zip(order.lines, plan.lineCostCodes) {
             let current = budget[code] ?? (revised: .zero, committed: .zero)
             budget[code] = (current.revised, current.committed + line.amount)

@@ -213,6 +213,16 @@ public actor SysproProcore: FlowDefinition {
         return .found(poRecord(row, lines: lines.values.first ?? []))
     }
 
+    /// Records of a page written at once (``SysproProcoreSettings/concurrentWrites``).
+    public func concurrency(_ entity: FlowEntity) -> Int { settings.concurrentWrites }
+
+    /// The invoices of one PO go one after another, in page order: Procore numbers the
+    /// requisitions of a commitment in the order they are created. POs are independent.
+    public func lane(_ entity: FlowEntity, _ record: SourceRecord) -> String? {
+        guard entity == Self.invoices else { return nil }
+        return record.payload[settings.invoicePurchaseOrderColumn]?.scalarText
+    }
+
     /// POs are swept every ``SysproProcoreSettings/reconcileHours``; invoices are not (an AP
     /// invoice is not edited in place in SYSPRO: a correction is a new document).
     public func sweepInterval(_ entity: FlowEntity) -> TimeInterval? {

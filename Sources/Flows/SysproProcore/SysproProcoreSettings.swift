@@ -73,6 +73,10 @@ public struct SysproProcoreSettings: Sendable, Codable, Equatable {
     /// after entry; `PorMasterHdr` has no change-date column) reaches Procore at the next sweep.
     /// Unchanged POs cost SYSPRO reads only (their version matches); `0` turns sweeps off.
     public var reconcileHours = 24.0
+    /// Records whose Procore writes may be in flight at once (1 = one after another). Planning
+    /// (mappings, budget) stays one record at a time; this only overlaps waiting for Procore.
+    /// It changes the request rate, not the count: Procore's hourly budget is spent the same.
+    public var concurrentWrites = 4
     /// The mapping table.
     public var costCodes: [CostCodeMapping] = []
 
@@ -84,7 +88,7 @@ public struct SysproProcoreSettings: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case poWatermarkColumn, invoiceWatermarkColumn, overlapDays, pageSize, lineBatchSize, glSeparator, projectColumn,
             invoicePurchaseOrderColumn, budgetPolicy, validateGLAccounts, lineItemTypeCode, originPrefix, numberPrefix, reconcileHours,
-            costCodes
+            concurrentWrites, costCodes
     }
 
     public init(from decoder: any Decoder) throws {
@@ -104,6 +108,7 @@ public struct SysproProcoreSettings: Sendable, Codable, Equatable {
         originPrefix = try c.decodeIfPresent(String.self, forKey: .originPrefix) ?? d.originPrefix
         numberPrefix = try c.decodeIfPresent(String.self, forKey: .numberPrefix) ?? d.numberPrefix
         reconcileHours = try c.decodeIfPresent(Double.self, forKey: .reconcileHours) ?? d.reconcileHours
+        concurrentWrites = try c.decodeIfPresent(Int.self, forKey: .concurrentWrites) ?? d.concurrentWrites
         costCodes = try c.decodeIfPresent([CostCodeMapping].self, forKey: .costCodes) ?? []
     }
 
@@ -112,6 +117,7 @@ public struct SysproProcoreSettings: Sendable, Codable, Equatable {
         guard overlapDays >= 0 else { throw SyncError(.invalidConfig, "overlapDays must be 0 or more") }
         guard (1...5000).contains(pageSize) else { throw SyncError(.invalidConfig, "pageSize must be 1…5000 (SYSPRO OData caps pages at 5000)") }
         guard (1...100).contains(lineBatchSize) else { throw SyncError(.invalidConfig, "lineBatchSize must be 1…100") }
+        guard (1...16).contains(concurrentWrites) else { throw SyncError(.invalidConfig, "concurrentWrites must be 1…16") }
         guard reconcileHours.isFinite, (0...8760).contains(reconcileHours) else {
             throw SyncError(.invalidConfig, "reconcileHours must be 0 (off) … 8760 hours")
         }
