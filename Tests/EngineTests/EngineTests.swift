@@ -51,6 +51,19 @@ import Vault
         #expect(Money.parse(.string("12,50")) == nil)
         #expect(Money.parse(.bool(true)) == nil)
         #expect(Money.parse(.number(.infinity)) == nil)
+        #expect(Money.parse(.number(1e300)) == nil)
+        #expect(Money.parse(.string("99999999999999999999999999")) == nil)
+    }
+
+    /// Sums saturate instead of trapping, and say they are out of range.
+    @Test func sumsThatOverflowSaturateAndAreOutOfRange() {
+        let big = Money(minor: .max - 5)
+        #expect((big + Money(minor: 10)).minor == .max)
+        #expect(!(big + Money(minor: 10)).isWithinLimit)
+        #expect((Money(minor: .min + 5) - Money(minor: 10)).minor == .min)
+        #expect(Money(units: 1e15) == nil)
+        #expect(Money(units: .nan) == nil)
+        #expect(Money(units: 999_999_999_999.99)?.isWithinLimit == true)
     }
 }
 
@@ -99,6 +112,27 @@ import Vault
 }
 
 @Suite(.timeLimit(.minutes(2))) struct StoreTests {
+    /// An amendment's intent never turns a done cross-reference back into a pending one: the
+    /// record exists in the destination and what depends on it (an invoice) must keep finding it.
+    @Test func aDoneCrossReferenceIsNeverMadePendingAgain() async throws {
+        let store = try SQLiteSyncStore.inMemory()
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let done = CrossReference(
+            flow: "f", entity: "E", sourceID: "1", sourceVersion: "v1", idempotencyKey: "K-1", destinationID: "101:42", state: .done, updatedAt: now)
+        let audit = AuditEntry(runID: "run", flow: "f", sourceSystem: "s", sourceEntity: "E", sourceID: "1", destinationSystem: "d",
+                               outcome: .created, startedAt: now, finishedAt: now)
+        try await store.complete(done, audit: audit)
+        var amendment = done
+        amendment.sourceVersion = "v2"
+        amendment.state = .pending
+        amendment.destinationID = nil
+        try await store.recordIntent(amendment)
+        let (xref, _) = try await store.recordState(flow: "f", entity: "E", sourceID: "1")
+        #expect(xref?.state == .done)
+        #expect(xref?.destinationID == "101:42")
+        #expect(xref?.sourceVersion == "v1")
+    }
+
     @Test func intentsWatermarksAndQuarantineRoundTrip() async throws {
         let store = try SQLiteSyncStore.inMemory()
         let now = Date(timeIntervalSince1970: 1_800_000_000)
