@@ -590,6 +590,21 @@ extension SourceRecord {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// The key of a record whose source key has several parts (`supplier/invoice`): the parts
+    /// joined by `/`, each with `%` and `/` percent-escaped, so that a part holding a `/` (supplier
+    /// `SUP/01`) still splits back into the right parts. Keys without either character are
+    /// unchanged. Every flow with a composite key uses it.
+    public static func compositeID(_ parts: [String]) -> String {
+        parts.map { $0.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "/", with: "%2F") }.joined(separator: "/")
+    }
+
+    /// The parts of a ``compositeID(_:)``, or `nil` for a key that is not one.
+    public static func parts(ofCompositeID id: String) -> [String]? {
+        let parts = id.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count > 1 else { return nil }
+        return parts.map { $0.replacingOccurrences(of: "%2F", with: "/").replacingOccurrences(of: "%25", with: "%") }
+    }
+
     /// The key of a source row whose own key cannot be read: `?<entity>#<first 12 hex digits of
     /// the row's version>`, stable across cycles so the row is held once, not once per cycle.
     public static func unreadableID(entity: String, row: JSONValue) -> String {

@@ -127,19 +127,13 @@ public actor SysproProcore: FlowDefinition {
             payload: ["header": header, "lines": .array(lines)], watermark: watermarkDay(header[settings.poWatermarkColumn]))
     }
 
-    /// An invoice's key: `supplier/invoice`, each part with `%` and `/` percent-escaped so that a
-    /// supplier or invoice number holding a `/` still splits back into the right two.
-    static func invoiceID(supplier: String, invoice: String) -> String { "\(escapeKey(supplier))/\(escapeKey(invoice))" }
-
-    static func escapeKey(_ part: String) -> String {
-        part.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "/", with: "%2F")
-    }
+    /// An invoice's key: `supplier/invoice` (``SourceRecord/compositeID(_:)``, so a `/` inside
+    /// either part survives the round trip).
+    static func invoiceID(supplier: String, invoice: String) -> String { SourceRecord.compositeID([supplier, invoice]) }
 
     static func splitInvoiceID(_ id: String) -> (supplier: String, invoice: String)? {
-        let parts = id.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2 else { return nil }
-        func unescape(_ part: Substring) -> String { part.replacingOccurrences(of: "%2F", with: "/").replacingOccurrences(of: "%25", with: "%") }
-        return (unescape(parts[0]), unescape(parts[1]))
+        guard let parts = SourceRecord.parts(ofCompositeID: id), parts.count == 2 else { return nil }
+        return (parts[0], parts[1])
     }
 
     func invoiceRecord(_ row: JSONValue) -> SourceRecord {
