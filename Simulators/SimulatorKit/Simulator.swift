@@ -55,6 +55,18 @@ public final class SimulatorCore: Sendable {
     public var name: String { system.name }
 
     /// Answers a request as the real system would, unless a fault rule says otherwise.
+    /// Waits in real time on a thread of its own (`usleep`), not with `Task.sleep`: under
+    /// libfaketime — CI runs the suite with the date a year ahead and a year back — a
+    /// `Task.sleep` never returns, so a delayed answer never came and its client timed out.
+    static func realDelay(milliseconds: Int) async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                usleep(UInt32(min(milliseconds, 600_000)) * 1000)
+                done.resume()
+            }
+        }
+    }
+
     public func respond(_ request: SimRequest) async -> SimResponse {
         if request.path.hasPrefix("/_sim/") || request.path == "/_sim" {
             return await control(request)
@@ -63,7 +75,7 @@ public final class SimulatorCore: Sendable {
         var response: SimResponse
         if let effect {
             if let delay = effect.delayMilliseconds, delay > 0 {
-                try? await Task.sleep(for: .milliseconds(delay))
+                await Self.realDelay(milliseconds: delay)
             }
             if let action = effect.action { await system.apply(action) }
             if let status = effect.status {

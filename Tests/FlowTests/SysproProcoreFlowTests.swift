@@ -73,8 +73,9 @@ import Testing
             let expired = journal.first { $0.status == 401 }!.credential
             let rejectedAt = journal.firstIndex { $0.status == 401 }!
             // from the first 401 on, only the writes already in flight carried the expired token
+            // (the journal is in order of answers, so one handled just before the expiry may
+            // appear after the first 401, with its 200)
             #expect(journal[rejectedAt...].filter { $0.credential == expired }.count <= 4)
-            #expect(journal[rejectedAt...].filter { $0.credential == expired }.allSatisfy { $0.status == 401 })
             await expectNoDuplicates(env)
         }
     }
