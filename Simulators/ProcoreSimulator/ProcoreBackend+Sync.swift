@@ -30,73 +30,70 @@ extension ProcoreBackend {
         return .object(entry)
     }
 
-    /// `PATCH /rest/v1.0/purchase_order_contracts/sync`.
-    func syncCommitments(project: ProcoreProject, updates: [JSONValue]) -> JSONValue {
+    /// How a sync item finds its record.
+    enum SyncMatch {
+        case update(Int64)
+        case create
+        case refuse([String: [String]])
+    }
+
+    /// Runs a sync call's items in order: each is matched, then updated or created; a refusal
+    /// (422 rules of the write, or the match's own) becomes that item's error entry.
+    func applySync(
+        _ updates: [JSONValue], match: ([String: JSONValue]) -> SyncMatch, update: (Int64, [String: JSONValue]) throws -> JSONValue,
+        create: ([String: JSONValue]) throws -> JSONValue
+    ) -> JSONValue {
         var entities: [JSONValue] = []
         var errors: [JSONValue] = []
-        for update in updates {
-            guard let body = update.objectValue else {
-                errors.append(Self.syncError(update, ["base": ["must be an object"]]))
+        for item in updates {
+            guard let body = item.objectValue else {
+                errors.append(Self.syncError(item, ["base": ["must be an object"]]))
                 continue
             }
             do {
-                if let idValue = body["id"] {
-                    guard let id = Self.int64(idValue), let c = commitments[id], c.projectID == project.id else {
-                        errors.append(Self.syncError(update, ["id": ["Entity with this ID not found"]]))
-                        continue
-                    }
-                    entities.append(try updateCommitment(c.id, body: body))
-                } else if let origin = body["origin_id"]?.stringValue, !origin.isEmpty,
-                    let id = originIndex["commitment|\(project.companyID)|\(origin)"]
-                {
-                    guard commitments[id]?.projectID == project.id else {
-                        errors.append(Self.syncError(update, ["origin_id": ["has already been taken"]]))
-                        continue
-                    }
-                    entities.append(try updateCommitment(id, body: body))
-                } else {
-                    entities.append(try createCommitment(project: project, body: body))
+                switch match(body) {
+                case .update(let id): entities.append(try update(id, body))
+                case .create: entities.append(try create(body))
+                case .refuse(let messages): errors.append(Self.syncError(item, messages))
                 }
             } catch let ProcoreError.unprocessable(messages) {
-                errors.append(Self.syncError(update, messages))
+                errors.append(Self.syncError(item, messages))
             } catch {
-                errors.append(Self.syncError(update, ["base": ["\(error)"]]))
+                errors.append(Self.syncError(item, ["base": ["\(error)"]]))
             }
         }
         return ["entities": .array(entities), "errors": .array(errors)]
+    }
+
+    static let unknownID: [String: [String]] = ["id": ["Entity with this ID not found"]]
+
+    /// `PATCH /rest/v1.0/purchase_order_contracts/sync`.
+    func syncCommitments(project: ProcoreProject, updates: [JSONValue]) -> JSONValue {
+        applySync(updates, match: { body in
+            if let idValue = body["id"] {
+                guard let id = Self.int64(idValue), self.commitments[id]?.projectID == project.id else { return .refuse(Self.unknownID) }
+                return .update(id)
+            }
+            if let origin = body["origin_id"]?.stringValue, !origin.isEmpty, let id = self.originIndex["commitment|\(project.companyID)|\(origin)"] {
+                return self.commitments[id]?.projectID == project.id ? .update(id) : .refuse(["origin_id": ["has already been taken"]])
+            }
+            return .create
+        }, update: { id, body in try self.updateCommitment(id, body: body) }, create: { body in try self.createCommitment(project: project, body: body) })
     }
 
     /// `PATCH /rest/v1.0/purchase_order_contracts/{id}/line_items/sync`: lines matched by `id`, then
     /// by `origin_id` among the commitment's lines.
     func syncLines(commitment id: Int64, updates: [JSONValue]) throws -> JSONValue {
         guard commitments[id] != nil else { throw ProcoreError.notFound("Purchase Order Contract \(id) not found") }
-        var entities: [JSONValue] = []
-        var errors: [JSONValue] = []
-        for update in updates {
-            guard let body = update.objectValue else {
-                errors.append(Self.syncError(update, ["base": ["must be an object"]]))
-                continue
+        return applySync(updates, match: { body in
+            let lines = self.commitments[id]?.lines ?? []
+            if let idValue = body["id"] {
+                guard let lineID = Self.int64(idValue), lines.contains(where: { $0.id == lineID }) else { return .refuse(Self.unknownID) }
+                return .update(lineID)
             }
-            let lines = commitments[id]?.lines ?? []
-            do {
-                if let idValue = body["id"] {
-                    guard let lineID = Self.int64(idValue), lines.contains(where: { $0.id == lineID }) else {
-                        errors.append(Self.syncError(update, ["id": ["Entity with this ID not found"]]))
-                        continue
-                    }
-                    entities.append(try updateLine(commitment: id, line: String(lineID), body: body))
-                } else if let origin = body["origin_id"]?.stringValue, let line = lines.first(where: { $0.originID == origin }) {
-                    entities.append(try updateLine(commitment: id, line: String(line.id), body: body))
-                } else {
-                    entities.append(try addLine(to: id, body: body))
-                }
-            } catch let ProcoreError.unprocessable(messages) {
-                errors.append(Self.syncError(update, messages))
-            } catch {
-                errors.append(Self.syncError(update, ["base": ["\(error)"]]))
-            }
-        }
-        return ["entities": .array(entities), "errors": .array(errors)]
+            if let origin = body["origin_id"]?.stringValue, let line = lines.first(where: { $0.originID == origin }) { return .update(line.id) }
+            return .create
+        }, update: { lineID, body in try self.updateLine(commitment: id, line: String(lineID), body: body) }, create: { body in try self.addLine(to: id, body: body) })
     }
 
     /// `PATCH /rest/v1.0/requisitions/{id}/bulk_item_update` with `{"requisition_items": [{"id",

@@ -190,22 +190,9 @@ public actor FlowRuntime<Definition: FlowDefinition> {
     private func poll(_ entity: FlowEntity) async throws {
         do {
             let mark = try await store.watermark(flow: scope, entity: entity.name)
-            var cursor: String?
-            var cursors: Set<String> = []
-            var pages = 0
-            repeat {
-                let page = try await definition.read(entity, since: mark, cursor: cursor)
-                try await processPage(entity, page.records, sweeping: false)
-                try await advanceWatermark(entity, to: page.records.compactMap(\.watermark).max())
-                try await keepLease()
-                pages += 1
-                report(entity, .polling, pages: pages)
-                cursor = page.next
-                if let next = cursor, !cursors.insert(next).inserted {
-                    summary.warn("\(entity.name): \(entity.sourceName) announced page \(next) a second time; reading stopped there instead of looping.")
-                    cursor = nil
-                }
-            } while cursor != nil
+            try await eachPage(entity, .polling, read: { try await self.definition.read(entity, since: mark, cursor: $0) }) { page in
+                try await self.advanceWatermark(entity, to: page.records.compactMap(\.watermark).max())
+            }
         } catch let crash as SimulatedCrash {
             throw crash
         } catch let error as SyncError where error.code == .busy {
@@ -233,18 +220,7 @@ public actor FlowRuntime<Definition: FlowDefinition> {
         }
         guard now.timeIntervalSince(last) >= interval else { return }
         do {
-            var cursor: String?
-            var cursors: Set<String> = []
-            var pages = 0
-            repeat {
-                let page = try await definition.sweep(entity, cursor: cursor)
-                try await processPage(entity, page.records, sweeping: true)
-                try await keepLease()
-                pages += 1
-                report(entity, .sweeping, pages: pages)
-                cursor = page.next
-                if let next = cursor, !cursors.insert(next).inserted { cursor = nil }
-            } while cursor != nil
+            try await eachPage(entity, .sweeping, read: { try await self.definition.sweep(entity, cursor: $0) }) { _ in }
             try await store.setWatermark(flow: scope, entity: key, value: Self.timestamp(now), at: clock.now())
         } catch let crash as SimulatedCrash {
             throw crash
@@ -256,6 +232,31 @@ public actor FlowRuntime<Definition: FlowDefinition> {
         } catch {
             summary.errors.append("\(entity.name): the reconciliation sweep of open \(entity.noun)s stopped (\(error)); it runs again next cycle.")
         }
+    }
+
+    /// Reads page after page from `read`, resolves each page's records, lets `resolved` act on the
+    /// page (move the watermark), renews the lease and reports progress. A cursor the source
+    /// announces a second time ends the listing with a warning instead of a loop.
+    private func eachPage(
+        _ entity: FlowEntity, _ phase: FlowProgress.Phase, read: (String?) async throws -> SourcePage,
+        resolved: (SourcePage) async throws -> Void
+    ) async throws {
+        var cursor: String?
+        var cursors: Set<String> = []
+        var pages = 0
+        repeat {
+            let page = try await read(cursor)
+            try await processPage(entity, page.records, sweeping: phase == .sweeping)
+            try await resolved(page)
+            try await keepLease()
+            pages += 1
+            report(entity, phase, pages: pages)
+            cursor = page.next
+            if let next = cursor, !cursors.insert(next).inserted {
+                summary.warn("\(entity.name): \(entity.sourceName) announced page \(next) a second time; reading stopped there instead of looping.")
+                cursor = nil
+            }
+        } while cursor != nil
     }
 
     /// Resolves every record of a page (written, held or skipped) before it returns.

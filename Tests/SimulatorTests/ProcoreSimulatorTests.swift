@@ -18,7 +18,8 @@ import Testing
             "apps": [["clientID": "cid", "clientSecret": "sec", "companyIDs": [8]]],
             "lineItemTypes": [["name": "Materials", "code": "M"]],
             "projects": [["id": 101, "company_id": 8, "name": "Tower", "project_number": "2301",
-                          "cost_codes": [["full_code": "03-300", "name": "Concrete", "budget": 1000.0]]]],
+                          "cost_codes": [["full_code": "03-300", "name": "Concrete", "budget": 1000.0]]],
+                         ["id": 102, "company_id": 8, "name": "Annex", "project_number": "2302"]],
             "vendors": [["company_id": 8, "name": "Rebar Co", "origin_id": "SUP001"]],
         ])
     }
@@ -94,6 +95,49 @@ import Testing
         let past = await call("GET", "/rest/v1.0/vendors", "company_id=8&per_page=2&page=9", token: bearer)
         #expect(past.status == 200)
         #expect(String(decoding: past.body, as: UTF8.self) == "[]")
+    }
+
+    /// Sync actions as "Using Sync Actions" documents them: always 200 with entities and
+    /// per-item errors; origin_id found → update, not found → create; an unknown id is an error
+    /// entry; more than 1,000 items → 422; a locked schedule of values refuses each line.
+    @Test func syncActionsUpsertByOriginIDAndAnswerPerItem() async throws {
+        let bearer = try await token()
+        let vendors = try JSONValue(parsing: await call("GET", "/rest/v1.0/vendors", "company_id=8&filters%5Borigin_id%5D=SUP001", token: bearer).body)
+        let vendorID = try #require(vendors.arrayValue?.first?["id"])
+        func sync(_ updates: [JSONValue]) async throws -> (Int, JSONValue) {
+            let reply = await call("PATCH", "/rest/v1.0/purchase_order_contracts/sync", token: bearer, body: ["project_id": 101, "updates": .array(updates)])
+            return (reply.status, try JSONValue(parsing: reply.body))
+        }
+        let (status, first) = try await sync([["number": "S1", "vendor_id": vendorID, "origin_id": "SYNC-1", "title": "one"], ["id": 1, "title": "nope"]])
+        #expect(status == 200)
+        #expect(first["entities"]?.arrayValue?.count == 1)
+        #expect(first["errors"]?.arrayValue?.first?["errors"]?["id"] != nil)
+        let id = try #require(first["entities"]?.arrayValue?.first?["id"])
+        let (_, again) = try await sync([["origin_id": "SYNC-1", "title": "renamed"]])
+        #expect(again["entities"]?.arrayValue?.first?["id"] == id)  // updated, not a second one
+        #expect(again["entities"]?.arrayValue?.first?["title"] == "renamed")
+        let (tooMany, _) = try await sync(Array(repeating: ["title": "x"], count: 1001))
+        #expect(tooMany == 422)
+        // another project of the company cannot take the same origin_id
+        let other = await call("PATCH", "/rest/v1.0/purchase_order_contracts/sync", token: bearer,
+                               body: ["project_id": 102, "updates": [["number": "S9", "origin_id": "SYNC-1"]]])
+        #expect(try JSONValue(parsing: other.body)["errors"]?.arrayValue?.first?["errors"]?["origin_id"] != nil)
+
+        let codes = try JSONValue(parsing: await call("GET", "/rest/v1.0/cost_codes", "project_id=101", token: bearer).body)
+        let codeID = try #require(codes.arrayValue?.first?["id"])
+        let commitment = Int64(try #require(id.doubleValue))
+        func lines(_ updates: [JSONValue]) async throws -> JSONValue {
+            try JSONValue(parsing: await call("PATCH", "/rest/v1.0/purchase_order_contracts/\(commitment)/line_items/sync", token: bearer,
+                                              body: ["project_id": 101, "updates": .array(updates)]).body)
+        }
+        let added = try await lines([["origin_id": "L1", "cost_code_id": codeID, "amount": "10.00"], ["origin_id": "L2", "cost_code_id": codeID, "amount": "5.00"]])
+        #expect(added["entities"]?.arrayValue?.count == 2)
+        let changed = try await lines([["origin_id": "L1", "amount": "12.00"]])
+        #expect(changed["entities"]?.arrayValue?.first?["amount"] == "12.00")
+        _ = try await sync([["origin_id": "SYNC-1", "status": "Approved"]])
+        let locked = try await lines([["origin_id": "L2", "amount": "6.00"]])
+        #expect(locked["entities"]?.arrayValue?.isEmpty == true)
+        #expect(locked["errors"]?.arrayValue?.first?["errors"]?["base"] != nil)
     }
 
     @Test func duplicateOriginIDIsRejectedAndBudgetTracksCommitments() async throws {
