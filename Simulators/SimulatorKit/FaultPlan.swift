@@ -149,3 +149,17 @@ public final class FaultPlan: Sendable {
         }
     }
 }
+
+extension FaultRule {
+    /// What makes a rule unusable (it would trap or never fire), or `nil`: a status outside
+    /// 100–599, a delay beyond ten minutes, counters below 1, a probability outside 0…1.
+    public var problem: String? {
+        if let status = effect.status, !(100...599).contains(status) { return "status \(status) is not an HTTP status (100–599)" }
+        if let delay = effect.delayMilliseconds, !(0...600_000).contains(delay) { return "delayMilliseconds \(delay) is outside 0…600000 (ten minutes)" }
+        if let nth, nth < 1 { return "nth must be 1 or more" }
+        if let everyNth, everyNth < 1 { return "everyNth must be 1 or more" }
+        if let times, times < 1 { return "times must be 1 or more" }
+        if let probability, !(probability >= 0 && probability <= 1) { return "probability must be between 0 and 1" }
+        return nil
+    }
+}

@@ -112,7 +112,35 @@ public final class SimulatorCore: Sendable {
     /// | `POST /_sim/expire-tokens` · `POST /_sim/kill-sessions` | the fault actions, now |
     /// | `GET /_sim/journal` | the request journal |
     /// | `POST /_sim/webhooks/{deliver,hold,release,reorder}` · `POST /_sim/webhooks/duplicate {"count":1}` · `GET /_sim/webhooks/attempts` | webhook delivery control (systems that send webhooks) |
+    /// Why a control request is refused before it does anything, or `nil`.
+    ///
+    /// A web page open in the developer's browser can send requests to `127.0.0.1` too. Browsers
+    /// send a "simple" cross-site POST (form or `text/plain` body) without asking first, but a
+    /// JSON content type makes them ask (CORS preflight), which the simulators never grant; and
+    /// a cross-site request carries its page's `Origin`. So a state-changing control call must
+    /// say `Content-Type: application/json` and carry no foreign `Origin`.
+    static func refusal(of request: SimRequest) -> SimResponse? {
+        if let origin = request.header("Origin"), !isLoopback(origin: origin) {
+            return .json(403, ["error": .string("control requests from a web page (Origin \(origin.prefix(100))) are refused")])
+        }
+        guard request.method != "GET" else { return nil }
+        let type = request.header("Content-Type")?.lowercased() ?? ""
+        guard type.hasPrefix("application/json") else {
+            return .json(415, ["error": "control requests must send Content-Type: application/json (even with an empty body)"])
+        }
+        return nil
+    }
+
+    static func isLoopback(origin: String) -> Bool {
+        guard let host = URLComponents(string: origin)?.host?.lowercased() else { return false }
+        return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]"
+    }
+
+    /// The most a control call may move a simulated clock at once: ten years.
+    static let maximumAdvance: Double = 10 * 366 * 86400
+
     func control(_ request: SimRequest) async -> SimResponse {
+        if let refused = Self.refusal(of: request) { return refused }
         let sub = String(request.path.dropFirst("/_sim".count))
         switch (request.method, sub) {
         case ("POST", "/reset"):
@@ -134,8 +162,8 @@ public final class SimulatorCore: Sendable {
             guard let manual = clock as? ManualClock else {
                 return .json(409, ["error": "this simulator runs on the wall clock; start it with a simulated clock"])
             }
-            guard let seconds = request.jsonBody()?["seconds"]?.doubleValue, seconds >= 0 else {
-                return .json(400, ["error": "body must be {\"seconds\": N} with N >= 0"])
+            guard let seconds = request.jsonBody()?["seconds"]?.doubleValue, seconds.isFinite, (0...Self.maximumAdvance).contains(seconds) else {
+                return .json(400, ["error": .string("body must be {\"seconds\": N} with 0 <= N <= \(Int(Self.maximumAdvance)) (ten years)")])
             }
             if let webhooks = system.webhooks {
                 await webhooks.advance(manual, by: .interval(seconds))  // retries fall due on the way
@@ -149,6 +177,7 @@ public final class SimulatorCore: Sendable {
         case ("POST", "/faults"):
             do {
                 let rule = try Self.decoder.decode(FaultRule.self, from: request.body)
+                if let problem = rule.problem { return .json(400, ["error": .string("not a usable fault rule: \(problem)")]) }
                 faults.add(rule)
                 return .json(201, ["added": true])
             } catch {

@@ -366,10 +366,14 @@ public struct Scenario: Sendable {
         let rule = FaultRule(
             method: try keys["method"]?.oneOf(["GET", "POST", "PATCH", "PUT", "DELETE"]), path: try keys["path"]?.string(),
             nth: try keys["nth"]?.int(), everyNth: try keys["everyNth"]?.int(), probability: try keys["probability"]?.double(),
-            seed: (try keys["seed"]?.int()).map { UInt64($0) },
+            seed: try (try keys["seed"]?.int()).map { seed in
+                guard seed >= 0 else { throw body.fail("seed must be 0 or more") }
+                return UInt64(seed)
+            },
             from: (try keys["from"]?.duration()).map { start.addingTimeInterval($0.timeInterval) },
             until: (try keys["until"]?.duration()).map { start.addingTimeInterval($0.timeInterval) }, times: try keys["times"]?.int(),
             effect: effect)
+        if let problem = rule.problem { throw body.fail(problem) }
         return .fault(system: system, rule: rule)
     }
 

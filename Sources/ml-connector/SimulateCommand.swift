@@ -6,7 +6,8 @@ struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the simulators standalone (SYSPRO, Procore, Cin7 Core, Procurify, SAP B1, CloudSuite), seeded with the demo data set, on the wall clock.")
     @Option(help: "First port (one per simulator, in the order of --systems); 0 picks free ports.") var port = 0
-    @Option(help: "Address to bind.") var host = "127.0.0.1"
+    @Option(help: "Address to bind (loopback only, unless --allow-remote).") var host = "127.0.0.1"
+    @Flag(help: "Allow a --host other than loopback: anyone who reaches it can read the demo data and drive the simulators' control API.") var allowRemote = false
     @Option(help: "Purchase orders in the generated data set.") var pos = 60
     @Option(help: "Which simulators, comma-separated: syspro,procore,cin7,procurify,sapb1,cloudsuite.") var systems = ConnectorApp.Simulate.systems.joined(separator: ",")
     @Option(help: "Write a ready config (secrets in owner-only files, the CloudSuite .ionapi file) into this directory.") var writeConfig: String?
@@ -19,6 +20,9 @@ struct Simulate: AsyncParsableCommand {
     var systemList: [String] { systems.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
     func validate() throws {
+        if !allowRemote, !["127.0.0.1", "localhost", "::1"].contains(host.lowercased()) {
+            throw ValidationError("--host \(host) is not loopback: the simulators serve their demo credentials and a control API (/_sim/) that resets, seeds and faults them to whoever reaches them. Bind 127.0.0.1, or add --allow-remote on a network you trust.")
+        }
         let unknown = systemList.filter { !ConnectorApp.Simulate.systems.contains($0) }
         guard unknown.isEmpty, !systemList.isEmpty else {
             throw ValidationError("unknown system(s) \(unknown.joined(separator: ", ")); this build simulates: \(ConnectorApp.Simulate.systems.joined(separator: ", "))")

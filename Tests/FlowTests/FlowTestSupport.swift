@@ -50,6 +50,7 @@ func expectNoDuplicates(_ env: SimulatedEnvironment, sourceLocation: SourceLocat
 func simControl(_ base: String?, _ path: String, _ body: JSONValue, http: HTTPClient, sourceLocation: SourceLocation = #_sourceLocation) async throws -> Int {
     var request = HTTPClientRequest(url: try #require(base, sourceLocation: sourceLocation) + path)
     request.method = .POST
+    request.headers.add(name: "Content-Type", value: "application/json")
     request.body = .bytes(try JSONEncoder().encode(body))
     let status = Int(try await http.execute(request, timeout: .seconds(5)).status.code)
     #expect((200...201).contains(status), "control \(path) answered \(status)", sourceLocation: sourceLocation)

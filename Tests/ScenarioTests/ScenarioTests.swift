@@ -61,6 +61,10 @@ import Testing
         #expect(loadError("name: x\nsteps:\n  - insertRows: {table: Nope, rows: []}\n")?.message.contains("PorMasterHdr") == true)
         #expect(loadError("name: x\nsteps: [\n")?.message.contains("not valid YAML") == true)
         #expect(loadError("steps:\n  - sync: {}\n")?.message.contains("needs a name") == true)
+        // values that would trap later are refused when the file is read
+        #expect(loadError("name: x\nsteps:\n  - fault: {system: procore, status: 99999}\n")?.message.contains("not an HTTP status") == true)
+        #expect(loadError("name: x\nsteps:\n  - fault: {system: procore, status: 503, seed: -1, probability: 0.5}\n")?.message.contains("seed") == true)
+        #expect(loadError("name: x\nsteps:\n  - fault: {system: procore, status: 503, nth: 0}\n")?.message.contains("nth") == true)
     }
 }
 

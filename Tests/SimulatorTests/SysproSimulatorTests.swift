@@ -69,7 +69,7 @@ import Testing
         #expect(await enet("GetLogonProfile", "UserId=\(id)") == SysproSimulator.invalidSession)
 
         let second = await enet("Logon", "Operator=ADMIN&OperatorPassword=pw&CompanyId=EDU1").trimmingCharacters(in: .whitespaces)
-        _ = await core.respond(SimRequest(method: "POST", path: "/_sim/kill-sessions"))
+        _ = await core.respond(SimRequest(method: "POST", path: "/_sim/kill-sessions", headers: ["Content-Type": "application/json"]))
         #expect(await enet("Query/Query", "UserId=\(second)&BusinessObject=COMFND&XmlIn=").hasPrefix("ERROR: The supplied UserID is invalid."))
     }
 
@@ -122,6 +122,30 @@ import Testing
         let body = try JSONDecoder().decode(JSONValue.self, from: response.body)
         #expect(body["value"]?.arrayValue?.count == 2)
         #expect(body["@odata.nextLink"]?.stringValue?.contains("$skip=2") == true)
+    }
+
+    /// The control API refuses what a web page could send and what would trap.
+    @Test func theControlAPIRefusesWebPagesAndAbsurdValues() async {
+        func control(_ path: String, _ body: String, headers: [String: String] = ["Content-Type": "application/json"]) async -> Int {
+            await core.respond(SimRequest(method: "POST", path: path, headers: headers, body: Data(body.utf8))).status
+        }
+        let rule = #"{"path":"*","effect":{"status":503}}"#
+        #expect(await control("/_sim/faults", rule, headers: [:]) == 415)  // a form or text/plain POST from a page
+        #expect(await control("/_sim/faults", rule, headers: ["Content-Type": "text/plain"]) == 415)
+        #expect(await control("/_sim/faults", rule, headers: ["Content-Type": "application/json", "Origin": "https://evil.example"]) == 403)
+        #expect(await control("/_sim/faults", rule, headers: ["Content-Type": "application/json", "Origin": "http://127.0.0.1:8080"]) == 201)
+        core.faults.clear()
+        #expect(await control("/_sim/faults", #"{"path":"*","effect":{"status":99999}}"#) == 400)
+        #expect(await control("/_sim/faults", #"{"path":"*","effect":{"status":0}}"#) == 400)
+        #expect(await control("/_sim/faults", #"{"path":"*","effect":{"delayMilliseconds":999999999}}"#) == 400)
+        #expect(await control("/_sim/faults", #"{"path":"*","nth":-3,"effect":{"status":500}}"#) == 400)
+        #expect(await control("/_sim/faults", "{not json") == 400)
+        #expect(core.faults.rules.isEmpty)
+        for seconds in ["1e300", "-5", "1e9"] {
+            #expect(await control("/_sim/clock/advance", #"{"seconds":\#(seconds)}"#) == 400, "\(seconds)")
+        }
+        #expect(await control("/_sim/clock/advance", #"{"seconds":60}"#) == 200)
+        #expect(await control("/_sim/seed", "[1,2") == 400)
     }
 
     @Test func faultRulesFireOnTheNthMatchingCall() async {

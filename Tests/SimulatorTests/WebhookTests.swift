@@ -113,15 +113,15 @@ import Testing
     @Test func reorderAndDuplicateFaults() async throws {
         try await withProcore { core, receiver, token, url in
             _ = try await hookOnCommitmentCreate(core, token: token, url: url)
-            _ = await core.respond(SimRequest(method: "POST", path: "/_sim/webhooks/hold"))
+            _ = await core.respond(SimRequest(method: "POST", path: "/_sim/webhooks/hold", headers: ["Content-Type": "application/json"]))
             for n in 1...3 { _ = await createCommitment(core, token: token, number: String(n)) }
             #expect(receiver.deliveries.isEmpty)
-            _ = await core.respond(SimRequest(method: "POST", path: "/_sim/webhooks/reorder"))
-            _ = await core.respond(SimRequest(method: "POST", path: "/_sim/webhooks/release"))
+            _ = await core.respond(SimRequest(method: "POST", path: "/_sim/webhooks/reorder", headers: ["Content-Type": "application/json"]))
+            _ = await core.respond(SimRequest(method: "POST", path: "/_sim/webhooks/release", headers: ["Content-Type": "application/json"]))
             let ids = receiver.accepted.compactMap { $0.body?["resource_id"]?.doubleValue }
             #expect(ids.count == 3)
             #expect(ids == ids.sorted(by: >))
-            _ = await core.respond(SimRequest(method: "POST", path: "/_sim/webhooks/duplicate", body: Data(#"{"count":1}"#.utf8)))
+            _ = await core.respond(SimRequest(method: "POST", path: "/_sim/webhooks/duplicate", headers: ["Content-Type": "application/json"], body: Data(#"{"count":1}"#.utf8)))
             _ = await createCommitment(core, token: token, number: "4")
             let last = receiver.accepted.suffix(2).map { $0.body?["ulid"] }
             #expect(last[0] == last[1])

@@ -200,6 +200,7 @@ public enum Simulate {
                       "  M3          GET \(cloudsuite)/\(DemoData.ionTenant)/M3/m3api-rest/v2/execute/CRS620MI/LstSuppliers"]
         }
         lines.append("  control     every simulator: /_sim/{reset,seed,clock,clock/advance,faults,expire-tokens,kill-sessions,journal}")
+        lines.append("              (POST/DELETE with Content-Type: application/json; requests from a web page's Origin are refused)")
         if let config = endpoints.config {
             lines.append("Config with every credential (secrets in owner-only files): \(config)")
             lines.append("  try: ml-connector ping --all --config \(config)")
