@@ -200,17 +200,29 @@ private struct FilterParser {
         return left
     }
 
+    /// Limits that keep a request from exhausting the stack (parsing and evaluating recurse on
+    /// parentheses, `not`, and the length of `and`/`or` chains): a real server refuses such
+    /// filters too (IIS caps the URL; the OData library caps the node count).
+    static let maximumNesting = 64
+    static let maximumTerms = 1000
+    var nesting = 0
+    var terms = 0
+
     mutating func parseUnary() throws -> ODataQuery.Filter {
         if case .word("not") = tokens[position] {
             position += 1
-            return .not(try parseUnary())
+            return .not(try nested { try $0.parseUnary() })
         }
         if tokens[position] == .open {
             position += 1
-            let inner = try parseOr()
+            let inner = try nested { try $0.parseOr() }
             guard tokens[position] == .close else { throw error("expected ')'") }
             position += 1
             return inner
+        }
+        terms += 1
+        guard terms <= Self.maximumTerms else {
+            throw ODataQuery.QueryError(message: "The query specified in the URI is not valid. The node count limit of \(Self.maximumTerms) comparisons has been exceeded.")
         }
         guard case .word(let column) = tokens[position] else { throw error("expected a property name") }
         guard columns.contains(column) else {
@@ -223,6 +235,15 @@ private struct FilterParser {
         position += 1
         let literal = try parseLiteral()
         return .compare(column, op, literal)
+    }
+
+    mutating func nested(_ body: (inout Self) throws -> ODataQuery.Filter) throws -> ODataQuery.Filter {
+        nesting += 1
+        defer { nesting -= 1 }
+        guard nesting <= Self.maximumNesting else {
+            throw ODataQuery.QueryError(message: "The query specified in the URI is not valid. The limit of \(Self.maximumNesting) nested parentheses or 'not' has been exceeded.")
+        }
+        return try body(&self)
     }
 
     mutating func parseLiteral() throws -> ODataQuery.Literal {

@@ -38,7 +38,7 @@ public final class RequestJournal: Sendable {
             return value
         }
         let entry = JournalEntry(
-            sequence: sequence, at: at, method: method, path: path, query: query, status: status,
+            sequence: sequence, at: at, method: method, path: path, query: Self.redacted(query: query), status: status,
             credential: authorization.map(Self.fingerprint), faulted: faulted, origin: origin)
         entries.withLock { list in
             list.append(entry)
@@ -47,6 +47,21 @@ public final class RequestJournal: Sendable {
             if list.count > capacity { list.removeFirst(list.count - capacity / 2) }
         }
     }
+
+    /// Query parameters whose name says they hold a secret keep their name, not their value:
+    /// SYSPRO e.net sends `OperatorPassword`/`CompanyPassword` on Logon and the session as
+    /// `UserId` on every call; OAuth clients may put `client_secret`, `code` or tokens in a query.
+    static func redacted(query: String) -> String {
+        guard !query.isEmpty else { return query }
+        return query.split(separator: "&", omittingEmptySubsequences: false).map { pair -> String in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = (String(parts[0]).removingPercentEncoding ?? String(parts[0])).lowercased()
+            guard parts.count == 2, secretNames.contains(where: { name.contains($0) }) || name == "code" else { return String(pair) }
+            return "\(parts[0])=[redacted]"
+        }.joined(separator: "&")
+    }
+
+    static let secretNames = ["password", "secret", "token", "key", "userid", "session", "signature", "assertion"]
 
     public var all: [JournalEntry] { entries.withLock { $0 } }
 

@@ -148,6 +148,32 @@ import Testing
         #expect(await control("/_sim/seed", "[1,2") == 400)
     }
 
+    /// Nesting and chains a request could use to exhaust the stack are refused with 400.
+    @Test func deeplyNestedOrEndlessFiltersAre400() async {
+        let deep = String(repeating: "(", count: 5000) + "Supplier eq 'X'" + String(repeating: ")", count: 5000)
+        let nots = String(repeating: "not ", count: 5000) + "Supplier eq 'X'"
+        let chain = Array(repeating: "Supplier eq 'X'", count: 20_000).joined(separator: " or ")
+        for filter in [deep, nots, chain] {
+            let reply = await odata("ApSupplier", "$filter=" + filter.percentEncoded())
+            #expect(reply.status == 400)
+            #expect(String(decoding: reply.body, as: UTF8.self).contains("limit"))
+        }
+        #expect(await odata("ApSupplier", "$filter=" + "((Supplier eq 'X') or not (Supplier eq 'Y'))".percentEncoded()).status == 200)
+    }
+
+    /// The journal (and `/_sim/journal`) never keeps a password or a session id.
+    @Test func theJournalRedactsSecretsInQueries() async {
+        _ = await core.respond(SimRequest(
+            method: "GET", path: "/SYSPROWCFService/Rest/Logon",
+            rawQuery: "Operator=ADMIN&OperatorPassword=s3cret-op&CompanyId=EDU1&CompanyPassword=s3cret-co"))
+        _ = await core.respond(SimRequest(method: "GET", path: "/SYSPROWCFService/Rest/Query/Query", rawQuery: "UserId=ABCDEF0123456789&XmlIn=x"))
+        let queries = core.journal.all.map(\.query).joined(separator: " ")
+        #expect(!queries.contains("s3cret"))
+        #expect(!queries.contains("ABCDEF0123456789"))
+        #expect(queries.contains("Operator=ADMIN"))
+        #expect(queries.contains("OperatorPassword=[redacted]"))
+    }
+
     @Test func faultRulesFireOnTheNthMatchingCall() async {
         core.faults.add(FaultRule(method: "GET", path: "*/PorMasterHdr", nth: 2, effect: FaultEffect(status: 503, headers: ["Retry-After": "7"])))
         #expect(await odata("PorMasterHdr").status == 200)
