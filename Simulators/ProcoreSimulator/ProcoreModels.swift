@@ -1,4 +1,5 @@
 import Foundation
+import SimulatorKit
 import SyncEngine
 
 /// Procore's entities as the simulator keeps them. Money is integer cents inside and decimal
@@ -134,21 +135,9 @@ public struct ProcoreApp: Sendable, Codable, Equatable {
 }
 
 enum ProcoreTime {
-    nonisolated(unsafe) static let iso: ISO8601DateFormatter = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter
-    }()
-    static func string(_ date: Date) -> JSONValue { .string(iso.string(from: date)) }
-    static let isoMicro: DateFormatter = {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"
-        return formatter
-    }()
+    static func string(_ date: Date) -> JSONValue { .string(SimDates.seconds(date)) }
     /// Webhook timestamps carry microseconds: `2026-03-02T14:05:09.246562Z`.
-    static func microseconds(_ date: Date) -> String { isoMicro.string(from: date) }
+    static func microseconds(_ date: Date) -> String { SimDates.microseconds(date) }
 }
 
 extension JSONValue {

@@ -205,3 +205,30 @@ import Testing
         #expect(await procoreBackend.settings.tokenLifetimeSeconds == 5400)
     }
 }
+
+/// Simulator dates read and write the same forms as before, from many threads at once.
+@Suite(.timeLimit(.minutes(1))) struct SimDatesTests {
+    @Test func formsAndConcurrency() async {
+        let instant = Date(timeIntervalSince1970: 1_772_460_309.246_562)  // 2026-03-02T14:05:09.246562Z
+        #expect(SimDates.seconds(instant) == "2026-03-02T14:05:09Z")
+        #expect(SimDates.microseconds(instant) == "2026-03-02T14:05:09.246562Z")
+        #expect(SimDates.stamp(instant) == "2026-03-02T14:05:09.246Z")
+        #expect(SimDates.parse("2026-03-02") == Date(timeIntervalSince1970: 1_772_409_600))
+        #expect(SimDates.parse("2026-03-02T14:05:09Z") == Date(timeIntervalSince1970: 1_772_460_309))
+        #expect(SimDates.parse("2026-03-02T16:05:09+02:00") == Date(timeIntervalSince1970: 1_772_460_309))
+        #expect(SimDates.parse("2026-03-02T14:05:09.5Z") == Date(timeIntervalSince1970: 1_772_460_309.5))
+        #expect(SimDates.parse("2026-03-02T14:05:09") == Date(timeIntervalSince1970: 1_772_460_309))
+        #expect(SimDates.parse("March 2nd") == nil)
+        await withTaskGroup(of: Bool.self) { group in
+            for offset in 0..<64 {
+                group.addTask {
+                    (0..<200).allSatisfy { step in
+                        let date = Date(timeIntervalSince1970: 1_700_000_000 + Double(offset * 100_000 + step))
+                        return SimDates.parse(SimDates.seconds(date)) == date
+                    }
+                }
+            }
+            for await ok in group { #expect(ok) }
+        }
+    }
+}
