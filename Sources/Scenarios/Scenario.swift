@@ -116,6 +116,9 @@ public struct Scenario: Sendable {
                 throw ScenarioLoadError(file: file, line: 1, message: "the file is empty")
             }
             node = composed
+            try YAMLLimits.check(node)
+        } catch let error as YAMLLimits.Exceeded {
+            throw ScenarioLoadError(file: file, line: 1, message: "\(error)")
         } catch let error as ScenarioLoadError {
             throw error
         } catch let error as YamlError {

@@ -1,3 +1,4 @@
+import ConnectorApp
 import Foundation
 import Logging
 import Scenarios
@@ -65,6 +66,25 @@ import Testing
         #expect(loadError("name: x\nsteps:\n  - fault: {system: procore, status: 99999}\n")?.message.contains("not an HTTP status") == true)
         #expect(loadError("name: x\nsteps:\n  - fault: {system: procore, status: 503, seed: -1, probability: 0.5}\n")?.message.contains("seed") == true)
         #expect(loadError("name: x\nsteps:\n  - fault: {system: procore, status: 503, nth: 0}\n")?.message.contains("nth") == true)
+    }
+
+    /// The "billion laughs": nine levels of ten aliases each stand for 10^9 nodes in a few hundred
+    /// bytes. Refused at once, for scenarios and configs alike.
+    @Test func aliasBombsAreRefused() throws {
+        var yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        for level in 1...9 {
+            yaml += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]\n"
+        }
+        #expect(loadError("name: x\nsetup:\n  settings:\n    bomb:\n" + yaml.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n") + "\nsteps:\n  - sync: {}\n")?.message.contains("expands to more than") == true)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bomb-\(UUID().uuidString).yaml").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try (yaml + "integrations: []\n").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: SyncError.self) { try ConnectorConfig.load(path: path) }
+        do {
+            _ = try ConnectorConfig.load(path: path)
+        } catch {
+            #expect("\(error)".contains("expands to more than"))
+        }
     }
 }
 

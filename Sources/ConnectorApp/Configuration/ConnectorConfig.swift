@@ -319,6 +319,11 @@ public struct ConnectorConfig: Codable, Sendable {
             throw SyncError(.invalidConfig, "\(path): not YAML: \(error)")
         }
         guard let root else { return }
+        do {
+            try YAMLLimits.check(root)
+        } catch {
+            throw SyncError(.invalidConfig, "\(path): \(error)")
+        }
         func check(_ node: Node, _ allowed: [String], _ context: String) throws {
             guard let mapping = node.mapping else { return }  // a wrong type is the decoder's to report
             for (key, value) in mapping {
