@@ -84,8 +84,31 @@ public actor Cin7Backend {
     }
 
     var profile: JSONValue { .object(company) }
-    var accountList: [JSONValue] { accounts }
-    var productList: [JSONValue] { products }
+    /// The chart of accounts as `GET /ref/account` filters it (cin7.md §5): `Code` exact, `Name`
+    /// starting with, `Type` and `Status` exact (case-insensitive). A code that does not exist
+    /// finds nothing — never the whole chart, which a client would take for a match.
+    func accountList(code: String?, name: String?, type: String?, status: String?) -> [JSONValue] {
+        accounts.filter { account in
+            func field(_ key: String) -> String { account[key]?.stringValue?.lowercased() ?? "" }
+            if let code, field("Code") != code.lowercased() { return false }
+            if let name, !field("Name").hasPrefix(name.lowercased()) { return false }
+            if let type, field("Type") != type.lowercased() { return false }
+            if let status, field("Status") != status.lowercased() { return false }
+            return true
+        }
+    }
+
+    /// Products as `GET /product` filters them: `ID` and `Sku` exact, `Name` starting with
+    /// (inferred from the list calls' convention; cin7.md names no product filters), case-insensitive.
+    func productList(id: String?, sku: String?, name: String?) -> [JSONValue] {
+        products.filter { product in
+            func field(_ key: String) -> String { product[key]?.stringValue?.lowercased() ?? "" }
+            if let id, field("ID") != id.lowercased() { return false }
+            if let sku, field("SKU") != sku.lowercased() { return false }
+            if let name, !field("Name").hasPrefix(name.lowercased()) { return false }
+            return true
+        }
+    }
 
     var stamp: String { SimDates.stamp(clock.now()) }
 

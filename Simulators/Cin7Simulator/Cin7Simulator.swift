@@ -38,8 +38,15 @@ public struct Cin7Simulator: BackedSimulator {
             case ("POST", "supplier"), ("PUT", "supplier"):
                 let saved = try await backend.saveSupplier(try Self.object(request), update: request.method == "PUT")
                 return .json(200, ["Total": 1, "Page": 1, "SupplierList": [saved]])
-            case ("GET", "ref/account"): return .json(200, Self.page(await backend.accountList, key: "AccountsList", page: page, limit: limit))
-            case ("GET", "product"): return .json(200, Self.page(await backend.productList, key: "Products", page: page, limit: limit))
+            case ("GET", "ref/account"):
+                let list = await backend.accountList(
+                    code: request.queryValueIgnoringCase("Code"), name: request.queryValueIgnoringCase("Name"),
+                    type: request.queryValueIgnoringCase("Type"), status: request.queryValueIgnoringCase("Status"))
+                return .json(200, Self.page(list, key: "AccountsList", page: page, limit: limit))
+            case ("GET", "product"):
+                let list = await backend.productList(
+                    id: request.queryValueIgnoringCase("ID"), sku: request.queryValueIgnoringCase("Sku"), name: request.queryValueIgnoringCase("Name"))
+                return .json(200, Self.page(list, key: "Products", page: page, limit: limit))
             case ("POST", "purchase"): return .json(200, try await backend.createPurchase(try Self.object(request)))
             case ("GET", "purchase"): return .json(200, .object(try await backend.purchase(request.queryValueIgnoringCase("ID")).value))
             case ("POST", "purchase/order"), ("POST", "purchase/invoice"), ("POST", "purchase/stock"):

@@ -51,6 +51,30 @@ import Testing
         #expect(await core.respond(SimRequest(method: "GET", path: "/ExternalApi/v2/me", headers: auth)).status == 200)
     }
 
+    /// Look-ups by a code that does not exist find nothing, not the whole chart or catalogue.
+    @Test func accountAndProductLookUpsApplyTheirFilters() async throws {
+        let clock = ManualClock()
+        let (core, backend) = Cin7Simulator.makeCore(clock: clock)
+        try await backend.seed(DemoData.generate(purchaseOrders: 1, today: clock.now()).cin7)
+        let auth = ["api-auth-accountid": DemoData.cin7AccountID, "api-auth-applicationkey": DemoData.cin7ApplicationKey]
+        func list(_ path: String, _ query: String, _ key: String) async throws -> [JSONValue] {
+            let reply = await core.respond(SimRequest(method: "GET", path: "/ExternalApi/v2/" + path, rawQuery: query, headers: auth))
+            #expect(reply.status == 200)
+            return try #require(try JSONValue(parsing: reply.body)[key]?.arrayValue)
+        }
+        let chart = try await list("ref/account", "", "AccountsList")
+        #expect(chart.count > 1)
+        let code = try #require(chart.first?["Code"]?.stringValue)
+        #expect(try await list("ref/account", "Code=\(code)", "AccountsList").count == 1)
+        #expect(try await list("ref/account", "code=NO-SUCH-ACCOUNT", "AccountsList").isEmpty)
+        let name = try #require(chart.first?["Name"]?.stringValue)
+        #expect(try await list("ref/account", "Name=" + String(name.prefix(3)).percentEncoded(), "AccountsList").contains { $0["Code"]?.stringValue == code })
+        let products = try await list("product", "", "Products")
+        let sku = try #require(products.first?["SKU"]?.stringValue)
+        #expect(try await list("product", "Sku=\(sku.percentEncoded())", "Products").count == 1)
+        #expect(try await list("product", "Sku=NO-SUCH-SKU", "Products").isEmpty)
+    }
+
     @Test func suppliersAndThePurchaseStateMachine() async throws {
         let clock = ManualClock()
         let (core, backend) = Cin7Simulator.makeCore(clock: clock)

@@ -101,6 +101,15 @@ extension ContractSuite {
                 try expect(accounts.allSatisfy { $0["Code"]?.stringValue != nil && $0["Status"]?.stringValue != nil }, "an account lacks Code or Status")
                 return "\(accounts.count) account(s) checked"
             },
+            Check(name: "/ref/account?Code= finds exactly that account, and nothing for a code the chart lacks", intrusive: false) {
+                let accounts = try json(try await get("ref/account?Page=1&Limit=1"))["AccountsList"]?.arrayValue ?? []
+                guard let code = accounts.first?["Code"]?.stringValue else { return "the chart is empty; nothing to look up" }
+                let found = try json(try await get("ref/account?Code=\(code.percentEncoded())"))["AccountsList"]?.arrayValue ?? []
+                try expect(found.count == 1 && found.first?["Code"]?.stringValue == code, "Code=\(code) answered \(found.count) account(s)")
+                let missing = try json(try await get("ref/account?Code=ML-CONNECTOR-NO-SUCH-CODE"))["AccountsList"]?.arrayValue ?? []
+                try expect(missing.isEmpty, "an unknown code answered \(missing.count) account(s): a look-up would take them for a match")
+                return "Code=\(code) → 1, unknown → 0"
+            },
             Check(name: "a supplier is created (list envelope with IDs), found by name, and deprecated by PUT", intrusive: true) {
                 let client = Cin7Client(connection: connection, transport: raw)
                 guard let model = try await client.suppliers(page: 1, limit: 1).suppliers.first else { throw Broken("no supplier to copy the reference names from") }
