@@ -65,6 +65,22 @@ public struct SAPB1Simulator: BackedSimulator {
             return Self.error(400, code: -5006, "The requested action is not supported for this object.", v4: v4)
         }
         let name = String(rest.dropFirst())
+        if name.hasSuffix("/$count") {
+            // `GET /PurchaseInvoices/$count[?$filter=…]`: a bare integer, as text (sapb1.md).
+            let set = String(name.dropLast("/$count".count))
+            guard Self.entitySets[set] != nil else { return Self.error(404, code: -1, "Resource not found for the segment '\(set)'.", v4: v4) }
+            let all = await backend.rows(company, set) ?? []
+            let columns = Set(all.flatMap { ($0.objectValue ?? [:]).keys }).union(Self.properties[set] ?? []).union(await backend.settings.userFields)
+            do {
+                let query = try ODataQuery({ request.queryValue($0) }, columns: columns)
+                let count = all.compactMap(\.objectValue).filter { row in query.filter.map { Self.evaluate($0, row) } ?? true }.count
+                return .text(200, String(count))
+            } catch let error as ODataQuery.QueryError {
+                return Self.error(400, code: -1000, error.message, v4: v4)
+            } catch {
+                return Self.error(400, code: -1000, "\(error)", v4: v4)
+            }
+        }
         if let open = name.firstIndex(of: "("), name.hasSuffix(")") {
             let set = String(name[..<open])
             guard let keyField = Self.entitySets[set] else { return Self.error(404, code: -1, "Resource not found for the segment '\(set)'.", v4: v4) }
@@ -124,11 +140,7 @@ public struct SAPB1Simulator: BackedSimulator {
         var rows: [[String: JSONValue]] = all.compactMap(\.objectValue)
         if let filter = query.filter {
             // enum properties filter on the value as well as the name ('S' for cSupplier)
-            let resolved = ODataQuery.mapLiterals(filter) { column, literal in
-                guard Self.enumColumns.contains(column), case .string(let text) = literal, let name = Self.enumAliases[text] else { return literal }
-                return .string(name)
-            }
-            rows = rows.filter { ODataQuery.evaluate(resolved, $0) }
+            rows = rows.filter { Self.evaluate(filter, $0) }
         }
         for (column, descending) in query.orderBy.reversed() {  // stable sorts, last key first
             rows = rows.enumerated().sorted { a, b in
@@ -154,7 +166,10 @@ public struct SAPB1Simulator: BackedSimulator {
         var nextLink: String?
         if pageSize > 0 && take > pageSize {
             take = pageSize
-            let options = request.query.filter { $0.name != "$skip" }.map { "\($0.name)=\($0.value)" } + ["$skip=\(skip + pageSize)"]
+            // `$top` limits the whole result, not each page: the next page asks for what is left.
+            var options = request.query.filter { $0.name != "$skip" && $0.name != "$top" }.map { "\($0.name)=\($0.value)" }
+            if let top { options.append("$top=\(top - pageSize)") }
+            options.append("$skip=\(skip + pageSize)")
             nextLink = "\(set)?" + options.joined(separator: "&")
         }
         var page: [JSONValue] = remaining.prefix(take).map { .object($0) }
@@ -168,6 +183,16 @@ public struct SAPB1Simulator: BackedSimulator {
         if request.queryValue("$inlinecount") == "allpages" && !v4 { body["odata.count"] = .string(String(total)) }
         if request.queryValue("$count") == "true" && v4 { body["@odata.count"] = .number(Double(total)) }
         return Self.ok(200, .object(body), v4: v4, headers: applied)
+    }
+
+    /// A filter on a row, enum properties matching their value as well as their name (`'S'`
+    /// filters `cSupplier`).
+    static func evaluate(_ filter: ODataQuery.Filter, _ row: [String: JSONValue]) -> Bool {
+        let resolved = ODataQuery.mapLiterals(filter) { column, literal in
+            guard enumColumns.contains(column), case .string(let text) = literal, let name = enumAliases[text] else { return literal }
+            return .string(name)
+        }
+        return ODataQuery.evaluate(resolved, row)
     }
 
     /// Enum values accepted for their names (`'S'` filters `cSupplier`), on the enum properties.

@@ -3,7 +3,9 @@ import SyncEngine
 
 /// OData system query options as the simulated OData services take them (SYSPRO OData, the SAP B1
 /// Service Layer): `$filter` (eq ne gt ge lt le, and, or, not, parentheses; string, number,
-/// boolean, null, date-time and date-only literals), `$orderby` (`asc`/`desc`, several keys),
+/// boolean, null, date-time and date-only literals; the string functions `startswith(F,'x')`,
+/// `endswith(F,'x')`, `contains(F,'x')` and v3's `substringof('x',F)`, optionally `eq true|false`,
+/// as the SAP B1 Service Layer takes them), `$orderby` (`asc`/`desc`, several keys),
 /// `$select`, `$top`, `$skip`. Properties are checked against the entity set's columns.
 public struct ODataQuery: Sendable {
     public enum Literal: Equatable, Sendable {
@@ -11,6 +13,10 @@ public struct ODataQuery: Sendable {
     }
     public indirect enum Filter: Sendable {
         case compare(String, String, Literal)
+        /// A string function on a property: `startswith`, `endswith`, `contains` (`substringof`
+        /// is read as `contains`), case-sensitive as SQL Server's default collation is not —
+        /// the Service Layer on HANA is; the simulator follows HANA.
+        case function(String, String, String)
         case and(Filter, Filter)
         case or(Filter, Filter)
         case not(Filter)
@@ -91,6 +97,13 @@ public struct ODataQuery: Sendable {
         case .and(let a, let b): return evaluate(a, row) && evaluate(b, row)
         case .or(let a, let b): return evaluate(a, row) || evaluate(b, row)
         case .not(let a): return !evaluate(a, row)
+        case .function(let name, let column, let text):
+            guard case .string(let value) = row[column] ?? .null else { return false }
+            switch name {
+            case "startswith": return value.hasPrefix(text)
+            case "endswith": return value.hasSuffix(text)
+            default: return value.contains(text)
+            }
         case .compare(let column, let op, let literal):
             guard let order = compare(row[column] ?? .null, literal) else {
                 // null or type mismatch: only `ne` holds
@@ -144,13 +157,14 @@ public struct ODataQuery: Sendable {
         case .and(let a, let b): return .and(mapLiterals(a, transform), mapLiterals(b, transform))
         case .or(let a, let b): return .or(mapLiterals(a, transform), mapLiterals(b, transform))
         case .not(let a): return .not(mapLiterals(a, transform))
+        case .function: return filter
         }
     }
 }
 
 /// Recursive-descent parser for `$filter`.
 private struct FilterParser {
-    enum Token: Equatable { case word(String), string(String), open, close, end }
+    enum Token: Equatable { case word(String), string(String), open, close, comma, end }
     let columns: Set<String>
     var tokens: [Token] = []
     var position = 0
@@ -178,6 +192,7 @@ private struct FilterParser {
         case .string(let s): "'\(s)'"
         case .open: "("
         case .close: ")"
+        case .comma: ","
         case .end: "end of filter"
         }
     }
@@ -224,6 +239,9 @@ private struct FilterParser {
         guard terms <= Self.maximumTerms else {
             throw ODataQuery.QueryError(message: "The query specified in the URI is not valid. The node count limit of \(Self.maximumTerms) comparisons has been exceeded.")
         }
+        if case .word(let word) = tokens[position], Self.functions.contains(word.lowercased()), tokens[position + 1] == .open {
+            return try parseFunction(word.lowercased())
+        }
         guard case .word(let column) = tokens[position] else { throw error("expected a property name") }
         guard columns.contains(column) else {
             throw ODataQuery.QueryError(message: "Could not find a property named '\(column)' on the entity type.")
@@ -235,6 +253,51 @@ private struct FilterParser {
         position += 1
         let literal = try parseLiteral()
         return .compare(column, op, literal)
+    }
+
+    static let functions: Set<String> = ["startswith", "endswith", "contains", "substringof"]
+
+    /// `startswith(F,'x')`, `endswith(F,'x')`, `contains(F,'x')`, `substringof('x',F)`, each
+    /// optionally compared with `eq true` / `eq false`.
+    mutating func parseFunction(_ name: String) throws -> ODataQuery.Filter {
+        position += 2  // the name and "("
+        func column() throws -> String {
+            guard case .word(let column) = tokens[position] else { throw error("expected a property name in \(name)()") }
+            guard columns.contains(column) else {
+                throw ODataQuery.QueryError(message: "Could not find a property named '\(column)' on the entity type.")
+            }
+            position += 1
+            return column
+        }
+        func text() throws -> String {
+            guard case .string(let text) = tokens[position] else { throw error("expected a string literal in \(name)()") }
+            position += 1
+            return text
+        }
+        func comma() throws {
+            guard tokens[position] == .comma else { throw error("expected ',' in \(name)()") }
+            position += 1
+        }
+        let property: String
+        let value: String
+        if name == "substringof" {
+            value = try text()
+            try comma()
+            property = try column()
+        } else {
+            property = try column()
+            try comma()
+            value = try text()
+        }
+        guard tokens[position] == .close else { throw error("expected ')' after \(name)(…)") }
+        position += 1
+        terms += 1
+        let filter = ODataQuery.Filter.function(name == "substringof" ? "contains" : name, property, value)
+        if case .word("eq") = tokens[position], case .word(let flag) = tokens[position + 1], flag == "true" || flag == "false" {
+            position += 2
+            return flag == "true" ? filter : .not(filter)
+        }
+        return filter
     }
 
     mutating func nested(_ body: (inout Self) throws -> ODataQuery.Filter) throws -> ODataQuery.Filter {
@@ -274,6 +337,7 @@ private struct FilterParser {
             if c == " " { i += 1; continue }
             if c == "(" { result.append(.open); i += 1; continue }
             if c == ")" { result.append(.close); i += 1; continue }
+            if c == "," { result.append(.comma); i += 1; continue }
             if c == "'" {
                 var value = ""
                 i += 1
@@ -293,7 +357,7 @@ private struct FilterParser {
                 continue
             }
             var word = ""
-            while i < chars.count, chars[i] != " ", chars[i] != "(", chars[i] != ")" {
+            while i < chars.count, chars[i] != " ", chars[i] != "(", chars[i] != ")", chars[i] != ",", chars[i] != "'" {
                 word.append(chars[i])
                 i += 1
             }

@@ -277,6 +277,36 @@ func decode(_ response: SimResponse) throws -> JSONValue { try JSONDecoder().dec
         #expect(await core.respond(SimRequest(method: "DELETE", path: "/b1s/v1/PurchaseInvoices(1)", headers: ["Cookie": "B1SESSION=\(id)"])).status == 400)
     }
 
+    /// `$count` as a bare number, the string functions clients filter with, and `$top` bounding
+    /// the whole result across server pages (sapb1.md §§ on queries and paging).
+    @Test func countStringFunctionsAndTopAcrossPages() async throws {
+        let id = try session(await login())
+        let count = await get("/b1s/v1/BusinessPartners/$count", "$filter=CardType%20eq%20'S'", session: id)
+        #expect(count.status == 200)
+        #expect(String(decoding: count.body, as: UTF8.self) == "24")
+        #expect(String(decoding: await get("/b1s/v2/BusinessPartners/$count", session: id).body, as: UTF8.self) == "25")
+        #expect(await get("/b1s/v1/NoSuchSet/$count", session: id).status == 404)
+        func codes(_ filter: String) async throws -> [String] {
+            let body = try decode(await get("/b1s/v1/BusinessPartners", "$select=CardCode&$filter=" + filter.percentEncoded(keeping: "-._~'(),"), session: id))
+            return body["value"]?.arrayValue?.compactMap { $0["CardCode"]?.stringValue } ?? []
+        }
+        #expect(try await codes("startswith(CardCode,'V01')") == (10...19).map { "V0\($0)" })
+        #expect(try await codes("endswith(CardCode,'07')") == ["V007"])
+        #expect(try await codes("contains(CardName,'ndor 2') and CardType eq 'S'") == ["V002", "V020", "V021", "V022", "V023", "V024"])  // V025 is a customer
+        #expect(try await codes("substringof('ndor 7',CardName) eq true") == ["V007"])
+        #expect(try await codes("not startswith(CardCode,'V0') or CardCode eq 'V001'") == ["V001"])
+        #expect(await get("/b1s/v1/BusinessPartners", "$filter=" + "startswith(NoSuch,'x')".percentEncoded(), session: id).status == 400)
+        // $top=25 over pages of 20: the second page asks for the 5 left, not another 20
+        let first = try decode(await get("/b1s/v1/BusinessPartners", "$select=CardCode&$top=22", session: id))
+        #expect(first["value"]?.arrayValue?.count == 20)
+        let next = try #require(first["odata.nextLink"]?.stringValue)
+        #expect(next.contains("$top=2") && next.contains("$skip=20"))
+        let query = String(next.split(separator: "?", maxSplits: 1)[1]).replacingOccurrences(of: " ", with: "%20")
+        let second = try decode(await get("/b1s/v1/BusinessPartners", query, session: id))
+        #expect(second["value"]?.arrayValue?.count == 2)
+        #expect(second["odata.nextLink"] == nil)
+    }
+
     @Test func serverPagingFiltersAndSelect() async throws {
         let id = try session(await login())
         let first = try decode(await get("/b1s/v1/BusinessPartners", "$select=CardCode&$filter=CardType%20eq%20'S'", session: id))
