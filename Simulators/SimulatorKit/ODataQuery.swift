@@ -31,9 +31,12 @@ public struct ODataQuery: Sendable {
 
     /// Parses the query options of a request; `columns` are the entity set's properties.
     /// - Throws: ``QueryError`` naming the option or property that is wrong.
-    public init(_ request: (String) -> String?, columns: Set<String>) throws {
+    /// - Parameter sqlLike: also accept `like(Column,'pattern')` (SQL `LIKE`: `%` any run, `_` one
+    ///   character, case-insensitive): e.net's COMFND `LIKE` condition, never an OData client's.
+    public init(_ request: (String) -> String?, columns: Set<String>, sqlLike: Bool = false) throws {
         if let text = request("$filter"), !text.trimmingCharacters(in: .whitespaces).isEmpty {
             var parser = FilterParser(text: text, columns: columns)
+            parser.allowLike = sqlLike
             filter = try parser.parse()
         }
         if let text = request("$orderby") {
@@ -102,6 +105,7 @@ public struct ODataQuery: Sendable {
             switch name {
             case "startswith": return value.hasPrefix(text)
             case "endswith": return value.hasSuffix(text)
+            case "like": return sqlLike(value, text)
             default: return value.contains(text)
             }
         case .compare(let column, let op, let literal):
@@ -119,6 +123,34 @@ public struct ODataQuery: Sendable {
             default: return false
             }
         }
+    }
+
+    /// SQL Server's `LIKE` under a case-insensitive collation: `%` matches any run, `_` one
+    /// character. Linear backtracking on the last `%` only, so no pattern can make it slow.
+    public static func sqlLike(_ value: String, _ pattern: String) -> Bool {
+        let text = Array(value.lowercased())
+        let wanted = Array(pattern.lowercased())
+        var t = 0, p = 0
+        var star: Int?
+        var resume = 0
+        while t < text.count {
+            if p < wanted.count, wanted[p] == "_" || (wanted[p] != "%" && wanted[p] == text[t]) {
+                t += 1
+                p += 1
+            } else if p < wanted.count, wanted[p] == "%" {
+                star = p
+                resume = t
+                p += 1
+            } else if let at = star {
+                p = at + 1
+                resume += 1
+                t = resume
+            } else {
+                return false
+            }
+        }
+        while p < wanted.count, wanted[p] == "%" { p += 1 }
+        return p == wanted.count
     }
 
     /// Orders a field value against a literal; `nil` when they cannot be compared.
@@ -239,7 +271,9 @@ private struct FilterParser {
         guard terms <= Self.maximumTerms else {
             throw ODataQuery.QueryError(message: "The query specified in the URI is not valid. The node count limit of \(Self.maximumTerms) comparisons has been exceeded.")
         }
-        if case .word(let word) = tokens[position], Self.functions.contains(word.lowercased()), tokens[position + 1] == .open {
+        if case .word(let word) = tokens[position], Self.functions.contains(word.lowercased()) || (allowLike && word == "like"),
+            tokens[position + 1] == .open
+        {
             return try parseFunction(word.lowercased())
         }
         guard case .word(let column) = tokens[position] else { throw error("expected a property name") }
@@ -256,6 +290,7 @@ private struct FilterParser {
     }
 
     static let functions: Set<String> = ["startswith", "endswith", "contains", "substringof"]
+    var allowLike = false
 
     /// `startswith(F,'x')`, `endswith(F,'x')`, `contains(F,'x')`, `substringof('x',F)`, each
     /// optionally compared with `eq true` / `eq false`.

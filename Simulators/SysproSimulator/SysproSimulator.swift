@@ -140,11 +140,17 @@ struct EnetRoutes {
         for expression in document.child("Where")?.children("Expression") ?? [] {
             let column = expression.value("Column") ?? ""
             guard columns.contains(column) else { return "ERROR: Column '\(column)' not found in table '\(table)'" }
-            let ops = ["EQ": "eq", "NE": "ne", "GT": "gt", "LT": "lt", "GE": "ge", "LE": "le"]
+            let ops = ["EQ": "eq", "NE": "ne", "GT": "gt", "LT": "lt", "GE": "ge", "LE": "le", "LIKE": "like"]
             guard let op = ops[(expression.value("Condition") ?? "EQ").uppercased()] else {
                 return "ERROR: Condition '\(expression.value("Condition") ?? "")' is not supported by the simulator"
             }
             let value = expression.value("Value") ?? ""
+            if op == "like" {  // SQL LIKE on the column as text: `%` any run, `_` one character
+                if !filter.isEmpty { filter += (expression.value("AndOr") ?? "And").lowercased() == "or" ? " or " : " and " }
+                let pattern = "'" + value.replacingOccurrences(of: "'", with: "''") + "'"
+                filter += (expression.value("OpenBracket") ?? "") + "like(\(column),\(pattern))" + (expression.value("CloseBracket") ?? "")
+                continue
+            }
             let literal: String
             let sample = await backend.rows(table).first?[column]
             if case .number = sample, Double(value) != nil {
@@ -160,20 +166,37 @@ struct EnetRoutes {
         let returnRows = Int(document.value("ReturnRows") ?? "") ?? 5000
         let requested = document.child("Columns")?.children("Column").compactMap { $0.text.isEmpty ? nil : $0.text } ?? []
         let allColumns = (document.value("AllColumns") ?? "N").uppercased() == "Y" || requested.isEmpty
-        let parameters: [String: String] = ["$filter": filter, "$top": String(returnRows)]
+        // `<OrderBy><Column>A</Column><Column>B</Column></OrderBy>`, each column optionally
+        // followed by `<Direction>Desc</Direction>` (inferred shape; syspro.md notes only that an
+        // OrderBy request adds an OrderBy block to HeaderDetails).
+        var order: [String] = []
+        for element in document.child("OrderBy")?.children ?? [] {
+            if element.name == "Column", !element.text.isEmpty {
+                guard columns.contains(element.text) else { return "ERROR: Column '\(element.text)' not found in table '\(table)'" }
+                order.append(element.text)
+            } else if element.name == "Direction", element.text.lowercased().hasPrefix("desc"), let last = order.popLast() {
+                order.append(last + " desc")
+            }
+        }
+        var parameters: [String: String] = ["$filter": filter, "$top": String(returnRows)]
+        if !order.isEmpty { parameters["$orderby"] = order.joined(separator: ",") }
         let query: ODataQuery
         do {
-            query = try ODataQuery({ parameters[$0] }, columns: columns)
+            query = try ODataQuery({ parameters[$0] }, columns: columns, sqlLike: true)
         } catch let error as ODataQuery.QueryError {
             return "ERROR: \(error.message)"
         } catch {
             return "ERROR: \(error)"
         }
-        let result = await backend.query(table, query, cacheKey: "comfnd|\(filter)")
+        let result = await backend.query(table, query, cacheKey: "comfnd|\(filter)|\(order)")
         var body = "<HeaderDetails>\n<TableName>\(SafeXML.escape(table))</TableName>\n<Columns>\n"
         let shown = allColumns ? columns.sorted() : requested
         for column in shown { body += "<Column>\(SafeXML.escape(column))</Column>\n" }
-        body += "</Columns>\n</HeaderDetails>\n"
+        body += "</Columns>\n"
+        if !order.isEmpty {
+            body += "<OrderBy>\n" + order.map { "<Column>\(SafeXML.escape($0.split(separator: " ").first.map(String.init) ?? $0))</Column>\n" }.joined() + "</OrderBy>\n"
+        }
+        body += "</HeaderDetails>\n"
         for row in result.rows {
             body += "<Row>\n"
             for column in shown {

@@ -87,6 +87,29 @@ import Testing
         #expect(await enet("Query/Query", "UserId=\(id)&BusinessObject=NOPE01&XmlIn=").contains("100000"))
     }
 
+    /// COMFND's `LIKE` condition (SQL wildcards, case-insensitive) and `OrderBy`, as clients
+    /// use them for "find the supplier whose code starts with…" look-ups.
+    @Test func comfndHonoursLikeAndOrderBy() async {
+        let id = await enet("Logon", "Operator=ADMIN&OperatorPassword=pw&CompanyId=EDU1").trimmingCharacters(in: .whitespaces)
+        func find(_ whereXML: String, order: String = "") async -> String {
+            let xml = "<Query><TableName>PorMasterHdr</TableName><ReturnRows>10</ReturnRows><Columns><Column>PurchaseOrder</Column><Column>Supplier</Column></Columns>\(order)<Where>\(whereXML)</Where></Query>"
+            return await enet("Query/Query", "UserId=\(id)&BusinessObject=COMFND&XmlIn=\(xml.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)")
+        }
+        let like = await find("<Expression><Column>Supplier</Column><Condition>LIKE</Condition><Value>sup%</Value></Expression>")
+        #expect(like.contains("<RowsReturned>       2</RowsReturned>"))
+        #expect(!like.contains("O'NEIL") && !like.contains("O&apos;NEIL"))
+        let one = await find("<Expression><Column>Supplier</Column><Condition>LIKE</Condition><Value>SUP00_</Value></Expression><Expression><AndOr>And</AndOr><Column>Supplier</Column><Condition>LIKE</Condition><Value>%2</Value></Expression>")
+        #expect(one.contains("<Supplier>SUP002</Supplier>") && one.contains("<RowsReturned>       1</RowsReturned>"))
+        let ordered = await find("<Expression><Column>OrderStatus</Column><Condition>NE</Condition><Value>X</Value></Expression>",
+                                 order: "<OrderBy><Column>Supplier</Column><Direction>Desc</Direction></OrderBy>")
+        let suppliers = ordered.components(separatedBy: "<Supplier>").dropFirst().map { String($0.prefix { $0 != "<" }) }
+        #expect(suppliers == ["SUP002", "SUP001", "O&apos;NEIL"] || suppliers == ["SUP002", "SUP001", "O'NEIL"])
+        #expect(ordered.contains("<OrderBy>\n<Column>Supplier</Column>\n</OrderBy>"))
+        #expect(await find("", order: "<OrderBy><Column>NoSuch</Column></OrderBy>").hasPrefix("ERROR"))
+        #expect(ODataQuery.sqlLike("abcabcabc", "%a%b%c%") && !ODataQuery.sqlLike("abc", "a_") && ODataQuery.sqlLike("", "%"))
+        #expect(!ODataQuery.sqlLike(String(repeating: "a", count: 5000), String(repeating: "%a", count: 50) + "b"))
+    }
+
     @Test func odataFiltersOrdersPagesAndSelects() async throws {
         let all = try rows(await odata("PorMasterHdr", "$orderby=OrderEntryDate%20desc"))
         #expect(all.compactMap { $0["PurchaseOrder"]?.stringValue } == ["000000000150804", "000000000150803", "000000000150802"])
