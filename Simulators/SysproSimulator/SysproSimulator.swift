@@ -77,10 +77,11 @@ struct EnetRoutes {
         case "query/query":
             guard let op = await backend.useSession(arg("UserId") ?? "") else { return Self.reply(SysproSimulator.invalidSession) }
             let object = (arg("BusinessObject") ?? "").uppercased()
-            guard object == "COMFND" else {
-                return Self.reply("ERROR: e.net exception raised: 100000 Business object '\(object)' is not licensed or does not exist")
+            switch object {
+            case "COMFND": return Self.reply(await comfnd(xmlIn: arg("XmlIn") ?? "", operatorCode: op))
+            case "PORQ60": return Self.reply(await porq60(xmlIn: arg("XmlIn") ?? "", operatorCode: op))
+            default: return Self.reply("ERROR: e.net exception raised: 100000 Business object '\(object)' is not licensed or does not exist")
             }
-            return Self.reply(await comfnd(xmlIn: arg("XmlIn") ?? "", operatorCode: op))
         case "query/browse", "query/fetch", "transaction/post", "transaction/postld", "transaction/build",
             "setup/add", "setup/update", "setup/delete":
             guard await backend.useSession(arg("UserId") ?? "") != nil else { return Self.reply(SysproSimulator.invalidSession) }
@@ -208,6 +209,60 @@ struct EnetRoutes {
         body += "<RowsReturned>" + String(repeating: " ", count: max(0, 8 - count.count)) + count + "</RowsReturned>"
         let role = await backend.operatorInfo(operatorCode)?.primaryRole ?? "   "
         return Self.envelope(root: table, role: role, body: body)
+    }
+
+    /// PORQ60, the purchase order query by order number, as clients call it:
+    /// `<Query><Option><OrderStatus>A</OrderStatus>…</Option><Filter><PurchaseOrder FilterType="S"
+    /// FilterValue="…"/></Filter></Query>` (`FilterType` `A` all, `S` one, `L` a comma-separated
+    /// list; `OrderStatus` `A` all or one status code). The answer's root is
+    /// `PurchaseOrdersByOrderNumber`, with `PurchaseOrders/PurchaseOrder/OrderHeader` (`Status`,
+    /// `OrderType`, …) and `OrderDetails/Line` per PorMasterDetail row — the path a published
+    /// client reads (`…/OrderHeader/Status`); the rest of the shape is inferred (syspro.md §5.2).
+    func porq60(xmlIn: String, operatorCode: String) async -> String {
+        let document: XMLElementNode
+        do {
+            document = try SafeXML.parse(xmlIn)
+        } catch {
+            return "ERROR: XML document could not be parsed: \(error)"
+        }
+        let filter = document.child("Filter")?.child("PurchaseOrder")
+        let type = (filter?.attributes["FilterType"] ?? "A").uppercased()
+        let value = filter?.attributes["FilterValue"] ?? ""
+        let wanted: Set<String>?
+        switch type {
+        case "A": wanted = nil
+        case "S": wanted = [value]
+        case "L": wanted = Set(value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        default: return "ERROR: e.net exception raised: 100030 FilterType '\(type)' for 'PurchaseOrder' is not valid"
+        }
+        let status = (document.child("Option")?.value("OrderStatus") ?? "A").uppercased()
+        let headers = await backend.rows("PorMasterHdr").filter { row in
+            guard let po = row["PurchaseOrder"]?.stringValue else { return false }
+            if let wanted, !wanted.contains(po) { return false }
+            return status == "A" || status.isEmpty || row["OrderStatus"]?.stringValue == status
+        }.sorted { ($0["PurchaseOrder"]?.stringValue ?? "") < ($1["PurchaseOrder"]?.stringValue ?? "") }
+        let details = await backend.rows("PorMasterDetail")
+        func element(_ name: String, _ value: JSONValue?) -> String { "<\(name)>\(SafeXML.escape(Self.text(value)))</\(name)>\n" }
+        var body = "<PurchaseOrders>\n"
+        for header in headers {
+            let po = header["PurchaseOrder"]?.stringValue ?? ""
+            body += "<PurchaseOrder>\n<OrderHeader>\n"
+            body += element("PurchaseOrder", header["PurchaseOrder"]) + element("Supplier", header["Supplier"])
+            body += element("Status", header["OrderStatus"]) + element("OrderType", header["OrderType"])
+            body += element("OrderEntryDate", header["OrderEntryDate"].map { .string(String(($0.stringValue ?? "").prefix(10))) })
+            body += element("OrderDueDate", header["OrderDueDate"].map { .string(String(($0.stringValue ?? "").prefix(10))) })
+            body += element("Currency", header["Currency"])
+            body += "</OrderHeader>\n<OrderDetails>\n"
+            for line in details where line["PurchaseOrder"]?.stringValue == po {
+                body += "<Line>\n" + element("Line", line["Line"]) + element("StockCode", line["MStockCode"])
+                body += element("StockDescription", line["MStockDes"]) + element("OrderQty", line["MOrderQty"])
+                body += element("Price", line["MPrice"]) + element("GlCode", line["MGlCode"]) + element("Job", line["MJob"]) + "</Line>\n"
+            }
+            body += "</OrderDetails>\n</PurchaseOrder>\n"
+        }
+        body += "</PurchaseOrders>"
+        let role = await backend.operatorInfo(operatorCode)?.primaryRole ?? "   "
+        return Self.envelope(root: "PurchaseOrdersByOrderNumber", role: role, body: body)
     }
 
     static func text(_ value: JSONValue?) -> String {

@@ -110,6 +110,26 @@ import Testing
         #expect(!ODataQuery.sqlLike(String(repeating: "a", count: 5000), String(repeating: "%a", count: 50) + "b"))
     }
 
+    /// PORQ60 answers the path a published client reads: PurchaseOrdersByOrderNumber/
+    /// PurchaseOrders/PurchaseOrder/OrderHeader/Status.
+    @Test func porq60FindsPurchaseOrdersByNumber() async throws {
+        let id = await enet("Logon", "Operator=ADMIN&OperatorPassword=pw&CompanyId=EDU1").trimmingCharacters(in: .whitespaces)
+        func query(_ filter: String, status: String = "A") async -> String {
+            let xml = "<Query xmlns:xsd=\"http://www.w3.org/2001/XMLSchema-instance\" xsd:noNamespaceSchemaLocation=\"PORQ60.XSD\"><Option><OrderStatus>\(status)</OrderStatus></Option><Filter>\(filter)</Filter></Query>"
+            return await enet("Query/Query", "UserId=\(id)&BusinessObject=PORQ60&XmlIn=\(xml.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)")
+        }
+        let one = await query(#"<PurchaseOrder FilterType="S" FilterValue="000000000150804"/>"#)
+        let parsed = try SafeXML.parse(one)
+        #expect(parsed.name == "PurchaseOrdersByOrderNumber")
+        #expect(parsed.child("PurchaseOrders")?.child("PurchaseOrder")?.child("OrderHeader")?.value("Status") == "*")
+        #expect(parsed.child("PurchaseOrders")?.children("PurchaseOrder").count == 1)
+        let list = try SafeXML.parse(await query(#"<PurchaseOrder FilterType="L" FilterValue="000000000150802,000000000150803"/>"#))
+        #expect(list.child("PurchaseOrders")?.children("PurchaseOrder").count == 2)
+        let open = try SafeXML.parse(await query(#"<PurchaseOrder FilterType="A" FilterValue=""/>"#, status: "1"))
+        #expect(open.child("PurchaseOrders")?.children("PurchaseOrder").count == 2)
+        #expect(await query(#"<PurchaseOrder FilterType="Q" FilterValue=""/>"#).hasPrefix("ERROR"))
+    }
+
     @Test func odataFiltersOrdersPagesAndSelects() async throws {
         let all = try rows(await odata("PorMasterHdr", "$orderby=OrderEntryDate%20desc"))
         #expect(all.compactMap { $0["PurchaseOrder"]?.stringValue } == ["000000000150804", "000000000150803", "000000000150802"])
