@@ -30,8 +30,10 @@ public struct IssuedToken: Sendable, Equatable {
 /// - ``loggedIn(_:now:)`` never answers `.logIn`: a token that would need renewing the moment it
 ///   arrives (its lifetime is not longer than the margin) fails the call with the figures, so a call
 ///   requests at most one token before it is sent.
-/// - After a 401 ``callFinished(unauthorized:)`` answers `.logIn` once per call; a second 401 with
-///   the fresh token fails the call.
+/// - After a 401 ``callFinished(unauthorized:used:retried:)`` answers `.logIn` once per call (or
+///   `.send` with a token another call fetched meanwhile); a second 401 fails the call. Whether a
+///   call has had its retry is the caller's (``BearerTokens``), so calls in flight at once each
+///   get their own.
 public struct AuthStateMachine: Sendable, Equatable {
     public enum Action: Equatable, Sendable {
         case send(token: String)
@@ -46,7 +48,6 @@ public struct AuthStateMachine: Sendable, Equatable {
     public private(set) var clockSkew: TimeInterval?
     /// The latest token's issue time as the server stated it.
     public private(set) var serverIssuedAt: Date?
-    private var retriedAfter401 = false
     public let refreshMargin: TimeInterval
     /// The system named in the failure message.
     public let system: String
@@ -58,7 +59,6 @@ public struct AuthStateMachine: Sendable, Equatable {
 
     /// At the start of each call: `.send` with the cached token, or `.logIn`.
     public mutating func beforeCall(now: Date) -> Action {
-        retriedAfter401 = false
         guard let token, let expiresAt, now < expiresAt.addingTimeInterval(-refreshMargin) else { return .logIn }
         return .send(token: token)
     }
@@ -77,24 +77,6 @@ public struct AuthStateMachine: Sendable, Equatable {
         token = issued.accessToken
         expiresAt = now.addingTimeInterval(issued.lifetime)
         return .send(token: issued.accessToken)
-    }
-
-    /// After a call answered; `unauthorized` is HTTP 401.
-    /// - Returns: `nil` to hand the reply to the caller, `.logIn` for the one re-login a call may
-    ///   make, `.fail` for a second 401.
-    public mutating func callFinished(unauthorized: Bool) -> Action? {
-        guard unauthorized else {
-            retriedAfter401 = false
-            return nil
-        }
-        token = nil
-        expiresAt = nil
-        if retriedAfter401 {
-            retriedAfter401 = false
-            return .fail("\(system) answered 401 again with a freshly issued token")
-        }
-        retriedAfter401 = true
-        return .logIn
     }
 
     /// Forget the token (each polling cycle starts with a fresh one, as the seed asks).

@@ -58,22 +58,24 @@ import Testing
         var machine = AuthStateMachine()
         _ = machine.loggedIn(token("a"), now: t0)
         #expect(machine.beforeCall(now: t0) == .send(token: "a"))
-        #expect(machine.callFinished(unauthorized: true) == .logIn)
+        #expect(machine.callFinished(unauthorized: true, used: "a", retried: false) == .logIn)
         #expect(machine.loggedIn(token("b"), now: t0) == .send(token: "b"))
-        if case .fail = machine.callFinished(unauthorized: true) {} else { Issue.record("second 401 must fail") }
+        if case .fail = machine.callFinished(unauthorized: true, used: "b", retried: true) {} else { Issue.record("second 401 must fail") }
+        #expect(machine.token == nil)  // the refused token is forgotten
     }
 
     @Test func eachCallGetsItsOwnRetry() {
         var machine = AuthStateMachine()
         _ = machine.loggedIn(token("a"), now: t0)
-        #expect(machine.callFinished(unauthorized: true) == .logIn)
+        #expect(machine.callFinished(unauthorized: true, used: "a", retried: false) == .logIn)
         _ = machine.loggedIn(token("b"), now: t0)
-        #expect(machine.callFinished(unauthorized: false) == nil)
-        #expect(machine.callFinished(unauthorized: true) == .logIn)
-        // a call that ended in a transport error after its re-login does not use up the next call's retry
+        #expect(machine.callFinished(unauthorized: false, used: "b", retried: true) == nil)
+        // another call, refused with the token it carried, gets its own retry
+        #expect(machine.callFinished(unauthorized: true, used: "b", retried: false) == .logIn)
         _ = machine.loggedIn(token("c"), now: t0)
-        #expect(machine.beforeCall(now: t0) == .send(token: "c"))
-        #expect(machine.callFinished(unauthorized: true) == .logIn)
+        // a call that carried an older token resends with the one another call already fetched
+        #expect(machine.callFinished(unauthorized: true, used: "b", retried: false) == .send(token: "c"))
+        #expect(machine.token == "c")
     }
 }
 
