@@ -10,10 +10,7 @@ public struct SAPB1Simulator: BackedSimulator {
     public let name = "sapb1"
     public let backend: SAPB1Backend
     public static let serviceRoot = "/b1s/v1"
-    static let entitySets: [String: String] = [
-        "BusinessPartners": "CardCode", "Projects": "Code", "ChartOfAccounts": "Code", "ProfitCenters": "CenterCode",
-        "PurchaseInvoices": "DocEntry", "JournalEntries": "JdtNum",
-    ]
+    static let entitySets: [String: String] = SAPB1EntitySchema.all.mapValues(\.key)
 
     public init(clock: any SyncClock) { backend = SAPB1Backend(clock: clock) }
 
@@ -58,8 +55,12 @@ public struct SAPB1Simulator: BackedSimulator {
             return Self.ok(200, ["value": .array(sets)], v4: v4)
         default: break
         }
-        if method == "POST", ["/PurchaseInvoices", "/JournalEntries"].contains(rest) {
+        if method == "POST" && rest == "/$batch" { return await batch(request, company: company, root: root, v4: v4) }
+        if method == "POST", let schema = SAPB1EntitySchema.all[String(rest.dropFirst())], schema.creatable {
             return await create(String(rest.dropFirst()), company: company, request: request, root: root, v4: v4)
+        }
+        if ["PATCH", "PUT", "MERGE", "DELETE"].contains(method) {
+            return await change(method, String(rest.dropFirst()), company: company, request: request, v4: v4)
         }
         guard method == "GET" else {
             return Self.error(400, code: -5006, "The requested action is not supported for this object.", v4: v4)
@@ -70,23 +71,17 @@ public struct SAPB1Simulator: BackedSimulator {
             let set = String(name.dropLast("/$count".count))
             guard Self.entitySets[set] != nil else { return Self.error(404, code: -1, "Resource not found for the segment '\(set)'.", v4: v4) }
             let all = await backend.rows(company, set) ?? []
-            let columns = Set(all.flatMap { ($0.objectValue ?? [:]).keys }).union(Self.properties[set] ?? []).union(await backend.settings.userFields)
+            let columns = Set(all.flatMap { ($0.objectValue ?? [:]).keys }).union(SAPB1EntitySchema.all[set]?.properties ?? []).union(await backend.settings.userFields)
             do {
                 let query = try ODataQuery({ request.queryValue($0) }, columns: columns)
                 let count = all.compactMap(\.objectValue).filter { row in query.filter.map { Self.evaluate($0, row) } ?? true }.count
                 return .text(200, String(count))
-            } catch let error as ODataQuery.QueryError {
-                return Self.error(400, code: -1000, error.message, v4: v4)
             } catch {
-                return Self.error(400, code: -1000, "\(error)", v4: v4)
+                return Self.queryRefusal(error, set: set, v4: v4)
             }
         }
-        if let open = name.firstIndex(of: "("), name.hasSuffix(")") {
-            let set = String(name[..<open])
+        if let (set, key) = Self.entityKey(name) {
             guard let keyField = Self.entitySets[set] else { return Self.error(404, code: -1, "Resource not found for the segment '\(set)'.", v4: v4) }
-            var key = String(name[name.index(after: open)..<name.index(before: name.endIndex)])
-            if key.hasPrefix("\(keyField)=") { key = String(key.dropFirst(keyField.count + 1)) }
-            if key.hasPrefix("'") && key.hasSuffix("'") && key.count >= 2 { key = String(key.dropFirst().dropLast()).replacingOccurrences(of: "''", with: "'") }
             let rows = await backend.rows(company, set) ?? []
             guard let row = rows.first(where: { $0[keyField]?.scalarText == key }) else {
                 return Self.error(404, code: -2028, "No matching records found (ODBC -2028)", v4: v4)
@@ -128,14 +123,12 @@ public struct SAPB1Simulator: BackedSimulator {
     /// odata.maxpagesize`, `B1S-PageSize`) with a nextLink relative to the service root carrying
     /// every option plus `$skip`. With `$top` at or under the page size there is no nextLink.
     func collection(_ set: String, rows all: [JSONValue], request: SimRequest, root: String, v4: Bool, pageSize configured: Int) async -> SimResponse {
-        let columns = Set(all.flatMap { ($0.objectValue ?? [:]).keys }).union(Self.properties[set] ?? []).union(await backend.settings.userFields)
+        let columns = Set(all.flatMap { ($0.objectValue ?? [:]).keys }).union(SAPB1EntitySchema.all[set]?.properties ?? []).union(await backend.settings.userFields)
         let query: ODataQuery
         do {
             query = try ODataQuery({ request.queryValue($0) }, columns: columns)
-        } catch let error as ODataQuery.QueryError {
-            return Self.error(400, code: -1000, error.message, v4: v4)
         } catch {
-            return Self.error(400, code: -1000, "\(error)", v4: v4)
+            return Self.queryRefusal(error, set: set, v4: v4)
         }
         var rows: [[String: JSONValue]] = all.compactMap(\.objectValue)
         if let filter = query.filter {
@@ -199,28 +192,15 @@ public struct SAPB1Simulator: BackedSimulator {
     static let enumAliases = ["S": "cSupplier", "C": "cCustomer", "L": "cLid", "Y": "tYES", "N": "tNO"]
     static let enumColumns: Set<String> = ["CardType", "Valid", "Frozen", "ActiveAccount", "Active", "Cancelled"]
 
-    /// The documented properties of each entity set, filterable even before a row carries them
-    /// (an empty `PurchaseInvoices` still answers `$filter=NumAtCard eq '…'` with `[]`).
-    static let properties: [String: Set<String>] = [
-        "BusinessPartners": ["CardCode", "CardName", "CardType", "GroupCode", "FederalTaxID", "Currency", "Phone1", "EmailAddress", "Valid", "Frozen"],
-        "Projects": ["Code", "Name", "ValidFrom", "ValidTo", "Active"],
-        "ChartOfAccounts": ["Code", "Name", "FormatCode", "AccountType", "ActiveAccount", "AccountLevel", "FatherAccountKey", "AcctCurrency"],
-        "ProfitCenters": ["CenterCode", "CenterName", "GroupCode", "InWhichDimension", "EffectiveFrom", "EffectiveTo", "Active"],
-        "PurchaseInvoices": ["DocEntry", "DocNum", "CardCode", "CardName", "DocType", "NumAtCard", "DocDate", "DocDueDate", "TaxDate", "DocCurrency",
-                             "Comments", "JournalMemo", "Project", "DocTotal", "VatSum", "DocumentStatus", "Cancelled", "CreationDate"],
-        "JournalEntries": ["JdtNum", "Number", "ReferenceDate", "DueDate", "TaxDate", "Memo", "Reference", "Reference2", "Reference3", "ProjectCode",
-                           "TransactionCode"],
-    ]
-
     public func apply(_ action: FaultAction) async { await backend.killSessions() }
     public func reset() async { await backend.reset() }
     public func seed(_ data: JSONValue) async throws { try await backend.seed(data) }
 }
 
 extension SAPB1Simulator {
-    /// `POST PurchaseInvoices` / `POST JournalEntries`: 201 with the entity (keys assigned) and a
-    /// `Location`, or with `Prefer: return-no-content` a 204 with `Location` and
-    /// `Preference-Applied`; a refusal is a 400 in the root's error shape.
+    /// `POST PurchaseInvoices` / `JournalEntries` / `BusinessPartners` / `Items` / `Projects`: 201
+    /// with the entity (keys assigned) and a `Location`, or with `Prefer: return-no-content` a 204
+    /// with `Location` and `Preference-Applied`; a refusal is a 400 in the root's error shape.
     func create(_ set: String, company: String, request: SimRequest, root: String, v4: Bool) async -> SimResponse {
         guard let body = request.jsonBody()?.objectValue else {
             return Self.error(400, code: -1, "The request body is not a JSON object", v4: v4)
@@ -229,8 +209,10 @@ extension SAPB1Simulator {
         case .failure(let refusal):
             return Self.error(400, code: refusal.code, refusal.text, v4: v4)
         case .success(let entity):
-            let key = set == "PurchaseInvoices" ? entity["DocEntry"] : entity["JdtNum"]
-            let location = "\(request.origin)\(root)/\(set)(\(key?.scalarText ?? ""))"
+            let schema = SAPB1EntitySchema.all[set]
+            let key = entity[schema?.key ?? ""]?.scalarText ?? ""
+            let literal = schema?.numericKey == true ? key : "'" + key.replacingOccurrences(of: "'", with: "''") + "'"
+            let location = "\(request.origin)\(root)/\(set)(\(literal))"
             if request.header("prefer")?.contains("return-no-content") == true {
                 return SimResponse(status: 204, headers: [("Location", location), ("Preference-Applied", "return-no-content")])
             }
@@ -238,5 +220,49 @@ extension SAPB1Simulator {
             fields[v4 ? "@odata.context" : "odata.metadata"] = .string("\(request.origin)\(root)/$metadata#\(set)\(v4 ? "/$entity" : "/@Element")")
             return Self.ok(201, .object(fields), v4: v4, headers: [("Location", location)])
         }
+    }
+
+    /// `Set(key)` in its three spellings — `(22)`, `('V100')`, `(CardCode='V100')` — with quotes
+    /// doubled inside a string key; `nil` for a path that is not one entity.
+    static func entityKey(_ name: String) -> (set: String, key: String)? {
+        guard let open = name.firstIndex(of: "("), name.hasSuffix(")") else { return nil }
+        let set = String(name[..<open])
+        var key = String(name[name.index(after: open)..<name.index(before: name.endIndex)])
+        if let keyField = entitySets[set], key.hasPrefix("\(keyField)=") { key = String(key.dropFirst(keyField.count + 1)) }
+        if key.hasPrefix("'") && key.hasSuffix("'") && key.count >= 2 { key = String(key.dropFirst().dropLast()).replacingOccurrences(of: "''", with: "'") }
+        return (set, key)
+    }
+
+    /// A query option SAP cannot apply: -1000, and for a property the type lacks SAP's own text
+    /// (`Property 'NoSuch' of 'BusinessPartner' is invalid`), as on writes.
+    static func queryRefusal(_ error: any Error, set: String, v4: Bool) -> SimResponse {
+        guard let error = error as? ODataQuery.QueryError else { return Self.error(400, code: -1000, "\(error)", v4: v4) }
+        if let property = error.property, let type = SAPB1EntitySchema.all[set]?.type {
+            return Self.error(400, code: -1000, "Property '\(property)' of '\(type)' is invalid", v4: v4)
+        }
+        return Self.error(400, code: -1000, error.message, v4: v4)
+    }
+
+    /// `PATCH` (or `MERGE`) stores a partial change, `PUT` replaces, `DELETE` removes master
+    /// data: 204 with an empty body; refusals in the root's error shape.
+    func change(_ method: String, _ name: String, company: String, request: SimRequest, v4: Bool) async -> SimResponse {
+        guard let (set, key) = Self.entityKey(name), Self.entitySets[set] != nil else {
+            if Self.entitySets[name] != nil {
+                return Self.error(400, code: -5006, "The requested action is not supported for this object.", v4: v4)
+            }
+            return Self.error(404, code: -1, "Resource not found for the segment '\(name)'.", v4: v4)
+        }
+        let refusal: SAPB1Backend.Refusal?
+        if method == "DELETE" {
+            refusal = await backend.delete(set, company: company, key: key)
+        } else {
+            guard let body = request.jsonBody()?.objectValue else {
+                return Self.error(400, code: -1, "The request body is not a JSON object", v4: v4)
+            }
+            let replaceLines = request.header("b1s-replacecollectionsonpatch")?.lowercased() == "true"
+            refusal = await backend.update(set, company: company, key: key, body: body, replace: method == "PUT", replaceCollections: replaceLines)
+        }
+        if let refusal { return Self.error(refusal.status, code: refusal.code, refusal.text, v4: v4) }
+        return SimResponse(status: 204)
     }
 }

@@ -21,7 +21,19 @@ public struct ODataQuery: Sendable {
         case or(Filter, Filter)
         case not(Filter)
     }
-    public struct QueryError: Error, Sendable { public var message: String }
+    public struct QueryError: Error, Sendable {
+        public var message: String
+        /// The property the query named that the entity type does not have, so a simulator can
+        /// word the refusal its own way (SAP: `Property 'X' of 'Document' is invalid`).
+        public var property: String?
+        public init(message: String, property: String? = nil) {
+            self.message = message
+            self.property = property
+        }
+        static func unknown(_ name: String) -> QueryError {
+            QueryError(message: "Could not find a property named '\(name)' on the entity type.", property: name)
+        }
+    }
 
     public var filter: Filter?
     public var orderBy: [(String, Bool)] = []  // (property, descending)
@@ -43,7 +55,7 @@ public struct ODataQuery: Sendable {
             for part in text.split(separator: ",") {
                 let words = part.split(separator: " ").map(String.init)
                 guard let name = words.first, columns.contains(name) else {
-                    throw QueryError(message: "Could not find a property named '\(part.trimmingCharacters(in: .whitespaces))' on the entity type.")
+                    throw QueryError.unknown(part.trimmingCharacters(in: .whitespaces).split(separator: " ").first.map(String.init) ?? "")
                 }
                 let direction = words.count > 1 ? words[1].lowercased() : "asc"
                 guard direction == "asc" || direction == "desc" else {
@@ -55,7 +67,7 @@ public struct ODataQuery: Sendable {
         if let text = request("$select") {
             let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             for name in names where !columns.contains(name) && name != "*" {
-                throw QueryError(message: "Could not find a property named '\(name)' on the entity type.")
+                throw QueryError.unknown(name)
             }
             select = names.contains("*") ? nil : names
         }
@@ -278,7 +290,7 @@ private struct FilterParser {
         }
         guard case .word(let column) = tokens[position] else { throw error("expected a property name") }
         guard columns.contains(column) else {
-            throw ODataQuery.QueryError(message: "Could not find a property named '\(column)' on the entity type.")
+            throw ODataQuery.QueryError.unknown(column)
         }
         position += 1
         guard case .word(let op) = tokens[position], ["eq", "ne", "gt", "ge", "lt", "le"].contains(op) else {
@@ -299,7 +311,7 @@ private struct FilterParser {
         func column() throws -> String {
             guard case .word(let column) = tokens[position] else { throw error("expected a property name in \(name)()") }
             guard columns.contains(column) else {
-                throw ODataQuery.QueryError(message: "Could not find a property named '\(column)' on the entity type.")
+                throw ODataQuery.QueryError.unknown(column)
             }
             position += 1
             return column

@@ -118,6 +118,12 @@ public actor SAPB1Client {
     /// after a 401.
     /// - Returns: the reply for any status but 401 (callers map the rest).
     public func call(_ method: String, _ path: String, body: JSONValue? = nil, headers extra: [(String, String)] = []) async throws -> HTTPReply {
+        try await call(method, path, rawBody: body?.jsonData(), contentType: body == nil ? nil : "application/json", headers: extra)
+    }
+
+    /// One call with a body of any type (`$batch` sends `multipart/mixed`), the session handled
+    /// as in ``call(_:_:body:headers:)``.
+    public func call(_ method: String, _ path: String, rawBody: Data?, contentType: String?, headers extra: [(String, String)] = []) async throws -> HTTPReply {
         if path.hasPrefix("http") {
             var links = NextLinks(base: connection.origin, system: "SAP B1")
             _ = try links.check(path)
@@ -127,12 +133,8 @@ public actor SAPB1Client {
         while true {
             if session == nil { try await login() }
             var headers = cookieHeaders() + [("Accept", "application/json")] + extra
-            var data: Data?
-            if let body {
-                headers.append(("Content-Type", "application/json"))
-                data = body.jsonData()
-            }
-            let reply = try await transport.send(method, url, headers: headers, body: data)
+            if let contentType { headers.append(("Content-Type", contentType)) }
+            let reply = try await transport.send(method, url, headers: headers, body: rawBody)
             guard reply.status == 401 else { return reply }
             session = nil
             guard !relogged else {

@@ -267,7 +267,7 @@ func decode(_ response: SimResponse) throws -> JSONValue { try JSONDecoder().dec
         let center = try await refusal("PurchaseInvoices", #"{"CardCode":"V001","DocType":"dDocument_Service","DocumentLines":[{"AccountCode":"5100","LineTotal":1,"CostingCode":"PC999"}]}"#, v2: true)
         #expect(center.code == "-5002" && center.text.contains("PC999"))  // v2: the code is a string
         let udf = try await refusal("PurchaseInvoices", #"{"CardCode":"V001","U_NOT_CREATED":"x","DocumentLines":[{"AccountCode":"5100","LineTotal":1}]}"#)
-        #expect(udf == (400, "-1", "Property 'U_NOT_CREATED' of 'Document' is invalid"))
+        #expect(udf == (400, "-1000", "Property 'U_NOT_CREATED' of 'Document' is invalid"))
         let unbalanced = try await refusal("JournalEntries", #"{"JournalEntryLines":[{"AccountCode":"5100","Debit":10},{"AccountCode":"2100","Credit":9.99}]}"#)
         #expect(unbalanced.status == 400 && unbalanced.text.contains("Unbalanced"))
         let entry = try decode(await post("/b1s/v1/JournalEntries", #"{"Reference":"PROCORE-DC-7","JournalEntryLines":[{"AccountCode":"5100","Debit":1840.25,"CostingCode":"PC100"},{"ShortName":"V001","Credit":1840.25}]}"#, session: id))
@@ -305,6 +305,184 @@ func decode(_ response: SimResponse) throws -> JSONValue { try JSONDecoder().dec
         let second = try decode(await get("/b1s/v1/BusinessPartners", query, session: id))
         #expect(second["value"]?.arrayValue?.count == 2)
         #expect(second["odata.nextLink"] == nil)
+    }
+
+    func send(_ method: String, _ path: String, _ body: String, session: String, headers: [String: String] = [:]) async -> SimResponse {
+        await core.respond(SimRequest(method: method, path: path, headers: headers.merging(["Cookie": "B1SESSION=\(session)", "Content-Type": "application/json"]) { a, _ in a },
+                                      body: Data(body.utf8), origin: "https://sl.example:50000"))
+    }
+
+    func seedPostingData() async throws {
+        try await backend.seed(["data": ["SBODEMOUS": [
+            "ChartOfAccounts": [["Code": "5100", "ActiveAccount": "tYES"], ["Code": "2100", "ActiveAccount": "tYES"]],
+            "Items": [["ItemCode": "REBAR-12", "ItemName": "Rebar #4"]],
+            "SalesTaxCodes": [["Code": "CA", "Name": "California", "Rate": 7.25], ["Code": "EX", "Name": "Exempt", "Rate": 0]],
+            "VatGroups": [["Code": "I1", "Name": "Input 20%", "VatGroups_Lines": [["Effectivefrom": "2020-01-01", "Rate": 20]]]],
+        ]]])
+    }
+
+    /// PATCH stores the change (lines merge by LineNum, totals recomputed), an unknown property is
+    /// -1000 with SAP's text on reads and writes, a document without DocType is an item document,
+    /// and DocTotal carries the VAT of each line's tax code (sapb1.md §§4, 5, 8).
+    @Test func patchUnknownPropertiesItemDocumentsAndVAT() async throws {
+        try await seedPostingData()
+        let id = try session(await login())
+        // DocTotal = lines + VAT: 100 at 7.25 % and 50 exempt → VatSum 7.25, DocTotal 157.25
+        let taxed = try decode(await post("/b1s/v1/PurchaseInvoices", #"{"CardCode":"V001","DocType":"dDocument_Service","DocumentLines":[{"AccountCode":"5100","LineTotal":100,"TaxCode":"CA"},{"AccountCode":"5100","LineTotal":50,"TaxCode":"EX"}]}"#, session: id))
+        #expect(taxed["VatSum"] == 7.25)
+        #expect(taxed["DocTotal"] == 157.25)
+        #expect(taxed["DocumentLines"]?.arrayValue?.map { $0["TaxTotal"] } == [7.25, 0])
+        let vat = try decode(await post("/b1s/v2/PurchaseInvoices", #"{"CardCode":"V001","DocType":"dDocument_Service","DocumentLines":[{"AccountCode":"5100","LineTotal":10.01,"VatGroup":"I1"}]}"#, session: id))
+        #expect(vat["DocTotal"] == 12.01)  // 10.01 + 2.002 → 2.00
+        let badTax = try decode(await post("/b1s/v1/PurchaseInvoices", #"{"CardCode":"V001","DocType":"dDocument_Service","DocumentLines":[{"AccountCode":"5100","LineTotal":1,"TaxCode":"ZZ"}]}"#, session: id))
+        #expect(badTax["error"]?["message"]?["value"]?.stringValue?.contains("'ZZ'") == true)
+        // no DocType: an item document, whose lines need a known ItemCode
+        let noItem = await post("/b1s/v1/PurchaseInvoices", #"{"CardCode":"V001","DocumentLines":[{"AccountCode":"5100","LineTotal":1}]}"#, session: id)
+        #expect(noItem.status == 400)
+        #expect(try decode(noItem)["error"]?["message"]?["value"] == "Item number is missing; specify an item number [DocumentLines.ItemCode][line: 1]")
+        #expect(await post("/b1s/v1/PurchaseInvoices", #"{"CardCode":"V001","DocumentLines":[{"ItemCode":"NOPE","Quantity":1,"UnitPrice":2}]}"#, session: id).status == 400)
+        let items = try decode(await post("/b1s/v1/PurchaseInvoices", #"{"CardCode":"V001","DocumentLines":[{"ItemCode":"REBAR-12","Quantity":4,"UnitPrice":2.5}]}"#, session: id))
+        #expect(items["DocType"] == "dDocument_Items")
+        #expect(items["DocTotal"] == 10)
+        // unknown properties: -1000 with SAP's text, on writes (header and line) and on reads
+        func refusal(_ reply: SimResponse) throws -> (Int, String, String) {
+            let error = try decode(reply)["error"]
+            return (reply.status, error?["code"]?.scalarText ?? "", error?["message"]?["value"]?.stringValue ?? error?["message"]?.stringValue ?? "")
+        }
+        #expect(try refusal(await post("/b1s/v1/PurchaseInvoices", #"{"CardCode":"V001","Colour":"red","DocumentLines":[{"ItemCode":"REBAR-12","Quantity":1}]}"#, session: id))
+            == (400, "-1000", "Property 'Colour' of 'Document' is invalid"))
+        #expect(try refusal(await post("/b1s/v1/PurchaseInvoices", #"{"CardCode":"V001","DocumentLines":[{"ItemCode":"REBAR-12","Qty":1}]}"#, session: id))
+            == (400, "-1000", "Property 'Qty' of 'DocumentLine' is invalid"))
+        #expect(try refusal(await get("/b1s/v1/BusinessPartners", "$select=CardCode,Colour", session: id)) == (400, "-1000", "Property 'Colour' of 'BusinessPartner' is invalid"))
+        #expect(try refusal(await get("/b1s/v2/BusinessPartners", "$filter=Colour%20eq%20'x'", session: id)) == (400, "-1000", "Property 'Colour' of 'BusinessPartner' is invalid"))
+        #expect(try refusal(await send("PATCH", "/b1s/v1/BusinessPartners('V001')", #"{"Colour":"red"}"#, session: id)) == (400, "-1000", "Property 'Colour' of 'BusinessPartner' is invalid"))
+        // PATCH stores the change and answers 204 with no body; the key is read-only and ignored
+        let patched = await send("PATCH", "/b1s/v1/BusinessPartners('V001')", #"{"CardName":"Vendor One Ltd","CardCode":"HIJACK"}"#, session: id)
+        #expect(patched.status == 204)
+        #expect(patched.body.isEmpty)
+        let partner = try decode(await get("/b1s/v1/BusinessPartners('V001')", session: id))
+        #expect(partner["CardName"] == "Vendor One Ltd")
+        #expect(partner["CardCode"] == "V001")
+        #expect(await send("PATCH", "/b1s/v1/BusinessPartners('NOPE')", #"{"CardName":"x"}"#, session: id).status == 404)
+        // a document's lines merge by LineNum (one updated, one appended) and totals follow
+        let entry = try #require(taxed["DocEntry"]?.scalarText)
+        #expect(await send("PATCH", "/b1s/v1/PurchaseInvoices(\(entry))", #"{"Comments":"revised","DocumentLines":[{"LineNum":1,"LineTotal":80},{"AccountCode":"5100","LineTotal":20}]}"#, session: id).status == 204)
+        let revised = try decode(await get("/b1s/v1/PurchaseInvoices(\(entry))", session: id))
+        #expect(revised["Comments"] == "revised")
+        #expect(revised["DocumentLines"]?.arrayValue?.map { $0["LineTotal"] } == [100, 80, 20])
+        #expect(revised["DocTotal"] == 207.25)
+        // B1S-ReplaceCollectionsOnPatch: true replaces the lines
+        #expect(await send("PATCH", "/b1s/v1/PurchaseInvoices(\(entry))", #"{"DocumentLines":[{"AccountCode":"5100","LineTotal":5}]}"#, session: id,
+                           headers: ["B1S-ReplaceCollectionsOnPatch": "true"]).status == 204)
+        #expect(try decode(await get("/b1s/v1/PurchaseInvoices(\(entry))", session: id))["DocTotal"] == 5)
+        // a PATCH SAP refuses leaves the document as it was
+        #expect(await send("PATCH", "/b1s/v1/PurchaseInvoices(\(entry))", #"{"DocumentLines":[{"LineNum":0,"AccountCode":"9999"}]}"#, session: id).status == 400)
+        #expect(try decode(await get("/b1s/v1/PurchaseInvoices(\(entry))", session: id))["DocTotal"] == 5)
+        // POST via X-HTTP-Method-Override: PATCH is a PATCH
+        #expect(await send("POST", "/b1s/v1/Projects('P-X')", "{}", session: id, headers: ["X-HTTP-Method-Override": "PATCH"]).status == 404)
+        #expect(await send("DELETE", "/b1s/v1/PurchaseInvoices(\(entry))", "", session: id).status == 400)  // documents are cancelled, not deleted
+    }
+
+    /// `$batch` (sapb1.md §7): 202 on v1, 200 on v2; change sets atomic with `$<Content-ID>`
+    /// references, one error part for a failed set, processing stopped at the first failure.
+    @Test func batchWithChangeSetsOnBothVersions() async throws {
+        try await seedPostingData()
+        let id = try session(await login())
+        func batch(_ root: String, _ body: String) async -> SimResponse {
+            await core.respond(SimRequest(method: "POST", path: "\(root)/$batch",
+                                          headers: ["Cookie": "B1SESSION=\(id)", "Content-Type": "multipart/mixed;boundary=batch_36522ad7"],
+                                          body: Data(body.replacingOccurrences(of: "\n", with: "\r\n").utf8), origin: "https://sl.example:50000"))
+        }
+        let invoice = #"{"CardCode":"V001","DocType":"dDocument_Service","NumAtCard":"B-1","DocumentLines":[{"AccountCode":"5100","LineTotal":12.5}]}"#
+        let good = """
+            --batch_36522ad7
+            Content-Type: application/http
+            Content-Transfer-Encoding: binary
+
+            GET /b1s/v1/BusinessPartners('V002')
+
+
+            --batch_36522ad7
+            Content-Type: multipart/mixed;boundary=changeset_77162fcd
+
+            --changeset_77162fcd
+            Content-Type: application/http
+            Content-Transfer-Encoding: binary
+            Content-ID: 1
+
+            POST /b1s/v1/PurchaseInvoices
+            Content-Type: application/json
+
+            \(invoice)
+            --changeset_77162fcd
+            Content-Type: application/http
+            Content-Transfer-Encoding: binary
+            Content-ID: 2
+
+            PATCH /b1s/v1/$1
+            Content-Type: application/json
+
+            {"Comments":"patched in the same change set"}
+            --changeset_77162fcd--
+            --batch_36522ad7--
+            """
+        let v1 = await batch("/b1s/v1", good)
+        #expect(v1.status == 202)
+        let type = try #require(v1.header("Content-Type"))
+        #expect(type.hasPrefix("multipart/mixed;boundary=batchresponse_"))
+        let text = String(decoding: v1.body, as: UTF8.self)
+        #expect(text.contains("HTTP/1.1 200 OK"))
+        #expect(text.contains("\"CardCode\":\"V002\""))
+        #expect(text.contains("Content-Type: multipart/mixed; boundary=changesetresponse_"))  // the space published clients need
+        #expect(text.contains("Content-ID: 1\r\n\r\nHTTP/1.1 201 Created"))
+        #expect(text.contains("Location: https://sl.example:50000/b1s/v1/PurchaseInvoices(1)"))
+        #expect(text.contains("Content-ID: 2\r\n\r\nHTTP/1.1 204 No Content"))
+        #expect(try decode(await get("/b1s/v1/PurchaseInvoices(1)", session: id))["Comments"] == "patched in the same change set")
+
+        // the second invoice of a change set fails: the first is rolled back, one error part answers
+        let failing = """
+            --batch_36522ad7
+            Content-Type: multipart/mixed; boundary=changeset_1
+
+            --changeset_1
+            Content-Type: application/http
+            Content-ID: a
+
+            POST /b1s/v2/PurchaseInvoices
+            Content-Type: application/json
+
+            \(invoice)
+            --changeset_1
+            Content-Type: application/http
+            Content-ID: b
+
+            POST /b1s/v2/PurchaseInvoices
+            Content-Type: application/json
+
+            {"CardCode":"V025","DocType":"dDocument_Service","DocumentLines":[{"AccountCode":"5100","LineTotal":1}]}
+            --changeset_1--
+            --batch_36522ad7
+            Content-Type: application/http
+
+            GET /b1s/v2/BusinessPartners('V003')
+
+
+            --batch_36522ad7--
+            """
+        let v2 = await batch("/b1s/v2", failing)
+        #expect(v2.status == 200)
+        let answer = String(decoding: v2.body, as: UTF8.self)
+        #expect(answer.contains("HTTP/1.1 400 Bad Request"))
+        #expect(answer.contains("Invalid BP code"))
+        #expect(!answer.contains("201 Created"))
+        #expect(!answer.contains("V003"))  // processing stopped at the failed set
+        #expect(String(decoding: await get("/b1s/v1/PurchaseInvoices/$count", session: id).body, as: UTF8.self) == "1")
+        // v4 needs a Content-ID in a change set; a GET inside one and a body that is no batch are -1000
+        let noID = failing.replacingOccurrences(of: "Content-ID: a\n", with: "")
+        #expect(try decode(await batch("/b1s/v2", noID))["error"]?["code"] == "-1000")
+        let broken = await batch("/b1s/v1", "--batch_36522ad7\nContent-Type: application/http\n\nGET /b1s/v1/Items\n")
+        #expect(broken.status == 400)
+        #expect(try decode(broken)["error"]?["message"]?["value"] == "Incomplete Batch Request Body!")
     }
 
     @Test func serverPagingFiltersAndSelect() async throws {

@@ -379,6 +379,29 @@ extension ContractSuite {
                 try expect(entries["value"]?.arrayValue?.isEmpty == true, "an unknown Reference matched a journal entry")
                 return "both answer [] for an unknown reference"
             },
+            Check(name: "an unknown property in $select is refused with -1000 naming it; /PurchaseInvoices/$count is a bare number", intrusive: false) {
+                let reply = try await client.call("GET", "BusinessPartners?$select=CardCode,MlContractNoSuchField&$top=1")
+                try expect(reply.status == 400, "answered \(reply.status) to an unknown property")
+                let error = SAPB1Error(reply)
+                try expect(error?.code == "-1000", "code \(error?.code ?? "absent"), not -1000")
+                try expect(error?.message.contains("MlContractNoSuchField") == true, "the text does not name the property: \(error?.message ?? "")")
+                let count = try await client.call("GET", "PurchaseInvoices/$count")
+                let text = String(decoding: count.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                try expect(count.status == 200 && Int(text) != nil, "$count answered \(count.status) \(count.excerpt)")
+                return "\(error!.message); \(text) purchase invoice(s)"
+            },
+            Check(name: "$batch answers a multipart body with one application/http part per request (202 on v1, 200 on v2)", intrusive: false) {
+                let boundary = "batch_ml_contract"
+                let root = URL(string: connection.serviceRoot)?.path ?? "/b1s/v1"
+                let body = "--\(boundary)\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nGET \(root)/BusinessPartners?$select=CardCode&$top=1\r\n\r\n\r\n--\(boundary)--\r\n"
+                let reply = try await client.call("POST", "$batch", rawBody: Data(body.utf8), contentType: "multipart/mixed;boundary=\(boundary)")
+                try expect([200, 202].contains(reply.status), "answered \(reply.status): \(reply.excerpt)")
+                let type = reply.headers.first { $0.0.lowercased() == "content-type" }?.1 ?? ""
+                try expect(type.lowercased().hasPrefix("multipart/mixed") && type.contains("boundary="), "Content-Type is \(type)")
+                let text = String(decoding: reply.body, as: UTF8.self)
+                try expect(text.contains("HTTP/1.1 200"), "no 200 part in the answer")
+                return "\(reply.status), \(type.split(separator: ";").first ?? "")"
+            },
             Check(name: "a service purchase invoice is created with DocEntry/DocNum and found again by NumAtCard", intrusive: true) {
                 let (supplier, account) = try await postingTargets()
                 let marker = "ML-CONTRACT-\(UUID().uuidString.prefix(8))"
@@ -390,7 +413,12 @@ extension ContractSuite {
                 try expect(created["DocTotal"]?.doubleValue == 12.5, "DocTotal is \(created["DocTotal"]?.scalarText ?? "absent"), not 12.5")
                 let found = try await client.json("GET", "PurchaseInvoices?$select=DocEntry,NumAtCard&$filter=NumAtCard%20eq%20'\(marker)'", what: "PurchaseInvoices")
                 try expect(found["value"]?.arrayValue?.first?["DocEntry"] == created["DocEntry"], "NumAtCard \(marker) does not find the new invoice")
-                return "DocEntry \(created["DocEntry"]!.scalarText) (\(marker), 12.50, left in the sandbox)"
+                let entry = created["DocEntry"]!.scalarText
+                let patched = try await client.call("PATCH", "PurchaseInvoices(\(entry))", body: ["Comments": "ml-connector contract check, patched"])
+                try expect(patched.status == 204, "PATCH answered \(patched.status), not 204")
+                let reread = try await client.json("GET", "PurchaseInvoices(\(entry))?$select=Comments", what: "the patched invoice")
+                try expect(reread["Comments"] == "ml-connector contract check, patched", "the PATCH was not stored")
+                return "DocEntry \(entry) (\(marker), 12.50, patched, left in the sandbox)"
             },
             Check(name: "an unbalanced journal entry is refused with 400", intrusive: true) {
                 let (_, account) = try await postingTargets()
