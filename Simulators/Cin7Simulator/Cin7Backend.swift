@@ -261,6 +261,9 @@ public actor Cin7Backend {
     func postDocument(_ kind: String, _ body: [String: JSONValue]) throws -> JSONValue {
         let (index, purchase) = try purchase(body["TaskID"]?.stringValue)
         let key = ["order": "Order", "invoice": "Invoice", "stock": "StockReceived"][kind]!
+        if kind != "order" && purchase["Type"]?.stringValue == Self.advancedType {
+            throw Refusal("Purchase with ID = '\(purchase["ID"]?.stringValue ?? "")' is an Advanced Purchase; post its \(kind) to /advanced-purchase/\(kind).")
+        }
         let status = body["Status"]?.stringValue ?? "DRAFT"
         guard ["DRAFT", "AUTHORISED"].contains(status) else { throw Refusal("Status should be DRAFT or AUTHORISED.") }
         let current = purchase[key]?["Status"]?.stringValue ?? "NOT AVAILABLE"
@@ -321,7 +324,8 @@ public actor Cin7Backend {
     func purchaseList(search: String?, updatedSince: Date?) -> [JSONValue] {
         purchases.filter { purchase in
             if let search, !search.isEmpty {
-                let haystack = ["OrderNumber", "Status", "Supplier", "InvoiceNumber"].compactMap { purchase[$0]?.stringValue?.lowercased() }
+                let numbers = (purchase["Invoice"]?.arrayValue ?? []).compactMap { $0["InvoiceNumber"]?.stringValue?.lowercased() }
+                let haystack = ["OrderNumber", "Status", "Supplier", "InvoiceNumber"].compactMap { purchase[$0]?.stringValue?.lowercased() } + numbers
                 guard haystack.contains(where: { $0.contains(search.lowercased()) }) else { return false }
             }
             if let updatedSince {
@@ -334,10 +338,21 @@ public actor Cin7Backend {
                 item[key] = purchase[key] ?? .null
             }
             item["OrderStatus"] = purchase["Order"]?["Status"] ?? .null
-            item["StockReceivedStatus"] = purchase["StockReceived"]?["Status"] ?? .null
-            item["InvoiceStatus"] = purchase["Invoice"]?["Status"] ?? .null
-            item["InvoiceAmount"] = purchase["Invoice"]?["Total"] ?? 0
-            item["Type"] = "Simple Purchase"
+            if let invoices = purchase["Invoice"]?.arrayValue {  // an advanced purchase: the documents are arrays
+                let receipts = purchase["StockReceived"]?.arrayValue ?? []
+                func combined(_ documents: [JSONValue]) -> JSONValue {
+                    documents.isEmpty ? "NOT AVAILABLE" : documents.allSatisfy { $0["Status"]?.stringValue == "AUTHORISED" } ? "AUTHORISED" : "DRAFT"
+                }
+                item["StockReceivedStatus"] = combined(receipts)
+                item["InvoiceStatus"] = combined(invoices)
+                item["InvoiceAmount"] = .number(invoices.reduce(0.0) { $0 + ($1["Total"]?.doubleValue ?? 0) })
+                item["InvoiceNumber"] = invoices.last?["InvoiceNumber"] ?? .null
+            } else {
+                item["StockReceivedStatus"] = purchase["StockReceived"]?["Status"] ?? .null
+                item["InvoiceStatus"] = purchase["Invoice"]?["Status"] ?? .null
+                item["InvoiceAmount"] = purchase["Invoice"]?["Total"] ?? 0
+            }
+            item["Type"] = purchase["Type"] ?? "Simple Purchase"
             return .object(item)
         }
     }

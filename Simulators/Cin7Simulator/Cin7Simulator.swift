@@ -58,12 +58,20 @@ public struct Cin7Simulator: BackedSimulator {
                 var document = purchase[key]?.objectValue ?? [:]
                 document["TaskID"] = purchase["ID"] ?? .null
                 return .json(200, .object(document))
+            case ("POST", "advanced-purchase"): return .json(200, try await backend.createAdvancedPurchase(try Self.object(request)))
+            case ("GET", "advanced-purchase"):
+                let combine = request.queryValueIgnoringCase("CombineAdditionalCharges")?.lowercased() == "true"
+                return .json(200, try await backend.advancedView(request.queryValueIgnoringCase("ID"), combineCharges: combine))
+            case ("POST", "advanced-purchase/stock"), ("POST", "advanced-purchase/invoice"), ("POST", "advanced-purchase/creditnote"),
+                ("POST", "advanced-purchase/put-away"):
+                return .json(200, try await backend.postAdvancedDocument(String(endpoint.dropFirst("advanced-purchase/".count)), try Self.object(request)))
             case ("GET", "purchaselist"):
                 let since = try request.queryValueIgnoringCase("UpdatedSince").map(Self.instant)
                 let list = await backend.purchaseList(search: request.queryValueIgnoringCase("Search"), updatedSince: since)
                 return .json(200, Self.page(list, key: "PurchaseList", page: page, limit: limit))
             case (_, "me"), (_, "supplier"), (_, "ref/account"), (_, "product"), (_, "purchase"), (_, "purchaselist"),
-                (_, "purchase/order"), (_, "purchase/invoice"), (_, "purchase/stock"):
+                (_, "purchase/order"), (_, "purchase/invoice"), (_, "purchase/stock"), (_, "advanced-purchase"), (_, "advanced-purchase/stock"),
+                (_, "advanced-purchase/invoice"), (_, "advanced-purchase/creditnote"), (_, "advanced-purchase/put-away"):
                 return Self.error(405, "The requested resource does not support http method '\(request.method)'.")
             default:
                 return SimResponse(status: 404, headers: [("Content-Type", "text/html")], body: Data("<h1>Not Found</h1>".utf8))

@@ -145,6 +145,75 @@ import Testing
         #expect(unknown.1.arrayValue?.first?["Exception"]?.stringValue?.contains("not found") == true)
     }
 
+    /// `advanced-purchase` (cin7.md §4.7): every purchase reads in the array shape, simple ones
+    /// too; an advanced one takes several receipts and invoices, each with its own TaskID.
+    @Test func advancedPurchasesReadForEveryPurchaseAndTakeSeveralInvoices() async throws {
+        let clock = ManualClock()
+        let (core, backend) = Cin7Simulator.makeCore(clock: clock)
+        try await backend.seed(DemoData.generate(purchaseOrders: 1, today: clock.now()).cin7)
+        var settings = Cin7Backend.Settings()
+        settings.callsPerMinute = 1_000  // this test is about the stages, not the limit
+        await backend.setSettings(settings)
+        let auth = ["api-auth-accountid": DemoData.cin7AccountID, "api-auth-applicationkey": DemoData.cin7ApplicationKey]
+        func send(_ method: String, _ path: String, _ query: String = "", _ body: JSONValue? = nil) async throws -> (Int, JSONValue) {
+            let reply = await core.respond(SimRequest(method: method, path: "/ExternalApi/v2/" + path, rawQuery: query, headers: auth,
+                                                      body: body?.jsonData() ?? Data()))
+            return (reply.status, (try? JSONValue(parsing: reply.body)) ?? .null)
+        }
+        let supplierID = try #require(try await send("GET", "supplier", "Limit=1").1["SupplierList"]?.arrayValue?.first?["ID"])
+        let product: JSONValue = .string(String(format: "c08b3876-89cc-46c4-af52-%012d", 1))
+        let line: JSONValue = ["ProductID": product, "Name": "Steel", "Quantity": 4, "Price": 25, "Discount": 0, "Tax": 0, "TaxRule": "Tax Exempt", "Total": 100]
+        let invoiceLine: JSONValue = .object(line.objectValue!.merging(["Account": "630"]) { _, new in new })
+        // a simple purchase, read through advanced-purchase: the documents become arrays
+        let simple = try #require(try await send("POST", "purchase", "", ["SupplierID": supplierID, "Approach": "INVOICE"]).1["ID"])
+        #expect(try await send("GET", "advanced-purchase", "ID=\(simple.scalarText)").1["Invoice"] == [])
+        _ = try await send("POST", "purchase/order", "", ["TaskID": simple, "Status": "AUTHORISED", "Lines": [line]])
+        _ = try await send("POST", "purchase/invoice", "", ["TaskID": simple, "Status": "AUTHORISED", "InvoiceNumber": "INV-S1", "Lines": [invoiceLine]])
+        let read = try await send("GET", "advanced-purchase", "ID=\(simple.scalarText)&CombineAdditionalCharges=true")
+        #expect(read.0 == 200)
+        #expect(read.1["Type"] == "Simple Purchase")
+        #expect(read.1["Invoice"]?.arrayValue?.map { $0["InvoiceNumber"] } == ["INV-S1"])
+        #expect(read.1["Invoice"]?.arrayValue?.first?["TaskID"] == simple)
+        #expect(read.1["StockReceived"] == [])
+        // a simple purchase takes no second invoice and no advanced documents
+        #expect(try await send("POST", "purchase/invoice", "", ["TaskID": simple, "Status": "AUTHORISED", "Lines": [invoiceLine]]).0 == 400)
+        #expect(try await send("POST", "advanced-purchase/invoice", "", ["PurchaseID": simple, "Status": "AUTHORISED", "Lines": [invoiceLine]]).0 == 400)
+        // an advanced purchase: order once, then two invoices and two receipts
+        let created = try await send("POST", "advanced-purchase", "", ["SupplierID": supplierID, "Approach": "INVOICE", "PurchaseType": "Advanced"])
+        #expect(created.0 == 200)
+        let advanced = try #require(created.1["ID"])
+        #expect(created.1["Invoice"] == [])
+        let early = try await send("POST", "advanced-purchase/invoice", "", ["PurchaseID": advanced, "Status": "AUTHORISED", "Lines": [invoiceLine]])
+        #expect(early.1.arrayValue?.first?["Exception"] == "Order should be authorised first.")
+        _ = try await send("POST", "purchase/order", "", ["TaskID": advanced, "Status": "AUTHORISED", "Lines": [line, line]])
+        let stockTooSoon = try await send("POST", "advanced-purchase/stock", "", ["PurchaseID": advanced, "Status": "AUTHORISED",
+                                                                                   "Lines": [["ProductID": product, "Quantity": 4, "Date": "2026-03-06T00:00:00"]]])
+        #expect(stockTooSoon.1.arrayValue?.first?["Exception"]?.stringValue?.contains("Invoice First") == true)
+        let first = try await send("POST", "advanced-purchase/invoice", "", ["PurchaseID": advanced, "Status": "DRAFT", "InvoiceNumber": "INV-A1", "Lines": [invoiceLine]])
+        let firstTask = try #require(first.1["TaskID"])
+        #expect(first.1["PurchaseID"] == advanced)
+        #expect(firstTask != advanced)
+        // the DRAFT invoice is updated by its TaskID, not duplicated
+        _ = try await send("POST", "advanced-purchase/invoice", "", ["PurchaseID": advanced, "TaskID": firstTask, "Status": "AUTHORISED", "InvoiceNumber": "INV-A1", "Lines": [invoiceLine]])
+        #expect(try await send("POST", "advanced-purchase/invoice", "", ["PurchaseID": advanced, "TaskID": firstTask, "Status": "AUTHORISED", "Lines": [invoiceLine]]).0 == 400)
+        _ = try await send("POST", "advanced-purchase/invoice", "", ["PurchaseID": advanced, "Status": "AUTHORISED", "InvoiceNumber": "INV-A2", "Lines": [invoiceLine]])
+        for _ in 0..<2 {
+            #expect(try await send("POST", "advanced-purchase/stock", "", ["PurchaseID": advanced, "Status": "AUTHORISED",
+                                                                            "Lines": [["ProductID": product, "Quantity": 4, "Date": "2026-03-06T00:00:00"]]]).0 == 200)
+        }
+        let whole = try await send("GET", "advanced-purchase", "ID=\(advanced.scalarText)").1
+        #expect(whole["Type"] == "Advanced Purchase")
+        #expect(whole["Invoice"]?.arrayValue?.map { $0["InvoiceNumber"] } == ["INV-A1", "INV-A2"])
+        #expect(Set(whole["Invoice"]?.arrayValue?.compactMap { $0["TaskID"] } ?? []).count == 2)
+        #expect(whole["StockReceived"]?.arrayValue?.count == 2)
+        #expect(whole["Status"] == "COMPLETED")
+        let listed = try await send("GET", "purchaseList", "Search=INV-A2").1["PurchaseList"]?.arrayValue?.first
+        #expect(listed?["Type"] == "Advanced Purchase")
+        #expect(listed?["InvoiceAmount"] == 200)
+        // its invoices go through the advanced endpoints only
+        #expect(try await send("POST", "purchase/invoice", "", ["TaskID": advanced, "Status": "AUTHORISED", "Lines": [invoiceLine]]).0 == 400)
+    }
+
     @Test func pingSucceedsAndNamesBadKeysAndThrottling() async throws {
         try await withCin7 { core, backend, connection, http in
             let ok = await Ping.cin7(connection, name: "cin7", http: http, logger: quiet, clock: clock)

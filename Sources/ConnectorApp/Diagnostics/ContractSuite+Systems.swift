@@ -156,7 +156,12 @@ extension ContractSuite {
                 ])
                 try expect(invoice["Status"] == "AUTHORISED", "the invoice is \(invoice["Status"]?.scalarText ?? "?")")
                 let purchase = try await client.get("purchase", query: [("ID", task.scalarText)])
-                return "\(purchase["OrderNumber"]?.scalarText ?? "purchase") is \(purchase["Status"]?.scalarText ?? "?") (left in the account)"
+                // every purchase, simple ones included, reads through advanced-purchase in the array shape
+                let advanced = try await client.get("advanced-purchase", query: [("ID", task.scalarText), ("CombineAdditionalCharges", "true")])
+                let invoices = advanced["Invoice"]?.arrayValue
+                try expect(invoices?.count == 1, "advanced-purchase answers Invoice as \(advanced["Invoice"]?.canonicalJSON().prefix(80) ?? "absent"), not a one-element array")
+                try expect(invoices?.first?["TaskID"] != nil, "the invoice in advanced-purchase has no TaskID")
+                return "\(purchase["OrderNumber"]?.scalarText ?? "purchase") is \(purchase["Status"]?.scalarText ?? "?"), read as an advanced purchase too (left in the account)"
             },
         ]
         return await run(checks, system: "cin7", allowIntrusive: allowIntrusive)
