@@ -28,6 +28,7 @@ extension CloudSuiteBackend {
     /// real tenants may default more of them from templates).
     static let mandatory: [String: [String]] = [
         "CRS620MI/GetBasicData": ["SUNO"], "CRS620MI/LstByNumber": ["SUNO"], "CRS620MI/AddSupplier": ["SUNO", "SUNM"],
+        "MMS200MI/GetItmBasic": ["ITNO"], "MMS005MI/GetWarehouse": ["WHLO"],
         "CRS620MI/UpdSupplier": ["SUNO"],
         "PPS370MI/StartEntry": ["BAOR"], "PPS370MI/AddHead": ["MSGN", "FACI", "WHLO", "SUNO", "DWDT"], "PPS370MI/AddLine": ["MSGN", "ITNO", "ORQA"],
         "PPS370MI/FinishEntry": ["MSGN"], "PPS370MI/DeleteEntry": ["MSGN"],
@@ -40,14 +41,92 @@ extension CloudSuiteBackend {
     static let lengths: [String: Int] = [
         "SUNO": 10, "SUNM": 36, "ALSU": 10, "CUCD": 3, "CSCD": 3, "LNCD": 2, "PHNO": 16, "VRNO": 16, "TEPY": 3, "PYME": 3,
         "BAOR": 3, "MSGN": 15, "FACI": 3, "WHLO": 3, "PUNO": 10, "ITNO": 15, "YRE1": 10, "OURR": 10, "PROJ": 7, "ELNO": 8,
-        "SINO": 24, "SPYN": 10, "INBN": 10, "RDTP": 1,
+        "SINO": 24, "SPYN": 10, "INBN": 10, "RDTP": 1, "STAT": 2, "ECAR": 2, "DTFM": 3, "MEPF": 10, "SUCL": 3, "QUCL": 3, "ORTY": 3,
+        "TEDL": 3, "MODL": 3, "TEAF": 3, "TEPA": 3, "ATPR": 10, "ACRF": 8, "ITDS": 30, "FACN": 30, "WHNM": 36, "IBTP": 2, "SUPA": 2,
+        "PUUN": 3, "PPUN": 3, "VTCD": 2, "CORG": 11,
     ]
+
+    /// Numeric fields (M3 `N`): decimal text with `.`, an optional leading minus; never padded.
+    static let numeric: Set<String> = [
+        "CONO", "SUTY", "DT4T", "DTCD", "CRTP", "ORQA", "PUPR", "CUAM", "VTAM", "NLAM", "VTA1", "IVQA", "GRPR", "NEPR", "COAM", "NTAM",
+        "PNLI", "PNLS", "TRNO", "RDTP", "INBN", "SUPA", "IBTP", "VTCD",
+    ]
+
+    /// Date fields (M3 `N8`, `YYYYMMDD`), with the name M3's texts give them.
+    static let dates: [String: String] = [
+        "DWDT": "Delivery date", "PUDT": "Order date", "IVDT": "Invoice date", "ACDT": "Accounting date", "DUDT": "Due date",
+        "FVDT": "Valid from date", "STDT": "Start date",
+    ]
+
+    /// Fields `AddSupplier` needs, in M3's metadata order (cloudsuite.md §6.1); a company's
+    /// supplier template supplies any of them but the number and the name.
+    static let supplierMandatory = [
+        "SUNO", "SUNM", "SUTY", "CSCD", "ECAR", "LNCD", "DTFM", "MEPF", "SUCL", "QUCL", "ORTY", "TEDL", "MODL", "TEAF", "TEPA", "DT4T",
+        "DTCD", "CUCD", "CRTP", "TEPY", "PYME", "ATPR", "ACRF",
+    ]
+
+    /// A date or number field whose value M3 cannot read: `ServerReturnedNOK` naming the field.
+    /// Codes follow M3's `W` + field group + `01` (invalid) pattern (inferred, cloudsuite.md §4).
+    static func format(_ fields: [String: String]) -> MIOutcome? {
+        for name in fields.keys.sorted() {
+            let value = fields[name] ?? ""
+            guard !value.isEmpty else { continue }
+            let code = "W" + name.prefix(2) + "0101"
+            if let label = dates[name] {
+                guard value.count == 8, value.allSatisfy({ $0.isASCII && $0.isNumber }), let day = CalendarDay.date("\(value.prefix(4))-\(value.dropFirst(4).prefix(2))-\(value.suffix(2))"),
+                    CalendarDay.string(day).replacingOccurrences(of: "-", with: "") == value
+                else { return .nok(code, name, "\(label) \(value) is invalid") }
+            } else if numeric.contains(name) {
+                let digits = value.hasPrefix("-") ? value.dropFirst() : Substring(value)
+                let parts = digits.split(separator: ".", omittingEmptySubsequences: false)
+                guard !digits.isEmpty, parts.count <= 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }) else {
+                    return .nok(code, name, "Field \(name) value \(value) is not numeric")
+                }
+            }
+        }
+        if let quantity = fields["ORQA"], let number = Double(quantity), number <= 0 {
+            return .nok("WOR0101", "ORQA", "Quantity \(quantity) is invalid")
+        }
+        return nil
+    }
+
+    /// Facility, warehouse and item named in a transaction must exist in the company (texts per
+    /// cloudsuite.md §4: `WFAC303`, `WIT0103`; the warehouse code by the same pattern, inferred).
+    func existence(_ fields: [String: String], _ company: Int) -> MIOutcome? {
+        if let facility = fields["FACI"], !facility.isEmpty, !(facilities[company] ?? []).contains(where: { $0["FACI"] == facility }) {
+            return .nok("WFAC303", "FACI", "Facility \(facility) does not exist")
+        }
+        if let code = fields["WHLO"], !code.isEmpty {
+            guard let warehouse = (warehouses[company] ?? []).first(where: { $0["WHLO"] == code }) else {
+                return .nok("WWH0103", "WHLO", "Warehouse \(code) does not exist")
+            }
+            if let facility = fields["FACI"], !facility.isEmpty, let own = warehouse["FACI"], own != facility {
+                return .nok("WWH0101", "WHLO", "Warehouse \(code) does not belong to facility \(facility)")
+            }
+        }
+        if let item = fields["ITNO"], !item.isEmpty, !(items[company] ?? []).contains(where: { $0["ITNO"] == item }) {
+            return .nok("WIT0103", "ITNO", "Item number \(item) does not exist")
+        }
+        return nil
+    }
+
+    /// Pads an output record's alphanumeric values with blanks to their M3 length, as M3 answers
+    /// when the caller did not ask for `righttrim=true`.
+    static func padded(_ record: [String: String]) -> [String: String] {
+        var out = record
+        for (name, value) in record where !numeric.contains(name) && dates[name] == nil {
+            if let length = lengths[name], value.count < length { out[name] = value + String(repeating: " ", count: length - value.count) }
+        }
+        return out
+    }
 
     static let transactions: [String: Set<String>] = [
         "CRS620MI": ["GetBasicData", "LstByNumber", "LstSuppliers", "AddSupplier", "UpdSupplier"],
         "PPS370MI": ["StartEntry", "AddHead", "AddLine", "FinishEntry", "DeleteEntry"],
         "PPS200MI": ["GetHead", "LstLine", "AddLine"],
         "APS450MI": ["AddHead", "AddLine", "GetHead", "LstLines", "LstInvBySupInv"],
+        "MMS200MI": ["GetItmBasic"],
+        "MMS005MI": ["GetWarehouse"],
     ]
 
     /// Runs one transaction in `company` (already authorised).
@@ -68,7 +147,15 @@ extension CloudSuiteBackend {
                 return .failure(type: "InputFieldTooLong", code: "", field: name, message: "Input field \(name) is too long, max length is \(limit)")
             }
         }
+        if let refusal = Self.format(fields) { return refusal }
+        if program != "CRS620MI", let refusal = existence(fields, company) { return refusal }
         switch program {
+        case "MMS200MI":
+            let number = fields["ITNO"] ?? ""
+            return .records((items[company] ?? []).filter { $0["ITNO"] == number })
+        case "MMS005MI":
+            let code = fields["WHLO"] ?? ""
+            return .records((warehouses[company] ?? []).filter { $0["WHLO"] == code })
         case "CRS620MI": return suppliersMI(transaction, fields, company)
         case "PPS370MI": return batchEntryMI(transaction, fields, company)
         case "PPS200MI": return purchaseOrderMI(transaction, fields, company)
@@ -98,7 +185,13 @@ extension CloudSuiteBackend {
             return .records([found])
         case "AddSupplier":
             guard supplier(number, company) == nil else { return .nok("WSU0104", "SUNO", "Supplier number \(number) already exists") }
-            var record = fields.filter { $0.key != "CONO" }
+            var record = fields.filter { $0.key != "CONO" && !$0.value.isEmpty }
+            for (name, value) in supplierTemplates[company] ?? [:] where record[name] == nil && name != "SUNO" && name != "SUNM" {
+                record[name] = value
+            }
+            for name in Self.supplierMandatory where (record[name] ?? "").isEmpty {
+                return .failure(type: "MandatoryInputFieldNotFound", code: "", field: name, message: "Input field \(name) is mandatory")
+            }
             record["STAT"] = record["STAT"] ?? "20"
             suppliers[company, default: []].append(record)
             return .records([])

@@ -34,6 +34,10 @@ public actor CloudSuiteBackend {
         public var callsPerMinute = 300
         /// Records returned when the caller sends no `maxrecs`.
         public var defaultMaxRecords = 100
+        /// Alphanumeric output values come padded with blanks to their M3 field length unless
+        /// the caller sends `righttrim=true` (generated M3 clients default to asking for the trim,
+        /// which only makes sense if the server pads without it); `true` trims by default.
+        public var rightTrimByDefault = false
         public init() {}
     }
 
@@ -47,6 +51,14 @@ public actor CloudSuiteBackend {
     var purchaseOrders: [Int: [String: (head: [String: String], lines: [[String: String]])]] = [:]
     /// `CONO` → `INBN` → the supplier invoice batch's head and lines.
     var invoices: [Int: [String: (head: [String: String], lines: [[String: String]])]] = [:]
+    /// `CONO` → the supplier template: the defaults a new supplier takes for every field
+    /// `AddSupplier` leaves out (a real tenant's template supplier / settings; without one, every
+    /// field M3 flags mandatory must be sent).
+    var supplierTemplates: [Int: [String: String]] = [:]
+    /// `CONO` → facilities (`FACI`), warehouses (`WHLO` with their `FACI`) and items (`ITNO`).
+    var facilities: [Int: [[String: String]]] = [:]
+    var warehouses: [Int: [[String: String]]] = [:]
+    var items: [Int: [[String: String]]] = [:]
     /// Numbers handed out (message, PO, invoice batch), one counter as M3's number series.
     var nextNumber = 0
     let tokens = TokenIssuer(prefix: "eyJhbGciOiJSUzI1NiIsImtpZCI6InNpbSJ9.")
@@ -63,25 +75,38 @@ public actor CloudSuiteBackend {
         entries = [:]
         purchaseOrders = [:]
         invoices = [:]
+        supplierTemplates = [:]
+        facilities = [:]
+        warehouses = [:]
+        items = [:]
         nextNumber = 0
         settings = Settings()
         tokens.expireAll()
         limiter.reset()
     }
 
-    /// `{"apps":[…], "suppliers":{"100":[{"SUNO":…,"SUNM":…}]}, "settings":{…}}`.
+    /// `{"apps":[…], "suppliers":{"100":[{"SUNO":…,"SUNM":…}]}, "supplierTemplates":{"100":{…}},
+    /// "facilities":{"100":[{"FACI":…}]}, "warehouses":{…}, "items":{…}, "settings":{…}}`.
     public func seed(_ data: JSONValue) throws {
         if let raw = data["apps"] {
             apps += try JSONDecoder().decode([App].self, from: JSONEncoder().encode(raw))
         }
-        for (company, rows) in data["suppliers"]?.objectValue ?? [:] {
-            guard let cono = Int(company) else { throw SyncError(.invalidConfig, "supplier company '\(company)' is not a number") }
-            for row in rows.arrayValue ?? [] {
-                var record: [String: String] = [:]
-                for (key, value) in row.objectValue ?? [:] { record[key] = value.stringValue ?? value.canonicalJSON() }
-                suppliers[cono, default: []].append(record)
+        func record(_ row: JSONValue) -> [String: String] {
+            var record: [String: String] = [:]
+            for (key, value) in row.objectValue ?? [:] { record[key] = value.stringValue ?? value.canonicalJSON() }
+            return record
+        }
+        func perCompany(_ key: String, _ each: (Int, JSONValue) -> Void) throws {
+            for (company, rows) in data[key]?.objectValue ?? [:] {
+                guard let cono = Int(company) else { throw SyncError(.invalidConfig, "\(key): company '\(company)' is not a number") }
+                each(cono, rows)
             }
         }
+        try perCompany("suppliers") { cono, rows in suppliers[cono, default: []] += (rows.arrayValue ?? []).map(record) }
+        try perCompany("facilities") { cono, rows in facilities[cono, default: []] += (rows.arrayValue ?? []).map(record) }
+        try perCompany("warehouses") { cono, rows in warehouses[cono, default: []] += (rows.arrayValue ?? []).map(record) }
+        try perCompany("items") { cono, rows in items[cono, default: []] += (rows.arrayValue ?? []).map(record) }
+        try perCompany("supplierTemplates") { cono, fields in supplierTemplates[cono] = record(fields) }
         if let raw = data["settings"] { settings = try raw.applied(to: settings) }
     }
 

@@ -58,10 +58,11 @@ public struct CloudSuiteSimulator: BackedSimulator {
             if name == name.lowercased() { bridge[name] = bridge[name] ?? value } else { fields[name] = value }
         }
         let maxrecs = Int(bridge["maxrecs"] ?? "") ?? settings.defaultMaxRecords
+        let trim = bridge["righttrim"].map { $0.lowercased() == "true" } ?? settings.rightTrimByDefault
         let returncols = bridge["returncols"].map { Set($0.split(separator: ",").map(String.init)) }
         if path.count == 2 {
             let result = await execute(program: path[0], transaction: path[1], fields: fields, bridgeCompany: bridge["cono"], app: app,
-                                       maxrecs: maxrecs, returncols: returncols)
+                                       maxrecs: maxrecs, returncols: returncols, trim: trim)
             return envelope([result])
         }
         guard path.isEmpty, request.method == "POST", let body = request.jsonBody(), let program = body["program"]?.stringValue else {
@@ -73,7 +74,7 @@ public struct CloudSuiteSimulator: BackedSimulator {
             var record: [String: String] = [:]
             for (key, value) in item["record"]?.objectValue ?? [:] { record[key] = value.stringValue ?? value.scalarText }
             results.append(await execute(program: program, transaction: item["transaction"]?.stringValue ?? "", fields: record,
-                                         bridgeCompany: company, app: app, maxrecs: maxrecs, returncols: returncols))
+                                         bridgeCompany: company, app: app, maxrecs: maxrecs, returncols: returncols, trim: trim))
         }
         return envelope(results)
     }
@@ -90,7 +91,7 @@ public struct CloudSuiteSimulator: BackedSimulator {
     /// One MI transaction. Company: the `CONO` field, else the bridge `cono`, else the service
     /// user's default company.
     func execute(program: String, transaction: String, fields: [String: String], bridgeCompany: String?, app: CloudSuiteBackend.App,
-                 maxrecs: Int, returncols: Set<String>?) async -> JSONValue {
+                 maxrecs: Int, returncols: Set<String>?, trim: Bool) async -> JSONValue {
         let companyText = fields["CONO"] ?? bridgeCompany
         let company = companyText.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? app.companies.first ?? 0
         guard app.companies.contains(company) else {
@@ -106,6 +107,7 @@ public struct CloudSuiteSimulator: BackedSimulator {
                 var out = row
                 out["CONO"] = String(company)
                 if let returncols { out = out.filter { returncols.contains($0.key) } }
+                if !trim { out = CloudSuiteBackend.padded(out) }
                 return .object(out.mapValues { .string($0) })
             }
             return ["transaction": .string(transaction), "records": .array(records)]

@@ -526,6 +526,14 @@ func decode(_ response: SimResponse) throws -> JSONValue { try JSONDecoder().dec
         try await backend.seed([
             "apps": [["clientId": "T~cid", "clientSecret": "csec", "accessKey": "T#sa", "secretKey": "sask", "companies": [100]]],
             "suppliers": ["100": .array((1...3).map { ["SUNO": .string("V\($0)"), "SUNM": .string("Supplier \($0)"), "STAT": "20"] })],
+            "facilities": ["100": [["FACI": "A01", "FACN": "Main site"]]],
+            "warehouses": ["100": [["WHLO": "100", "FACI": "A01", "WHNM": "Central"], ["WHLO": "200", "FACI": "B01"]]],
+            "items": ["100": [["ITNO": "STEEL", "ITDS": "Rebar"], ["ITNO": "BOLT", "ITDS": "Anchor bolt"]]],
+            "supplierTemplates": ["100": [
+                "SUTY": "0", "CSCD": "US", "ECAR": "CA", "LNCD": "GB", "DTFM": "YMD", "MEPF": "STD", "SUCL": "100", "QUCL": "1", "ORTY": "100",
+                "TEDL": "FOB", "MODL": "TRK", "TEAF": "1", "TEPA": "1", "DT4T": "1", "DTCD": "1", "CUCD": "USD", "CRTP": "1", "TEPY": "30",
+                "PYME": "CHK", "ATPR": "STD", "ACRF": "AP",
+            ]],
             "settings": ["tenant": "T"],
         ])
     }
@@ -566,10 +574,15 @@ func decode(_ response: SimResponse) throws -> JSONValue { try JSONDecoder().dec
 
     @Test func miAnswersTheEnvelopeWithM3Rules() async throws {
         let access = try #require(try decode(await token("grant_type=password&username=T%23sa&password=sask"))["access_token"]?.stringValue)
-        let list = try decode(await mi("CRS620MI/LstSuppliers;maxrecs=2;returncols=SUNO", token: access))
+        let list = try decode(await mi("CRS620MI/LstSuppliers;maxrecs=2;returncols=SUNO", "righttrim=true", token: access))
         #expect(list["nrOfSuccessfullTransactions"] == 1)
         #expect(list["nrOfFailedTransactions"] == 0)
         #expect(list["results"]?.arrayValue?.first?["records"] == [["SUNO": "V1"], ["SUNO": "V2"]])
+        // without righttrim=true M3 pads alphanumeric values to their field length; numbers are not padded
+        let padded = try decode(await mi("CRS620MI/GetBasicData", "SUNO=V1", token: access))["results"]?.arrayValue?.first?["records"]?.arrayValue?.first
+        #expect(padded?["SUNO"] == "V1        ")  // A10
+        #expect(padded?["SUNM"]?.stringValue?.count == 36)
+        #expect(padded?["CONO"] == "100")
         #expect(try decode(await mi("CRS620MI/LstSuppliers", "maxrecs=0", token: access))["results"]?.arrayValue?.first?["records"]?.arrayValue?.count == 3)
         let missing = try decode(await mi("CRS620MI/GetBasicData", "SUNO=V9", token: access))["results"]?.arrayValue?.first
         #expect(missing?["errorCode"] == "WSU0103")
@@ -582,7 +595,7 @@ func decode(_ response: SimResponse) throws -> JSONValue { try JSONDecoder().dec
         let noSuch = try decode(await mi("PPS999MI/Nothing", token: access))["results"]?.arrayValue?.first
         #expect(noSuch?["errorType"] == "TransactionNotFound")
         let bulk = await core.respond(SimRequest(
-            method: "POST", path: "/T/M3/m3api-rest/v2/execute", rawQuery: "cono=100", headers: ["Authorization": "Bearer \(access)"],
+            method: "POST", path: "/T/M3/m3api-rest/v2/execute", rawQuery: "cono=100&righttrim=true", headers: ["Authorization": "Bearer \(access)"],
             body: Data(#"{"program":"CRS620MI","transactions":[{"transaction":"GetBasicData","record":{"SUNO":"V2"}},{"transaction":"GetBasicData","record":{"SUNO":"X"}}]}"#.utf8)))
         let results = try decode(bulk)
         #expect(results["nrOfSuccessfullTransactions"] == 1)
@@ -599,7 +612,7 @@ func decode(_ response: SimResponse) throws -> JSONValue { try JSONDecoder().dec
         // AddSupplier is not idempotent
         #expect(try await run("CRS620MI", "AddSupplier", "SUNO=V9&SUNM=New%20Supplier&CUCD=USD", token: access)?["errorMessage"] == nil)
         #expect(try await run("CRS620MI", "AddSupplier", "SUNO=V9&SUNM=Again", token: access)?["errorCode"] == "WSU0104")
-        #expect(try await run("CRS620MI", "GetBasicData", "SUNO=V9", token: access)?["records"]?.arrayValue?.first?["SUNM"] == "New Supplier")
+        #expect(try await run("CRS620MI", "GetBasicData", "SUNO=V9&righttrim=true", token: access)?["records"]?.arrayValue?.first?["SUNM"] == "New Supplier")
         #expect(try await run("CRS620MI", "AddSupplier", "SUNO=V10", token: access)?["errorField"] == "SUNM")  // mandatory
         // PPS370MI: the PO is staged until FinishEntry
         let message = try #require(try await run("PPS370MI", "StartEntry", "BAOR=MLC", token: access)?["records"]?.arrayValue?.first?["MSGN"]?.stringValue)
@@ -611,9 +624,9 @@ func decode(_ response: SimResponse) throws -> JSONValue { try JSONDecoder().dec
         #expect(try await run("PPS200MI", "GetHead", "PUNO=\(order)", token: access)?["errorCode"] == "WPU0803")  // not real yet
         #expect(try await run("PPS370MI", "FinishEntry", "MSGN=\(message)", token: access)?["errorMessage"] == nil)
         let real = try await run("PPS200MI", "GetHead", "PUNO=\(order)", token: access)?["records"]?.arrayValue?.first
-        #expect(real?["YRE1"] == "CMT-77")
+        #expect(real?["YRE1"] == "CMT-77    ")  // padded to A10
         #expect(real?["COAM"] == "100.00")
-        #expect(try await run("PPS370MI", "AddLine", "MSGN=\(message)&ITNO=X&ORQA=1", token: access)?["errorCode"] == "WMS3703")  // the entry is gone
+        #expect(try await run("PPS370MI", "AddLine", "MSGN=\(message)&ITNO=STEEL&ORQA=1", token: access)?["errorCode"] == "WMS3703")  // the entry is gone
         #expect(try await run("PPS200MI", "AddLine", "PUNO=\(order)&ITNO=BOLT&ORQA=10&PUPR=1", token: access)?["errorMessage"] == nil)
         #expect(try await run("PPS200MI", "LstLine", "PUNO=\(order)", token: access)?["records"]?.arrayValue?.count == 2)
         // APS450MI: look up by supplier invoice number, then add
@@ -624,6 +637,41 @@ func decode(_ response: SimResponse) throws -> JSONValue { try JSONDecoder().dec
         #expect(duplicate?.first?["INBN"] == .string(batch))
         #expect(try await run("APS450MI", "GetHead", "INBN=999", token: access)?["errorField"] == "INBN")
         #expect(try await run("APS450MI", "AddHead", "SUNO=V1&IVDT=20260305&SINO=\(String(repeating: "9", count: 25))", token: access)?["errorType"] == "InputFieldTooLong")
+    }
+
+    /// What a real tenant checks (cloudsuite.md §§3, 4, 6): N8 dates and numbers, facility,
+    /// warehouse and item existence, and AddSupplier's mandatory fields unless the template has them.
+    @Test func datesNumbersMasterDataAndTheSupplierTemplate() async throws {
+        let access = try #require(try decode(await token("grant_type=password&username=T%23sa&password=sask"))["access_token"]?.stringValue)
+        let message = try #require(try await run("PPS370MI", "StartEntry", "BAOR=MLC", token: access)?["records"]?.arrayValue?.first?["MSGN"]?.stringValue)
+        func head(_ query: String) async throws -> JSONValue? { try await run("PPS370MI", "AddHead", "MSGN=\(message)&SUNO=V1&" + query, token: access) }
+        let badDate = try await head("FACI=A01&WHLO=100&DWDT=2026-03-01")
+        #expect(badDate?["errorType"] == "ServerReturnedNOK")
+        #expect(badDate?["errorField"] == "DWDT")
+        #expect(badDate?["errorMessage"] == "Delivery date 2026-03-01 is invalid")
+        #expect(try await head("FACI=A01&WHLO=100&DWDT=20260230")?["errorField"] == "DWDT")  // no 30 February
+        #expect(try await head("FACI=ZZZ&WHLO=100&DWDT=20260301")?["errorCode"] == "WFAC303")
+        #expect(try await head("FACI=A01&WHLO=999&DWDT=20260301")?["errorField"] == "WHLO")
+        #expect(try await head("FACI=A01&WHLO=200&DWDT=20260301")?["errorField"] == "WHLO")  // warehouse of another facility
+        #expect(try await head("FACI=A01&WHLO=100&DWDT=20260301")?["errorMessage"] == nil)
+        #expect(try await run("PPS370MI", "AddLine", "MSGN=\(message)&ITNO=NOPE&ORQA=1", token: access)?["errorCode"] == "WIT0103")
+        #expect(try await run("PPS370MI", "AddLine", "MSGN=\(message)&ITNO=STEEL&ORQA=1,5", token: access)?["errorField"] == "ORQA")
+        #expect(try await run("PPS370MI", "AddLine", "MSGN=\(message)&ITNO=STEEL&ORQA=0", token: access)?["errorField"] == "ORQA")
+        #expect(try await run("PPS370MI", "AddLine", "MSGN=\(message)&ITNO=STEEL&ORQA=2.5&PUPR=abc", token: access)?["errorField"] == "PUPR")
+        #expect(try await run("PPS370MI", "AddLine", "MSGN=\(message)&ITNO=STEEL&ORQA=2.5&PUPR=-1.25", token: access)?["errorMessage"] == nil)
+        #expect(try await run("APS450MI", "AddHead", "SUNO=V1&IVDT=20261301", token: access)?["errorField"] == "IVDT")
+        #expect(try await run("MMS200MI", "GetItmBasic", "ITNO=BOLT&righttrim=true", token: access)?["records"]?.arrayValue?.first?["ITDS"] == "Anchor bolt")
+        #expect(try await run("MMS200MI", "GetItmBasic", "ITNO=NOPE", token: access)?["errorCode"] == "WIT0103")
+        #expect(try await run("MMS005MI", "GetWarehouse", "WHLO=100&righttrim=true", token: access)?["records"]?.arrayValue?.first?["FACI"] == "A01")
+        // AddSupplier: the template supplies what is left out; without one every mandatory field is needed
+        #expect(try await run("CRS620MI", "AddSupplier", "SUNO=V20&SUNM=Templated&CUCD=EUR", token: access)?["errorMessage"] == nil)
+        let made = try await run("CRS620MI", "GetBasicData", "SUNO=V20&righttrim=true", token: access)?["records"]?.arrayValue?.first
+        #expect(made?["CUCD"] == "EUR")  // sent values win over the template
+        #expect(made?["TEPY"] == "30")
+        try await backend.seed(["supplierTemplates": ["100": [:]]])
+        let bare = try await run("CRS620MI", "AddSupplier", "SUNO=V21&SUNM=No%20template", token: access)
+        #expect(bare?["errorType"] == "MandatoryInputFieldNotFound")
+        #expect(bare?["errorField"] == "SUTY")
     }
 
     @Test func gatewayRefusesBadTokensAndThrottles() async throws {

@@ -537,6 +537,33 @@ extension ContractSuite {
                 try expect(answer.records.isEmpty, "\(answer.records.count) invoice(s) for an unknown number")
                 return "no records for supplier \(supplier)"
             },
+            Check(name: "righttrim=true answers values without trailing blanks; without it M3 may pad them to the field length", intrusive: false) {
+                let bearer = try json(try await token(password))["access_token"]?.stringValue ?? ""
+                func first(_ trim: String) async throws -> [String: JSONValue] {
+                    let reply = try await mi("CRS620MI/LstSuppliers;maxrecs=1?maxrecs=1&righttrim=\(trim)", bearer: bearer)
+                    try expect(reply.status == 200, "answered \(reply.status)")
+                    return try json(reply)["results"]?.arrayValue?.first?["records"]?.arrayValue?.first?.objectValue ?? [:]
+                }
+                let trimmed = try await first("true")
+                guard !trimmed.isEmpty else { return "no supplier to check with" }
+                let blank = trimmed.first { $0.value.stringValue?.hasSuffix(" ") == true }
+                try expect(blank == nil, "\(blank?.key ?? "") ends in a blank although righttrim=true")
+                let untrimmed = try await first("false")
+                let padded = untrimmed.contains { $0.value.stringValue?.hasSuffix(" ") == true }
+                return "trimmed with righttrim=true; untrimmed values \(padded ? "come padded" : "come without padding")"
+            },
+            Check(name: "PPS370MI refuses a date M3 cannot read (N8 YYYYMMDD) and an unknown facility, naming the field", intrusive: true) {
+                let start = try await client.execute("PPS370MI", "StartEntry", fields: [("BAOR", "MLC")])
+                guard let message = start.records.first?["MSGN"] else { throw Broken("StartEntry answered no MSGN: \(start.error.map { "\($0)" } ?? "")") }
+                let supplier = try await client.execute("CRS620MI", "LstSuppliers", maxRecords: 1).records.first?["SUNO"] ?? ""
+                let date = try await client.execute("PPS370MI", "AddHead", fields: [("MSGN", message), ("FACI", "A01"), ("WHLO", "100"), ("SUNO", supplier), ("DWDT", "2026-13-45")])
+                let facility = try await client.execute("PPS370MI", "AddHead", fields: [("MSGN", message), ("FACI", "Q9Q"), ("WHLO", "Q9Q"), ("SUNO", supplier), ("DWDT", "20260301")])
+                _ = try await client.execute("PPS370MI", "DeleteEntry", fields: [("MSGN", message)])  // nothing is left staged
+                try expect(!supplier.isEmpty, "no supplier to check with")
+                try expect(date.error?.field == "DWDT", "an unreadable DWDT answered \(date.error.map { "\($0)" } ?? "records")")
+                try expect(facility.error?.field == "FACI" || facility.error?.field == "WHLO", "an unknown facility answered \(facility.error.map { "\($0)" } ?? "records")")
+                return "\(date.error!.code.isEmpty ? date.error!.type : date.error!.code): \(date.error!.message); \(facility.error!.code): \(facility.error!.message)"
+            },
             Check(name: "AddSupplier is not idempotent: the same SUNO twice is refused as already existing", intrusive: true) {
                 let number = "MLC" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(7))
                 let fields = [("SUNO", number), ("SUNM", "ml-connector contract check"), ("CUCD", "USD")]

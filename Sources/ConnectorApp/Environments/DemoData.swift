@@ -251,6 +251,15 @@ public struct DemoData: Sendable {
             "suppliers": .object([String(Self.m3Company): .array(Self.suppliers.map {
                 ["SUNO": .string("V1" + $0.0.dropFirst(3)), "SUNM": .string($0.1), "STAT": "20", "CUCD": "USD", "SUTY": "0", "CSCD": "US", "LNCD": "GB"]
             })]),
+            // the tenant's supplier template: what AddSupplier takes when the caller leaves it out
+            "supplierTemplates": .object([String(Self.m3Company): [
+                "SUTY": "0", "CSCD": "US", "ECAR": "CA", "LNCD": "GB", "DTFM": "YMD", "MEPF": "STD", "SUCL": "SUB", "QUCL": "1", "ORTY": "PO1",
+                "TEDL": "FOB", "MODL": "TRK", "TEAF": "1", "TEPA": "1", "DT4T": "1", "DTCD": "1", "CUCD": "USD", "CRTP": "1", "TEPY": "30",
+                "PYME": "CHK", "ATPR": "STD", "ACRF": "AP",
+            ]]),
+            "facilities": .object([String(Self.m3Company): [["FACI": "A01", "FACN": "Harbor View site"]]]),
+            "warehouses": .object([String(Self.m3Company): [["WHLO": "100", "FACI": "A01", "WHNM": "Site store"]]]),
+            "items": .object([String(Self.m3Company): .array(Self.costCodes.map { ["ITNO": .string("CC-" + $0.code), "ITDS": .string($0.name)] })]),
             "settings": ["tenant": .string(Self.ionTenant)],
         ]
     }
