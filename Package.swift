@@ -92,7 +92,7 @@ let package = Package(
         ),
         .target(
             name: "Flows",
-            dependencies: ["SyncEngine", "SyncStore", "SysproClient", "ProcoreClient"],
+            dependencies: ["SyncEngine", "SyncStore", "ClientKit", "SysproClient", "ProcoreClient"],
             swiftSettings: swiftSettings
         ),
         .target(

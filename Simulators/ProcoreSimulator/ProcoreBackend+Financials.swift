@@ -96,6 +96,7 @@ extension ProcoreBackend {
             "id": JSONValue(id: r.id), "project_id": JSONValue(id: r.projectID), "commitment_id": JSONValue(id: r.commitmentID),
             "commitment_type": "PurchaseOrderContract", "contract_name": JSONValue(commitment?.title),
             "number": .number(Double(r.number)), "invoice_number": JSONValue(r.invoiceNumber), "status": .string(r.status),
+            "period_id": r.periodID.map { JSONValue(id: $0) } ?? nil,
             "billing_date": JSONValue(r.billingDate), "requisition_start": JSONValue(r.periodStart),
             "requisition_end": JSONValue(r.periodEnd), "origin_id": JSONValue(r.originID), "origin_data": JSONValue(r.originData),
             "total_claimed_amount": .string(total.decimalString),
@@ -110,9 +111,10 @@ extension ProcoreBackend {
 
     // MARK: reads
 
-    func listProjects(company: Int64, originID: String?, number: String?) -> [JSONValue] {
+    func listProjects(company: Int64, originID: String?, number: String?, byStatus: String? = nil) -> [JSONValue] {
         projects.values.filter {
             $0.companyID == company && (originID == nil || $0.originID == originID) && (number == nil || $0.projectNumber == number)
+                && Self.matches(project: $0, byStatus: byStatus)
         }.sorted { $0.id < $1.id }.map(json)
     }
 
@@ -379,6 +381,7 @@ extension ProcoreBackend {
         guard !c.lines.isEmpty else {
             throw ProcoreError.unprocessable(["base": ["The commitment has no schedule of values to invoice against"]])
         }
+        let period = try billingPeriod(for: commitmentID, project: project, requested: body["period_id"])
         let number = (requisitionsByCommitment[commitmentID]?.count ?? 0) + 1
         let items = c.lines.map {
             ProcoreContractItem(
@@ -386,7 +389,7 @@ extension ProcoreBackend {
                 scheduledValue: $0.amount, position: $0.position)
         }
         let r = ProcoreRequisition(
-            id: newID(), projectID: project.id, companyID: project.companyID, commitmentID: commitmentID, number: number,
+            id: newID(), periodID: period, projectID: project.id, companyID: project.companyID, commitmentID: commitmentID, number: number,
             invoiceNumber: body["invoice_number"]?.stringValue, status: body["status"]?.stringValue ?? "draft",
             billingDate: body["billing_date"]?.stringValue, periodStart: body["requisition_start"]?.stringValue,
             periodEnd: body["requisition_end"]?.stringValue, originID: body["origin_id"]?.stringValue,

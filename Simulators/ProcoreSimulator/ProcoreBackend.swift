@@ -9,8 +9,17 @@ public actor ProcoreBackend {
         public var tokenLifetimeSeconds: Int = 5400
         /// Requests per app and company per hour (Procore's historical default 3,600).
         public var hourlyLimit: Int = 3600
-        /// Requests per app and company per 10 s spike window; `nil` turns the spike window off.
-        public var spikeLimit: Int? = nil
+        /// Requests per app and company per 10 s spike window (procore.md §6: Procore's example
+        /// spike headers read 25; the real figure is per app and undocumented); `nil` turns the
+        /// spike window off.
+        public var spikeLimit: Int? = 25
+        /// Procore's billing-period rules for requisitions: an invoice lands in the period it
+        /// names (`period_id`) or else the one open period; none open → 422; a commitment takes one
+        /// invoice per period and none in a period before its latest invoice's. `true` drops all of
+        /// that (any number of invoices, no period needed), as an admin-only workaround would.
+        public var relaxBillingPeriods = false
+        /// Refresh tokens are single use, as Procore documents; `true` lets one be used again.
+        public var reusableRefreshTokens = false
         /// Reject calls without `Procore-Company-Id` (Procore's announced enforcement) instead of
         /// journalling them.
         public var strictCompanyHeader = false
@@ -26,6 +35,10 @@ public actor ProcoreBackend {
     var companies: [Int64: ProcoreCompany] = [:]
     var apps: [String: ProcoreApp] = [:]
     var tokens: [String: ProcoreToken] = [:]
+    /// Refresh tokens (seeded or issued) → the app they belong to and whether they were used.
+    var refreshTokens: [String: (clientID: String, used: Bool)] = [:]
+    /// Authorization codes (seeded, as a user's consent would produce them): single use.
+    var authorizationCodes: [String: (clientID: String, redirectURI: String, used: Bool)] = [:]
     var projects: [Int64: ProcoreProject] = [:]
     var vendors: [Int64: ProcoreVendor] = [:]
     var costCodes: [Int64: ProcoreCostCode] = [:]
@@ -33,6 +46,8 @@ public actor ProcoreBackend {
     var budgetLines: [Int64: ProcoreBudgetLine] = [:]
     var commitments: [Int64: ProcoreCommitment] = [:]
     var requisitions: [Int64: ProcoreRequisition] = [:]
+    var billingPeriods: [Int64: ProcoreBillingPeriod] = [:]
+    var directCosts: [Int64: ProcoreDirectCost] = [:]
     /// Indexes that keep look-ups O(1) at benchmark volumes: `kind|company|origin_id` → id,
     /// `project|number` of commitments, and the requisitions of each commitment.
     var originIndex: [String: Int64] = [:]
@@ -61,8 +76,8 @@ public actor ProcoreBackend {
     public func setSettings(_ settings: Settings) { self.settings = settings }
 
     public func reset() {
-        companies = [:]; apps = [:]; tokens = [:]; projects = [:]; vendors = [:]; costCodes = [:]
-        lineItemTypes = [:]; budgetLines = [:]; commitments = [:]; requisitions = [:]; rateWindows = [:]
+        companies = [:]; apps = [:]; tokens = [:]; refreshTokens = [:]; authorizationCodes = [:]; projects = [:]; vendors = [:]; costCodes = [:]
+        lineItemTypes = [:]; budgetLines = [:]; commitments = [:]; requisitions = [:]; billingPeriods = [:]; directCosts = [:]; rateWindows = [:]
         originIndex = [:]; commitmentNumbers = []; requisitionsByCommitment = [:]
         hooks = [:]; triggers = [:]; changes = []
         missingCompanyHeaderCalls = 0; tokensIssued = 0; settings = Settings()
@@ -70,6 +85,12 @@ public actor ProcoreBackend {
 
     public func addCompany(id: Int64, name: String) { companies[id] = ProcoreCompany(id: id, name: name) }
     public func addApp(_ app: ProcoreApp) { apps[app.clientID] = app }
+    /// A refresh token a user-level app already holds (the data set hands it to clients).
+    public func addRefreshToken(_ token: String, clientID: String) { refreshTokens[token] = (clientID, false) }
+    /// An authorization code as the consent screen would return it for `redirectURI`.
+    public func addAuthorizationCode(_ code: String, clientID: String, redirectURI: String) {
+        authorizationCodes[code] = (clientID, redirectURI, false)
+    }
 
     @discardableResult
     public func addProject(companyID: Int64, name: String, number: String, originID: String? = nil, id: Int64? = nil) -> Int64 {
@@ -155,25 +176,68 @@ public actor ProcoreBackend {
 
     // MARK: auth
 
-    func issueToken(clientID: String?, clientSecret: String?, grantType: String?) throws -> JSONValue {
+    /// `POST /oauth/token`: `client_credentials` (no refresh token), `refresh_token` (single use
+    /// unless the setting says otherwise; the answer carries a new one) and `authorization_code`
+    /// (single use, `redirect_uri` must match the one the code was issued for). The client always
+    /// authenticates; a used, unknown or foreign refresh token or code → 400 `invalid_grant`.
+    func issueToken(clientID: String?, clientSecret: String?, grantType: String?, fields: [String: String] = [:]) throws -> JSONValue {
         guard let grantType else { throw ProcoreError.invalidRequest("Missing required parameter: grant_type.") }
-        guard grantType == "client_credentials" else { throw ProcoreError.unsupportedGrant(grantType) }
+        guard ["client_credentials", "refresh_token", "authorization_code"].contains(grantType) else { throw ProcoreError.unsupportedGrant(grantType) }
         guard let clientID, let clientSecret, let app = apps[clientID], app.clientSecret == clientSecret else {
             throw ProcoreError.invalidClient
         }
+        var withRefresh = false
+        switch grantType {
+        case "refresh_token":
+            guard let presented = fields["refresh_token"], !presented.isEmpty else {
+                throw ProcoreError.invalidRequest("Missing required parameter: refresh_token.")
+            }
+            guard let held = refreshTokens[presented], held.clientID == app.clientID, !held.used || settings.reusableRefreshTokens else {
+                throw ProcoreError.invalidGrant
+            }
+            refreshTokens[presented]?.used = true
+            // the access tokens issued from the old refresh token stay valid until they expire
+            withRefresh = true
+        case "authorization_code":
+            guard let code = fields["code"], !code.isEmpty else { throw ProcoreError.invalidRequest("Missing required parameter: code.") }
+            guard let held = authorizationCodes[code], held.clientID == app.clientID, !held.used, fields["redirect_uri"] == held.redirectURI else {
+                throw ProcoreError.invalidGrant
+            }
+            authorizationCodes[code]?.used = true
+            withRefresh = true
+        default:
+            break
+        }
         let issued = now
-        var bytes = ""
-        for _ in 0..<4 { bytes += String(format: "%016llx", random.next()) }
-        let token = "sim." + bytes
+        func random64() -> String {
+            var bytes = ""
+            for _ in 0..<4 { bytes += String(format: "%016llx", random.next()) }
+            return bytes
+        }
+        let token = "sim." + random64()
         tokens[token] = ProcoreToken(
             clientID: app.clientID, issuedAt: issued,
             expiresAt: issued.addingTimeInterval(TimeInterval(settings.tokenLifetimeSeconds)))
         tokensIssued += 1
-        return [
+        var answer: [String: JSONValue] = [
             "access_token": .string(token), "token_type": "bearer",
             "expires_in": .number(Double(settings.tokenLifetimeSeconds)),
             "created_at": .number(issued.timeIntervalSince1970.rounded(.down)),
         ]
+        if withRefresh {
+            let refresh = "simr." + random64()
+            refreshTokens[refresh] = (app.clientID, false)
+            answer["refresh_token"] = .string(refresh)
+        }
+        return .object(answer)
+    }
+
+    /// `POST /oauth/revoke`: an access or refresh token of the authenticated client stops
+    /// working; always 200, also for an unknown token (procore.md §3).
+    func revoke(_ token: String?) {
+        guard let token else { return }
+        tokens[token]?.revoked = true
+        if refreshTokens[token] != nil { refreshTokens[token]?.used = true }
     }
 
     /// - Returns: the app behind a bearer token.

@@ -7,6 +7,7 @@ enum ProcoreError: Error, Equatable {
     case invalidClient
     case unsupportedGrant(String)
     case invalidRequest(String)
+    case invalidGrant
     case tokenInvalid(String)  // "The access token expired" / "…is invalid" / "…was revoked"
     case missingCompanyHeader
     case appNotConnected
@@ -30,6 +31,12 @@ enum ProcoreError: Error, Equatable {
             ])
         case .invalidRequest(let what):
             return .json(400, ["error": "invalid_request", "error_description": .string(what)])
+        case .invalidGrant:
+            // Doorkeeper's text for a used, unknown, revoked or foreign refresh token or code.
+            return .json(400, [
+                "error": "invalid_grant",
+                "error_description": "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.",
+            ])
         case .tokenInvalid(let description):
             var response = SimResponse.json(401, ["errors": .string(description)])
             response.setHeader(

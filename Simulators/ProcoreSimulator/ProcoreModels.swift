@@ -95,8 +95,24 @@ struct ProcoreContractItem: Sendable {
     var status: String = "no_action"
 }
 
+/// A project's billing period: invoices (requisitions) are made per period, only one period is
+/// open at a time, and a commitment takes one invoice per period (procore.md §13, Procore's
+/// invoicing guide).
+struct ProcoreBillingPeriod: Sendable {
+    var id: Int64
+    var projectID: Int64
+    var startDate: String
+    var endDate: String
+    var dueDate: String
+    var status: String  // open | closed
+    var position: Int
+    var createdAt: Date
+    var updatedAt: Date
+}
+
 struct ProcoreRequisition: Sendable {
     var id: Int64
+    var periodID: Int64?
     var projectID: Int64
     var companyID: Int64
     var commitmentID: Int64

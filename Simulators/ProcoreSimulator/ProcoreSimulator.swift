@@ -21,15 +21,31 @@ public struct ProcoreSimulator: BackedSimulator {
     }
 
 
-    /// Answers a request; the changes it made become webhook events, delivered before the answer
-    /// goes out (deterministic for tests; Procore itself delivers a moment later). Deliveries that
-    /// failed earlier are retried here too once due, and whenever the simulated clock advances.
+    /// Answers a request; the changes it made become webhook events, delivered in the background
+    /// after the answer went out (as Procore does: a receiver sees them a moment later, never
+    /// inside the API reply; tests call ``WebhookDispatcher/settle()`` before looking). Deliveries
+    /// that failed earlier are retried then too once due, and whenever the simulated clock advances.
+    /// An unknown route under `/rest/` still counts against the caller's rate windows.
     public func handle(_ request: SimRequest) async -> SimResponse {
-        let response = await routes.dispatch(request)
-            ?? ProcoreError.notFound("Route not found: \(request.method) \(request.path)").response
+        var response: SimResponse
+        if let routed = await routes.dispatch(request) {
+            response = routed
+        } else {
+            response = ProcoreError.notFound("Route not found: \(request.method) \(request.path)").response
+            if request.path.hasPrefix("/rest/"), let app = await backend.appID(forAuthorization: request.header("authorization")) {
+                let company = request.header("procore-company-id").flatMap(Int64.init)
+                do {
+                    response.headers += try await backend.countRequest(app: app, company: company)
+                } catch let error as ProcoreError {
+                    response = error.response
+                } catch {}
+            }
+        }
         if let webhooks {
-            for event in await backend.drainEvents() { await webhooks.enqueue(event) }
-            await webhooks.deliverDue()
+            let events = await backend.drainEvents()
+            for event in events { await webhooks.enqueue(event) }
+            let waiting = await webhooks.pending
+            if !events.isEmpty || waiting > 0 { await webhooks.deliverSoon() }
         }
         return response
     }
@@ -63,7 +79,11 @@ struct ProcoreRoutes {
         RouteTable([
             SimRoute("POST", "/oauth/token", token),
             SimRoute("GET", "/oauth/token/info", tokenInfo),
-            SimRoute("POST", "/oauth/revoke", { _, _ in .json(200, [:]) }),
+            SimRoute("POST", "/oauth/revoke", { request, _ in
+                let fields = SimRequest.parseQuery(String(decoding: request.body, as: UTF8.self))
+                await backend.revoke(fields.first { $0.name == "token" }?.value ?? request.jsonBody()?["token"]?.stringValue)
+                return .json(200, [:])
+            }),
             SimRoute("GET", "/rest/v1.0/companies", api(companyScoped: false) { _, _, _, app in
                 .list(await backend.companies.values.filter { app.companyIDs.contains($0.id) }.sorted { $0.id < $1.id }.map {
                     ["id": JSONValue(id: $0.id), "name": .string($0.name), "is_active": true, "my_company": true]
@@ -75,7 +95,45 @@ struct ProcoreRoutes {
             SimRoute("GET", "/rest/v1.0/projects", api { request, _, company, _ in
                 .list(await backend.listProjects(
                     company: try requireCompany(company), originID: request.queryValue("filters[origin_id]"),
-                    number: request.queryValue("filters[project_number]")))
+                    number: request.queryValue("filters[project_number]"), byStatus: request.queryValue("filters[by_status]")))
+            }),
+            // v1.1: the same list; default page 100, at most 300 (procore.md §5)
+            SimRoute("GET", "/rest/v1.1/projects", api(maxPerPage: 300) { request, _, company, _ in
+                .list(await backend.listProjects(
+                    company: try requireCompany(company), originID: request.queryValue("filters[origin_id]"),
+                    number: request.queryValue("filters[project_number]"), byStatus: request.queryValue("filters[by_status]")))
+            }),
+            SimRoute("GET", "/rest/v1.0/companies/{company_id}/projects", api { request, params, company, app in
+                guard let id = Int64(params["company_id"] ?? ""), app.companyIDs.contains(id), company == nil || company == id else {
+                    throw ProcoreError.notFound("Company \(params["company_id"] ?? "") not found")
+                }
+                return .list(await backend.companyProjects(company: id, status: request.queryValue("filters[by_status]")))
+            }),
+            SimRoute("GET", "/rest/v1.0/projects/{id}/users", api { _, params, company, app in
+                .list(await backend.projectUsers(project: try await backend.project(params["id"], company: company, app: app)))
+            }),
+            SimRoute("GET", "/rest/v1.0/project_roles", api { request, _, company, app in
+                .list(await backend.projectRoles(project: try await backend.project(request.queryValue("project_id"), company: company, app: app)))
+            }),
+            SimRoute("GET", "/rest/v1.0/folders", api { request, _, company, app in
+                .object(200, try await backend.folder(project: try await backend.project(request.queryValue("project_id"), company: company, app: app), id: nil))
+            }),
+            SimRoute("GET", "/rest/v1.0/folders/{id}", api { request, params, company, app in
+                .object(200, try await backend.folder(
+                    project: try await backend.project(request.queryValue("project_id"), company: company, app: app), id: params["id"]))
+            }),
+            SimRoute("GET", "/rest/v1.0/projects/{id}/billing_periods", api { request, params, company, app in
+                let project = try await backend.project(params["id"], company: company, app: app)
+                return .list(await backend.listBillingPeriods(project: project.id, status: nil))
+            }),
+            SimRoute("POST", "/rest/v1.0/projects/{id}/billing_periods", api { request, params, company, app in
+                let project = try await backend.project(params["id"], company: company, app: app)
+                return .object(201, try await backend.createBillingPeriod(project: project, body: try Self.body(request, key: "billing_period")))
+            }),
+            SimRoute("PATCH", "/rest/v1.0/projects/{id}/billing_periods/{period}", api { request, params, company, app in
+                let project = try await backend.project(params["id"], company: company, app: app)
+                return .object(200, try await backend.updateBillingPeriod(
+                    project: project, id: params["period"] ?? "", body: try Self.body(request, key: "billing_period")))
             }),
             SimRoute("GET", "/rest/v1.0/projects/{id}", api { _, params, company, app in
                 .object(200, await backend.json(try await backend.project(params["id"], company: company, app: app)))
@@ -164,7 +222,35 @@ struct ProcoreRoutes {
                 return .object(200, try await backend.updateLine(
                     commitment: c.id, line: params["line"] ?? "", body: try Self.body(request, key: "line_item")))
             }),
+            SimRoute("GET", "/rest/v1.0/projects/{id}/direct_costs", api { _, params, company, app in
+                .list(await backend.listDirectCosts(project: try await backend.project(params["id"], company: company, app: app).id))
+            }),
+            SimRoute("GET", "/rest/v1.0/projects/{id}/direct_costs/{cost}", api { _, params, company, app in
+                let project = try await backend.project(params["id"], company: company, app: app)
+                return .object(200, await backend.json(try await backend.directCost(params["cost"] ?? "", project: project), lines: true))
+            }),
+            SimRoute("GET", "/rest/v1.0/projects/{id}/direct_costs/{cost}/line_items", api { _, params, company, app in
+                let project = try await backend.project(params["id"], company: company, app: app)
+                return .list(await (try await backend.directCost(params["cost"] ?? "", project: project)).lines.asyncMap { await backend.json($0) })
+            }),
+            SimRoute("GET", "/rest/v1.1/projects/{id}/direct_costs", api { _, params, company, app in
+                .list(await backend.listDirectCosts(project: try await backend.project(params["id"], company: company, app: app).id))
+            }),
+            SimRoute("GET", "/rest/v1.1/projects/{id}/direct_costs/{cost}", api { _, params, company, app in
+                let project = try await backend.project(params["id"], company: company, app: app)
+                return .object(200, await backend.json(try await backend.directCost(params["cost"] ?? "", project: project), lines: true))
+            }),
+            SimRoute("GET", "/rest/v1.1/projects/{id}/direct_costs/{cost}/line_items", api { _, params, company, app in
+                let project = try await backend.project(params["id"], company: company, app: app)
+                return .list(await (try await backend.directCost(params["cost"] ?? "", project: project)).lines.asyncMap { await backend.json($0) })
+            }),
             SimRoute("GET", "/rest/v1.0/requisitions", api { request, _, company, app in
+                let project = try await backend.project(request.queryValue("project_id"), company: company, app: app)
+                return .list(await backend.listRequisitions(
+                    project: project.id, commitmentID: request.queryValue("filters[commitment_id]").flatMap(Int64.init),
+                    originID: request.queryValue("filters[origin_id]")))
+            }),
+            SimRoute("GET", "/rest/v1.1/requisitions", api { request, _, company, app in
                 let project = try await backend.project(request.queryValue("project_id"), company: company, app: app)
                 return .list(await backend.listRequisitions(
                     project: project.id, commitmentID: request.queryValue("filters[commitment_id]").flatMap(Int64.init),
@@ -293,33 +379,35 @@ struct ProcoreRoutes {
     typealias APIHandler = @Sendable (SimRequest, [String: String], Int64?, ProcoreApp) async throws -> Answer
 
     /// Wraps an API handler with what every Procore call does: bearer auth, company scope,
-    /// rate-limit counting and headers, pagination of lists, and errors in Procore's shape.
-    func api(companyScoped: Bool = true, _ handler: @escaping APIHandler) -> SimRoute.Handler {
+    /// rate-limit counting and headers, list options and pagination, errors in Procore's shape.
+    /// Every request of a known app counts against its windows, 4xx answers included
+    /// (procore.md §6: "a 400, 403, or 404 response consumes quota exactly like a successful call").
+    func api(companyScoped: Bool = true, maxPerPage: Int = 2000, _ handler: @escaping APIHandler) -> SimRoute.Handler {
         { request, params in
             var rateHeaders: [(String, String)] = []
-            var appID: String?
-            var companyID: Int64?
+            let appID = await backend.appID(forAuthorization: request.header("authorization"))
+            let headerCompany = request.header("procore-company-id")
+            let parameter = request.queryValue("company_id") ?? request.jsonBody()?["company_id"].map(ProcoreRoutes.text)
+            let countedCompany = (headerCompany ?? parameter).flatMap { Int64($0) }
             do {
+                if let appID { rateHeaders = try await backend.countRequest(app: appID, company: countedCompany) }
                 let app = try await backend.authenticate(request.header("authorization"))
-                appID = app.clientID
-                let headerCompany = request.header("procore-company-id")
-                let parameter = request.queryValue("company_id") ?? request.jsonBody()?["company_id"].map(ProcoreRoutes.text)
+                var companyID: Int64?
                 if companyScoped {
                     companyID = try await backend.company(header: headerCompany, parameter: parameter, app: app)
                 } else if let headerCompany {
                     companyID = Int64(headerCompany)
                 }
-                rateHeaders = try await backend.countRequest(app: app.clientID, company: companyID)
                 var response: SimResponse
                 switch try await handler(request, params, companyID, app) {
                 case .object(let status, let value): response = status == 204 ? SimResponse(status: 204) : .json(status, value)
-                case .list(let items): response = await paginate(items, request: request)
+                case .list(let items): response = await paginate(try Self.listOptions(items, request), request: request, maxPerPage: maxPerPage)
                 }
                 response.headers += rateHeaders
                 return response
             } catch let error as ProcoreError {
                 var response = error.response
-                if rateHeaders.isEmpty { rateHeaders = await backend.currentRateHeaders(app: appID, company: companyID) }
+                if rateHeaders.isEmpty { rateHeaders = await backend.currentRateHeaders(app: appID, company: countedCompany) }
                 for (name, value) in rateHeaders where response.header(name) == nil { response.headers.append((name, value)) }
                 return response
             } catch {
@@ -328,11 +416,52 @@ struct ProcoreRoutes {
         }
     }
 
+    /// The list options Procore applies on index actions (procore.md §4): `filters[updated_at]`
+    /// and `filters[created_at]` as `START...END` ranges (date-time or date; a date end takes its
+    /// whole day), `filters[status]`, `filters[id][]`, and `sort=field,-field`. A malformed range
+    /// or an unknown sort field → 400.
+    static func listOptions(_ items: [JSONValue], _ request: SimRequest) throws -> [JSONValue] {
+        var rows = items
+        for field in ["updated_at", "created_at"] {
+            guard let text = request.queryValue("filters[\(field)]") else { continue }
+            let ends = text.components(separatedBy: "...")
+            guard ends.count == 2, let from = SimDates.parse(ends[0].trimmingCharacters(in: .whitespaces)),
+                var to = SimDates.parse(ends[1].trimmingCharacters(in: .whitespaces))
+            else { throw ProcoreError.badRequest("filters[\(field)] must be a range START...END (ISO 8601 date-times or dates)") }
+            if ends[1].trimmingCharacters(in: .whitespaces).count == 10 { to = to.addingTimeInterval(86_399.999) }
+            rows = rows.filter { row in
+                guard let stamp = row[field]?.stringValue.flatMap(SimDates.parse) else { return false }
+                return stamp >= from && stamp <= to
+            }
+        }
+        if let status = request.queryValue("filters[status]") {
+            rows = rows.filter { $0["status"]?.stringValue == status }
+        }
+        let ids = Set((request.queryValues("filters[id][]") + request.queryValues("filters[id]")).flatMap { $0.split(separator: ",") }.compactMap { Int64($0) })
+        if !ids.isEmpty { rows = rows.filter { $0["id"].flatMap(ProcoreBackend.int64).map(ids.contains) ?? false } }
+        if let sort = request.queryValue("sort"), !sort.isEmpty {
+            let keys = sort.split(separator: ",").map { part -> (String, Bool) in
+                part.hasPrefix("-") ? (String(part.dropFirst()), true) : (String(part), false)
+            }
+            for (key, _) in keys where !rows.isEmpty && !rows.contains(where: { $0[key] != nil }) {
+                throw ProcoreError.badRequest("sort: unknown attribute '\(key)'")
+            }
+            rows = rows.enumerated().sorted { a, b in
+                for (key, descending) in keys {
+                    let order = ODataQuery.order(a.element[key] ?? .null, b.element[key] ?? .null)
+                    if order != .orderedSame { return descending ? order == .orderedDescending : order == .orderedAscending }
+                }
+                return a.offset < b.offset
+            }.map(\.element)
+        }
+        return rows
+    }
+
     /// Procore pagination: `page` (1-based) and `per_page`; `Total`, `Per-Page` and `Link` with
     /// absolute URLs that keep every original query parameter; `[]` past the end.
-    func paginate(_ items: [JSONValue], request: SimRequest) async -> SimResponse {
+    func paginate(_ items: [JSONValue], request: SimRequest, maxPerPage: Int = 2000) async -> SimResponse {
         let defaultPerPage = await backend.settings.defaultPerPage
-        let perPage = max(1, min(Int(request.queryValue("per_page") ?? "") ?? defaultPerPage, 2000))
+        let perPage = max(1, min(Int(request.queryValue("per_page") ?? "") ?? defaultPerPage, maxPerPage))
         let page = max(1, Int(request.queryValue("page") ?? "") ?? 1)
         let start = min(items.count, (page - 1) * perPage)
         let end = min(items.count, start + perPage)
@@ -407,7 +536,7 @@ struct ProcoreRoutes {
         }
         do {
             let token = try await backend.issueToken(
-                clientID: fields["client_id"], clientSecret: fields["client_secret"], grantType: fields["grant_type"])
+                clientID: fields["client_id"], clientSecret: fields["client_secret"], grantType: fields["grant_type"], fields: fields)
             return .json(200, token, headers: [("Cache-Control", "no-store"), ("Pragma", "no-cache")])
         } catch let error as ProcoreError {
             return error.response

@@ -113,6 +113,28 @@ public actor WebhookDispatcher {
 
     public var pending: Int { endpoints.values.reduce(0) { $0 + $1.queue.count } }
 
+    /// The background delivery run ``deliverSoon()`` started, if it is still going.
+    private var background: Task<Void, Never>?
+
+    /// Delivers what is due in the background: the API answer that caused the events goes out
+    /// first and the receiver sees them a moment later, as with Procore (never inside the reply).
+    public func deliverSoon() {
+        let previous = background
+        background = Task { [weak self] in
+            await previous?.value
+            _ = await self?.deliverDue()
+        }
+    }
+
+    /// Waits until the background deliveries started so far are done (tests and scenario steps
+    /// that look at a receiver call this first, instead of sleeping).
+    public func settle() async {
+        while let task = background {
+            await task.value
+            if background == task { background = nil }
+        }
+    }
+
     /// The earliest moment something is due, if anything waits.
     public var nextDue: Date? {
         guard !holdAll else { return nil }

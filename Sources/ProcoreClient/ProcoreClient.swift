@@ -88,7 +88,26 @@ public actor ProcoreClient {
         return try await send(method, url, body: body)
     }
 
+    /// Calls sent whose answer has not come back: they spend budget the last headers do not show yet.
+    private var inFlight = 0
+
+    /// Procore's advice (rate-limiting guide): when `X-Rate-Limit-Remaining` reaches 0, pause
+    /// until `X-Rate-Limit-Reset` instead of sending into a 429 — a refused request still costs a
+    /// request. Calls already in flight count against what is left, so concurrent writers stop
+    /// together. A reset in the past, or more than an hour away (a clock far off), is not waited for.
+    private func paceForRateLimit() async throws {
+        while let rate = rateLimit, rate.remaining - inFlight <= 0 {
+            let wait = Double(rate.reset) - transport.clock.now().timeIntervalSince1970
+            guard wait > 0, wait <= 3600 else { return }
+            try await transport.clock.sleep(for: .seconds(wait + 0.001))
+            if let current = rateLimit, current.reset == rate.reset { rateLimit = nil }  // a new window: the next answer says how much
+        }
+    }
+
     private func send(_ method: String, _ url: String, body: JSONValue?) async throws -> HTTPReply {
+        try await paceForRateLimit()
+        inFlight += 1
+        defer { inFlight -= 1 }
         var data: Data?
         if let body { data = body.jsonData() }
         let reply = try await tokens.call(fetch: { try await self.requestToken() }) { token in

@@ -57,6 +57,8 @@ public struct Scenario: Sendable {
         case addLatePurchaseOrder
         case procoreSettings(JSONValue)
         case procoreCommitment(origin: String, status: String)
+        /// An invoicing administrator closing a project's open billing period and opening the next.
+        case procoreBillingPeriod(project: String)
         case registerHook(resources: [String], events: [String], project: String?, apiVersion: String)
         case receiver(failNext: Int, status: Int)
         case webhooks(String, Int)
@@ -208,7 +210,7 @@ public struct Scenario: Sendable {
         }
         if let procore = keys["procore"] {
             setup.procore = try procore.json()
-            try checkKeys(setup.procore, allowed: ["tokenLifetimeSeconds", "hourlyLimit", "spikeLimit", "strictCompanyHeader", "defaultPerPage"], reader: procore)
+            try checkKeys(setup.procore, allowed: ["tokenLifetimeSeconds", "hourlyLimit", "spikeLimit", "strictCompanyHeader", "defaultPerPage", "relaxBillingPeriods", "reusableRefreshTokens"], reader: procore)
         }
         if let syspro = keys["syspro"] {
             setup.syspro = try syspro.json()
@@ -226,7 +228,7 @@ public struct Scenario: Sendable {
 
     static let stepKinds = [
         "sync", "replay", "advance", "fault", "clearFaults", "crash", "createCostCode", "insertRows", "updateRows", "deleteRows",
-        "addLatePurchaseOrder", "procoreSettings", "procoreCommitment", "registerHook", "receiver", "webhooks", "expect", "use",
+        "addLatePurchaseOrder", "procoreSettings", "procoreCommitment", "procoreBillingPeriod", "registerHook", "receiver", "webhooks", "expect", "use",
     ]
 
     static func parseStep(_ reader: YAMLReader, setup: Setup) throws -> Step {
@@ -294,7 +296,7 @@ public struct Scenario: Sendable {
             action = .addLatePurchaseOrder
         case "procoreSettings":
             let value = try body.json()
-            try checkKeys(value, allowed: ["tokenLifetimeSeconds", "hourlyLimit", "spikeLimit", "strictCompanyHeader", "defaultPerPage"], reader: body)
+            try checkKeys(value, allowed: ["tokenLifetimeSeconds", "hourlyLimit", "spikeLimit", "strictCompanyHeader", "defaultPerPage", "relaxBillingPeriods", "reusableRefreshTokens"], reader: body)
             action = .procoreSettings(value)
         case "procoreCommitment":
             let options = try body.mapping(allowed: ["origin", "status"])
@@ -304,6 +306,10 @@ public struct Scenario: Sendable {
             action = .procoreCommitment(
                 origin: try origin.string(),
                 status: try status.oneOf(["Draft", "Processing", "Submitted", "Partially Received", "Received", "Approved", "Closed"]))
+        case "procoreBillingPeriod":
+            let options = try body.mapping(allowed: ["project"])
+            guard let project = options["project"] else { throw body.fail("procoreBillingPeriod needs project (the Procore project number, or \"*\" for every project)") }
+            action = .procoreBillingPeriod(project: try project.string())
         case "registerHook":
             let o = try body.mapping(allowed: ["resources", "events", "project", "apiVersion"])
             let known = ["Purchase Order Contracts", "Purchase Order Contract Line Items", "Cost Codes", "Budget Line Items", "Company Vendors"]

@@ -140,6 +140,8 @@ public struct ScenarioRunner: Sendable {
     }
 
     func perform(_ step: Scenario.Step, env: SimulatedEnvironment, data: DemoData, settings: SysproProcoreSettings, state: inout RunState) async throws -> StepResult {
+        // Procore delivers webhooks after its replies; what the last step set off lands before this one looks
+        await env.webhooks.settle()
         switch step.action {
         case .sync(let expectErrors):
             do {
@@ -220,6 +222,15 @@ public struct ScenarioRunner: Sendable {
         case .procoreCommitment(let origin, let status):
             let found = await env.procore.setCommitmentStatus(originID: origin, status: status)
             return StepResult(step: step, passed: found, detail: found ? "commitment \(origin) set to \(status) in Procore" : "no commitment with origin_id \(origin)")
+        case .procoreBillingPeriod(let project):
+            do {
+                let numbers = project == "*" ? await env.procore.projectNumbers() : [project]
+                var opened: [String] = []
+                for number in numbers { opened.append("\(number): period \(try await env.procore.openNextBillingPeriod(projectNumber: number))") }
+                return StepResult(step: step, passed: true, detail: "open billing periods closed, next ones opened (\(opened.joined(separator: ", ")))")
+            } catch {
+                return StepResult(step: step, passed: false, detail: "project \(project): \(error)")
+            }
         case .registerHook(let resources, let events, let project, let apiVersion):
             let client = env.makeProcoreClient()
             var scope: [String: JSONValue] = ["company_id": .number(Double(DemoData.companyID))]

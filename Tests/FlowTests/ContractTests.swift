@@ -21,7 +21,7 @@ import Testing
     @Test func procoreSimulatorKeepsTheContract() async throws {
         try await withEnvironment(purchaseOrders: 3) { env, _ in
             let outcomes = await ContractSuite.procore(env.procoreConnection, http: env.http, logger: quiet, allowWrites: true, clock: env.clock)
-            #expect(outcomes.count == 8)
+            #expect(outcomes.count == 10)
             #expect(outcomes.allSatisfy { $0.status == .passed }, "\(ContractSuite.describe(outcomes))")
         }
     }

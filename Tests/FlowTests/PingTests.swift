@@ -21,7 +21,7 @@ import Testing
             #expect(procore.ok, "\(Ping.describe(procore))")
             #expect(procore.tokenLifetimeSeconds == 5400)
             #expect(procore.read == "company 8: 3 project(s) visible")
-            #expect(procore.rateLimit?.contains("/3600 requests left") == true)
+            #expect(procore.rateLimit?.contains("/25 requests left in the 10-second spike window") == true)  // the spike window, on by default
         }
     }
 

@@ -125,7 +125,8 @@ import Testing
             await env.procore.setSettings(limits)
             let summary = try await env.makeFlow(settings: settings(data)).runCycle()
             #expect(summary.purchaseOrders.created == data.purchaseOrderCount - 1)
-            #expect(env.procoreCore.journal.all.contains { $0.status == 429 })
+            // paced by the headers: it waits for the reset instead of spending requests on 429s
+            #expect(!env.procoreCore.journal.all.contains { $0.status == 429 })
             #expect(env.clock.sleeps.contains { $0 >= .seconds(3000) })
             await expectNoDuplicates(env)
         }

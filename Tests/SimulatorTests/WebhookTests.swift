@@ -38,9 +38,12 @@ import Testing
         return (response.status, try? JSONDecoder().decode(JSONValue.self, from: response.body))
     }
 
+    /// Creates a commitment and waits for the deliveries it set off, which run after the reply.
     func createCommitment(_ core: SimulatorCore, token: String, number: String) async -> Int {
-        await call(core, "POST", "/rest/v1.0/purchase_order_contracts", token: token,
-                   body: ["project_id": 101, "purchase_order_contract": ["number": .string(number), "origin_id": .string("O-\(number)")]]).0
+        let status = await call(core, "POST", "/rest/v1.0/purchase_order_contracts", token: token,
+                                body: ["project_id": 101, "purchase_order_contract": ["number": .string(number), "origin_id": .string("O-\(number)")]]).0
+        await core.system.webhooks?.settle()
+        return status
     }
 
     /// A hook to `url` with one trigger: commitments created.

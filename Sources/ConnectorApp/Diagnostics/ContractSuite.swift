@@ -227,6 +227,29 @@ public enum ContractSuite {
                 try expect(rows.allSatisfy { $0["cost_code_id"] != nil }, "a detail row lacks cost_code_id")
                 return "\(codes.count) cost code(s), \(rows.count) budget row(s)"
             },
+            Check(name: "projects list on v1.0, v1.1 (filters[by_status]) and the company path; a project's billing periods, folders and users", intrusive: false) {
+                let active = try await client.list("/rest/v1.1/projects", query: [("company_id", company)], what: "v1.1 projects")
+                let all = try await client.list("/rest/v1.1/projects", query: [("company_id", company), ("filters[by_status]", "All")], what: "all projects")
+                try expect(all.count >= active.count, "filters[by_status]=All lists fewer projects (\(all.count)) than the default (\(active.count))")
+                let light = try await client.list("/rest/v1.0/companies/\(company)/projects", query: [], what: "company projects")
+                try expect(!light.isEmpty || all.isEmpty, "the company path lists no project")
+                let project = try await firstProject()
+                let periods = try await client.list("/rest/v1.0/projects/\(project)/billing_periods", query: [], what: "billing periods")
+                try expect(periods.filter { $0["status"]?.stringValue == "open" }.count <= 1, "more than one open billing period")
+                let root = try await client.json("GET", "/rest/v1.0/folders", query: [("project_id", project)], what: "the root folder")
+                try expect(root["folders"]?.arrayValue != nil && root["files"]?.arrayValue != nil, "the root folder has no folders/files arrays")
+                let users = try await client.list("/rest/v1.0/projects/\(project)/users", query: [], what: "project users")
+                return "\(active.count) active of \(all.count) project(s); project \(project): \(periods.count) billing period(s), \(users.count) user(s)"
+            },
+            Check(name: "rate-limit headers report the window closer to running out (a reset within 10 s is the spike window)", intrusive: false) {
+                let reply = try await client.call("GET", "/rest/v1.0/projects", query: [("company_id", company), ("per_page", "1")])
+                guard let limit = Int(reply.header("X-Rate-Limit-Limit") ?? ""), let remaining = Int(reply.header("X-Rate-Limit-Remaining") ?? ""),
+                    let reset = Int(reply.header("X-Rate-Limit-Reset") ?? "")
+                else { throw Broken("no X-Rate-Limit-* headers") }
+                try expect(remaining <= limit, "Remaining \(remaining) above Limit \(limit)")
+                let window = reset - Int(clock.now().timeIntervalSince1970) <= 10 ? "spike" : "hourly"
+                return "\(remaining)/\(limit) left in the \(window) window"
+            },
             Check(name: "origin_id is unique per company: a second commitment with it is refused", intrusive: true) {
                 let project = try await firstProject()
                 let origin = "ML-CONTRACT-\(UUID().uuidString.prefix(8))"

@@ -215,7 +215,11 @@ public enum Ping {
                 throw SyncError(.wrongTenant, "company \(connection.companyID) is not among the companies that installed this app (\(ids.map(String.init).joined(separator: ", ")))")
             }
             let reply = try await client.call("GET", "/rest/v1.0/projects", query: [("company_id", String(connection.companyID)), ("per_page", "1")])
-            if let rate = await client.rateLimit { result.rateLimit = "\(rate.remaining)/\(rate.limit) requests left, window resets at \(rate.reset)" }
+            if let rate = await client.rateLimit {
+                // Procore reports whichever window is closer to running out; a reset ≤ 10 s away is the spike window
+                let window = rate.reset - Int(clock.now().timeIntervalSince1970) <= 10 ? "10-second spike window" : "hourly window"
+                result.rateLimit = "\(rate.remaining)/\(rate.limit) requests left in the \(window), resets at \(rate.reset)"
+            }
             switch reply.status {
             case 200: result.read = "company \(connection.companyID): \(reply.header("Total") ?? "?") project(s) visible"
             case 403: throw SyncError(.forbidden, "Procore answered 403 to the project list: \(reply.excerpt)")

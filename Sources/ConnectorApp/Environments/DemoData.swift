@@ -32,6 +32,11 @@ public struct DemoData: Sendable {
     public static let clientID = "ml-connector-demo"
     /// The simulator's own demo credentials (they open nothing but the in-process simulators).
     public static let clientSecret = "demo-client-secret"
+    /// A Procore refresh token the demo data set seeds, for clients that use the user-level
+    /// grants (single use: each refresh answers a new one); and an authorization code for
+    /// `redirect_uri=urn:ietf:wg:oauth:2.0:oob`. `simulate --write-config` hands both out.
+    public static let procoreRefreshToken = "demo-procore-refresh-token-0001"
+    public static let procoreAuthorizationCode = "demo-procore-authorization-code"
     public static let operatorCode = "MLCONN"
     public static let operatorPassword = "demo-operator-pw"
     public static let odataPassword = "demo-odata-pw"
@@ -80,6 +85,14 @@ public struct DemoData: Sendable {
     ///   - today: the clock's "today"; PO dates fall in the 30 days before it.
     ///   - budgetPerCostCode: the original budget of every cost code (large by default, so only
     ///     the over-budget tests hit it).
+    /// The last day of the month `date` falls in (UTC).
+    static func lastDayOfMonth(_ date: Date) -> Date {
+        let text = dayString(date)
+        var (year, month) = (Int(text.prefix(4)) ?? 1970, (Int(text.dropFirst(5).prefix(2)) ?? 1) + 1)
+        if month > 12 { (year, month) = (year + 1, 1) }
+        return (CalendarDay.date(String(format: "%04d-%02d-01", year, month)) ?? date).addingTimeInterval(-86_400)
+    }
+
     public static func generate(purchaseOrders: Int, today: Date, seed: UInt64 = 2026, budgetPerCostCode: Double = 50_000_000) -> DemoData {
         var random = SplitMix64(seed: seed)
         func pick(_ n: Int) -> Int { Int(random.next() % UInt64(n)) }
@@ -161,6 +174,10 @@ public struct DemoData: Sendable {
                 "ApSupplier": .array(suppliers.map { ["Supplier": .string($0.0), "SupplierName": .string($0.1), "Currency": "$"] }),
             ],
         ]
+        // the open billing period every project invoices into: today's month (only one is open at a time)
+        let today10 = Self.dayString(today)
+        let monthStart = String(today10.prefix(8)) + "01"
+        let monthEnd = Self.dayString(Self.lastDayOfMonth(today))
         let procore: JSONValue = [
             "companies": [["id": .number(Double(companyID)), "name": "Acme Builders"]],
             "apps": [["clientID": .string(clientID), "clientSecret": .string(clientSecret), "companyIDs": [.number(Double(companyID))]]],
@@ -172,11 +189,15 @@ public struct DemoData: Sendable {
                     "cost_codes": .array(costCodes.map {
                         ["full_code": .string($0.code), "name": .string($0.name), "budget": .number(budgetPerCostCode)]
                     }),
+                    "billing_periods": [["start_date": .string(monthStart), "end_date": .string(monthEnd), "due_date": .string(monthEnd), "status": "open"]],
                 ]
             }),
             "vendors": .array(suppliers.map {
                 ["company_id": .number(Double(companyID)), "name": .string($0.1), "origin_id": .string($0.0), "origin_code": .string($0.0)]
             }),
+            // user-level OAuth for third-party clients: a refresh token already held and a consent code
+            "refreshTokens": [["token": .string(procoreRefreshToken), "clientID": .string(clientID)]],
+            "authorizationCodes": [["code": .string(procoreAuthorizationCode), "clientID": .string(clientID), "redirectURI": "urn:ietf:wg:oauth:2.0:oob"]],
         ]
         let cin7: JSONValue = [
             "applications": [["accountId": .string(cin7AccountID), "applicationKey": .string(cin7ApplicationKey)]],

@@ -91,6 +91,7 @@ public enum Simulate {
         if unlimited {
             var settings = await procore.settings
             settings.hourlyLimit = 1_000_000_000
+            settings.spikeLimit = nil
             await procore.setSettings(settings)
             var cin7Settings = await cin7.settings
             cin7Settings.callsPerMinute = 1_000_000_000
@@ -147,6 +148,15 @@ public enum Simulate {
         } else {
             lines.append("integrations: []")
         }
+        if endpoints.procore != nil {
+            // for third-party clients that use Procore's user-level grants (ml-connector itself uses client credentials)
+            let grants: JSONValue = [
+                "client_id": .string(DemoData.clientID), "refresh_token": .string(DemoData.procoreRefreshToken),
+                "authorization_code": .string(DemoData.procoreAuthorizationCode), "redirect_uri": "urn:ietf:wg:oauth:2.0:oob",
+                "note": "refresh tokens are single use: each refresh answers a new one",
+            ]
+            lines.append("# Procore user-level OAuth (refresh_token / authorization_code grants): \(try secret("procore-user-grants.json", grants.canonicalJSON()))")
+        }
         var connection: [String] = []
         if let cin7 = endpoints.cin7 {
             connection += ["    cin7:", "      baseURL: \(cin7)\(Cin7Simulator.root)", "      accountId: \(DemoData.cin7AccountID)",
@@ -183,7 +193,8 @@ public enum Simulate {
             ]
         }
         if let procore = endpoints.procore {
-            lines += ["Procore     \(procore)", "  token       POST \(procore)/oauth/token  client_id=\(DemoData.clientID)  company \(DemoData.companyID)"]
+            lines += ["Procore     \(procore)", "  token       POST \(procore)/oauth/token  client_id=\(DemoData.clientID)  company \(DemoData.companyID)",
+                      "              grants client_credentials, refresh_token, authorization_code (the written config's secrets hold a refresh token and a code)"]
         }
         if let cin7 = endpoints.cin7 {
             lines += ["Cin7 Core   \(cin7)", "  API         GET \(cin7)\(Cin7Simulator.root)/me  api-auth-accountid: \(DemoData.cin7AccountID)"]

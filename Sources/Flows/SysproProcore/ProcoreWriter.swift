@@ -1,4 +1,5 @@
 import Foundation
+import ClientKit
 import ProcoreClient
 import SyncEngine
 import SysproClient
@@ -184,6 +185,20 @@ extension SysproProcore {
         }.joined(separator: "; ")
     }
 
+    /// Procore's billing-period rules refusing a new requisition (422 on `period_id`): no open
+    /// period in the project, or this commitment already invoiced in the open one (Procore takes
+    /// one invoice per commitment per billing period, in period order). Nothing was written, and
+    /// nothing in the SYSPRO record is wrong: the invoice waits, retried every cycle, and goes
+    /// through once the project's next billing period is open.
+    static func billingPeriodRefusal(_ reply: HTTPReply, invoice: SysproInvoice, target: CommitmentRef) -> SyncError? {
+        guard reply.status == 422, let refusal = try? JSONValue(parsing: reply.body),
+            let reason = refusal["errors"]?["period_id"]?.arrayValue?.first?.stringValue
+        else { return nil }
+        return SyncError(.waitingForDependency, "\(invoice.key): Procore has no billing period this invoice can go into yet (\(reason)). "
+            + "Procore takes one invoice per commitment per billing period; the invoice waits and is retried every cycle, "
+            + "and goes through once the next billing period of project \(target.projectID) is open (Invoicing tool → Billing Periods).")
+    }
+
     /// Writes an AP invoice as a requisition on its commitment, spread over the contract items in
     /// proportion to their scheduled value: the create, a read of the items it made, and one bulk
     /// update of their amounts — 3 requests per invoice.
@@ -211,6 +226,8 @@ extension SysproProcore {
                 body: ["project_id": .number(Double(target.projectID)), "commitment_id": .number(Double(target.commitmentID)), "requisition": body])
             if reply.status == 422, let refusal = try? JSONValue(parsing: reply.body), refusal["errors"]?["origin_id"] != nil {
                 requisitionID = nil  // written before by someone: find it below
+            } else if let waiting = Self.billingPeriodRefusal(reply, invoice: invoice, target: target) {
+                throw waiting
             } else {
                 let created = try ProcoreClient.decode(reply, what: "create \(what)")
                 guard let id = created["id"].flatMap(Self.int64) else { throw SyncError(.unexpectedResponse, "Procore created \(what) but answered no id") }
@@ -226,10 +243,11 @@ extension SysproProcore {
             if let id = found.first?["id"].flatMap(Self.int64) {
                 requisitionID = id
             } else {
-                let created = try await procore.json(
+                let reply = try await procore.call(
                     "POST", "/rest/v1.0/requisitions",
-                    body: ["project_id": .number(Double(target.projectID)), "commitment_id": .number(Double(target.commitmentID)), "requisition": body],
-                    what: "create \(what)")
+                    body: ["project_id": .number(Double(target.projectID)), "commitment_id": .number(Double(target.commitmentID)), "requisition": body])
+                if let waiting = Self.billingPeriodRefusal(reply, invoice: invoice, target: target) { throw waiting }
+                let created = try ProcoreClient.decode(reply, what: "create \(what)")
                 guard let id = created["id"].flatMap(Self.int64) else { throw SyncError(.unexpectedResponse, "Procore created \(what) but answered no id") }
                 requisitionID = id
                 outcome = .created
