@@ -125,6 +125,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Coverage-guided fuzzing (Tests/Fuzz/README.md): one binary, the target picked by
+        // FUZZ_TARGET; built with -sanitize=fuzzer,address -DFUZZING by Tests/Fuzz/run, and as a
+        // plain corpus replayer otherwise.
+        .executableTarget(
+            name: "ml-connector-fuzz",
+            dependencies: ["SyncEngine", "SimulatorKit", "SysproClient", "SysproSimulator", "Scenarios", "ConnectorApp", "Flows"],
+            path: "Tests/Fuzz/Targets",
+            swiftSettings: swiftSettings
+        ),
+
         // The simulators: in-process fakes of the real systems.
         .target(
             name: "SimulatorKit",

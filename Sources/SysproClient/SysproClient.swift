@@ -135,6 +135,13 @@ public actor SysproClient {
         }
         xml += "</Where></Query>"
         let text = try await sessionCall("Query/Query", [("BusinessObject", "COMFND"), ("XmlIn", xml)])
+        return try Self.comfndRows(text, table: table)
+    }
+
+    /// The rows of a COMFND answer (`<…><Row><Column>value</Column>…</Row>…`), values trimmed.
+    /// - Throws: `.unexpectedResponse` for text that is not XML we can read (size limit, DTDs and
+    ///   entities refused by ``SafeXML``).
+    public static func comfndRows(_ text: String, table: String) throws -> [[String: String]] {
         let document: XMLElementNode
         do {
             document = try SafeXML.parse(text)

@@ -13,7 +13,7 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Write a ready config (secrets in owner-only files, the CloudSuite .ionapi file) into this directory.") var writeConfig: String?
     @Option(help: "A data set file {\"syspro\": {…}, \"procore\": {…}} instead of the generated demo data.") var data: String?
     @Flag(help: "Run on a simulated clock (move it with POST /_sim/clock/advance) instead of the wall clock.") var simulatedClock = false
-    @Flag(help: "Lift Procore's hourly request budget (benchmarks).") var unlimited = false
+    @Flag(help: "Lift the request budgets (Procore's hourly and spike windows, Cin7's per minute) for benchmarks.") var unlimited = false
     @Flag(help: "Print the endpoints as one JSON line (for scripts).") var json = false
     @OptionGroup var log: LogOptions
 

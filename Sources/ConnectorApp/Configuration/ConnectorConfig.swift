@@ -270,6 +270,12 @@ public struct ConnectorConfig: Codable, Sendable {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw SyncError(.invalidConfig, "cannot read config file \(path)")
         }
+        return try parse(text, path: path)
+    }
+
+    /// Checks and decodes config text (`path` names it in errors); what ``load(path:)`` does
+    /// after reading the file, and what the fuzz target feeds.
+    public static func parse(_ text: String, path: String) throws -> ConnectorConfig {
         try checkKeys(text, path: path)
         let config: ConnectorConfig
         do {
