@@ -46,8 +46,13 @@ public enum SafeXML {
         // XMLParser does not understand the Windows-1252 declaration SYSPRO sends; the text is
         // already decoded, so declare it as UTF-8.
         var body = text
-        if body.hasPrefix("<?xml"), let end = body.range(of: "?>") {
+        if body.hasPrefix("<?xml"), let next = body.dropFirst(5).first, next.isWhitespace || next == "?", let end = body.range(of: "?>") {
             body = String(body[end.upperBound...])
+        }
+        // Foundation's XMLParser on Linux crashes (a NULL strlen) on a processing instruction
+        // without data, such as `<?x?>` (found by fuzzing); no system we read sends one.
+        if containsProcessingInstruction(body) {
+            throw ParseError(description: "XML with a processing instruction (<?…?>) other than the XML declaration is refused")
         }
         let parser = XMLParser(data: Data(body.utf8))
         parser.shouldResolveExternalEntities = false
@@ -58,6 +63,31 @@ public enum SafeXML {
             throw ParseError(description: "malformed XML at line \(parser.lineNumber): \(reason)")
         }
         return root
+    }
+
+    /// Whether `<?` opens a processing instruction anywhere outside comments and CDATA sections.
+    static func containsProcessingInstruction(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        func starts(_ pattern: [UInt8], at index: Int) -> Bool {
+            index + pattern.count <= bytes.count && bytes[index..<(index + pattern.count)].elementsEqual(pattern)
+        }
+        func skip(to end: [UInt8], from index: Int) -> Int {
+            var i = index
+            while i < bytes.count && !starts(end, at: i) { i += 1 }
+            return i + end.count
+        }
+        let (lt, question, comment, commentEnd, cdata, cdataEnd) = (UInt8(ascii: "<"), UInt8(ascii: "?"), Array("<!--".utf8), Array("-->".utf8),
+                                                                   Array("<![CDATA[".utf8), Array("]]>".utf8))
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == lt {
+                if starts(comment, at: i) { i = skip(to: commentEnd, from: i + comment.count); continue }
+                if starts(cdata, at: i) { i = skip(to: cdataEnd, from: i + cdata.count); continue }
+                if i + 1 < bytes.count && bytes[i + 1] == question { return true }
+            }
+            i += 1
+        }
+        return false
     }
 
     /// Escapes text for use inside an element or a single/double-quoted attribute.

@@ -84,6 +84,16 @@ import Vault
         #expect(throws: SafeXML.ParseError.self) { try SafeXML.parse(external) }
         #expect(throws: SafeXML.ParseError.self) { try SafeXML.parse("<a><b></a>") }
     }
+
+    /// Found by the `safexml` fuzz target: a processing instruction without data crashed
+    /// Foundation's XMLParser (NULL strlen) and took the process down. Now refused as an error.
+    @Test func processingInstructionsAreRefusedNotCrashedOn() throws {
+        #expect(throws: SafeXML.ParseError.self) { try SafeXML.parse("<?xm?><Query><TableName>ApSupplier</TableName></Query>") }
+        #expect(throws: SafeXML.ParseError.self) { try SafeXML.parse("<a><?x?></a>") }
+        #expect(throws: SafeXML.ParseError.self) { try SafeXML.parse("<?xml-stylesheet?><a/>") }
+        // the declaration, and `<?` inside comments and CDATA, are still fine
+        #expect(try SafeXML.parse("<?xml version=\"1.0\"?><a><!-- <?x?> --><![CDATA[<?y?>]]></a>").name == "a")
+    }
 }
 
 @Suite(.timeLimit(.minutes(2))) struct CredentialReferenceTests {
