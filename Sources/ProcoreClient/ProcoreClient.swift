@@ -122,7 +122,12 @@ public actor ProcoreClient {
             let remaining = reply.header("X-Rate-Limit-Remaining").flatMap(Int.init),
             let reset = reply.header("X-Rate-Limit-Reset").flatMap(Int.init)
         {
-            rateLimit = (limit, remaining, reset)
+            // answers to concurrent calls arrive in any order: within one window the lowest
+            // Remaining is the truth, an older answer's higher figure is not
+            if let known = rateLimit, known.reset == reset, known.limit == limit, known.remaining < remaining {
+            } else {
+                rateLimit = (limit, remaining, reset)
+            }
         }
         return reply
     }

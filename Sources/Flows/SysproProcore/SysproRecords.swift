@@ -149,3 +149,15 @@ enum Field {
     static let earliest = Date(timeIntervalSince1970: 631_152_000)  // 1990-01-01
 
 }
+
+/// Flow 000's record parsers from outside the module (the `records` fuzz target): each throws a
+/// ``SyncError`` for a row it cannot read and never traps, whatever the JSON.
+public enum SysproRecordParsing {
+    public static func purchaseOrder(header: JSONValue, lines: [JSONValue], latest: Date) throws {
+        _ = try SysproPurchaseOrder.parse(header: header, lines: lines, settings: SysproProcoreSettings(), latest: latest)
+    }
+
+    public static func invoice(_ row: JSONValue, latest: Date) throws {
+        _ = try SysproInvoice.parse(row, settings: SysproProcoreSettings(), latest: latest)
+    }
+}

@@ -1,7 +1,7 @@
 import ConnectorApp
 import Dispatch
 import Foundation
-@testable import Flows
+import Flows
 import Scenarios
 import SimulatorKit
 import SyncEngine
@@ -53,10 +53,9 @@ enum FuzzTargets {
     /// invoice row: flow 000's record parsers, which must hold bad data, never trap on it.
     static func records(_ data: Data) {
         guard let value = try? JSONValue(parsing: data) else { return }
-        let settings = SysproProcoreSettings()
         let latest = Date(timeIntervalSince1970: 1_800_000_000)
-        _ = try? SysproPurchaseOrder.parse(header: value, lines: value["lines"]?.arrayValue ?? [], settings: settings, latest: latest)
-        _ = try? SysproInvoice.parse(value, settings: settings, latest: latest)
+        try? SysproRecordParsing.purchaseOrder(header: value, lines: value["lines"]?.arrayValue ?? [], latest: latest)
+        try? SysproRecordParsing.invoice(value, latest: latest)
     }
 
     /// One simulator for the whole run: the input goes to COMFND or PORQ60 as `XmlIn` of a
