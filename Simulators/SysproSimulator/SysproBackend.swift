@@ -39,6 +39,12 @@ public actor SysproBackend {
         public var maxPageSize = 5000
         /// Whether a capped OData answer carries `@odata.nextLink`.
         public var emitNextLinks = false
+        /// e.net licence seats: each open session holds one (syspro.md §4); a logon past the
+        /// last free seat is refused in-band. `nil`: as many as asked.
+        public var licenceSeats: Int? = nil
+        /// Longest query string the web host takes (syspro.md §2: the URL carries the XML,
+        /// ≈16 KB, inferred); longer → HTTP 414, so big documents must use `Transaction/PostLD`.
+        public var maxQueryBytes = 16_384
         public init() {}
     }
 
@@ -47,7 +53,7 @@ public actor SysproBackend {
     private(set) var companyName = "Outdoors Construction Group"
     private var operators: [String: Operator] = [:]
     private var sessions: [String: Session] = [:]
-    private var tables: [String: [[String: JSONValue]]] = [:]
+    var tables: [String: [[String: JSONValue]]] = [:]
     private var tableVersions: [String: Int] = [:]
     private var queryCache: [String: (version: Int, rows: [Int])] = [:]
     private var indexes: [String: (version: Int, index: [String: [Int]])] = [:]
@@ -125,7 +131,7 @@ public actor SysproBackend {
 
     public func rows(_ table: String) -> [[String: JSONValue]] { tables[table] ?? [] }
 
-    private func bump(_ table: String) {
+    func bump(_ table: String) {
         tableVersions[table, default: 0] += 1
     }
 
@@ -168,6 +174,14 @@ public actor SysproBackend {
         }
         if settings.evictOnRelogon {
             sessions = sessions.filter { $0.value.operatorCode != op.code.uppercased() }
+        }
+        if let seats = settings.licenceSeats {
+            let now = clock.now()
+            sessions = sessions.filter { now.timeIntervalSince($0.value.lastUsed) < settings.idleTimeoutSeconds }  // idle ones free their seat
+            if sessions.count >= seats {
+                // wording inferred: SYSPRO refuses the logon in-band when no e.net licence is free
+                return .error("ERROR: e.net exception raised: 100036 All \(seats) e.net licence(s) are in use; log off idle sessions and try again")
+            }
         }
         // 32 random upper-case hex digits, then "00" as recorded ids end.
         let high = random.next()

@@ -57,6 +57,12 @@ struct EnetRoutes {
         guard request.method == "GET" || (request.method == "POST" && operation.lowercased() == "transaction/postld") else {
             return SimResponse(status: 405, headers: [("Server", "Microsoft-HTTPAPI/2.0")])
         }
+        let limit = await backend.settings.maxQueryBytes
+        guard request.rawQuery.utf8.count <= limit else {
+            // what HTTP.sys answers for an over-long URL: the document belongs in Transaction/PostLD
+            return SimResponse(status: 414, headers: [("Content-Type", "text/html; charset=us-ascii"), ("Server", "Microsoft-HTTPAPI/2.0")],
+                               body: Data("<HTML><BODY><h2>Request URL Too Long</h2><hr><p>HTTP Error 414. The request URL is too long.</p></BODY></HTML>".utf8))
+        }
         let arg = { (name: String) in request.queryValueIgnoringCase(name) }
         switch operation.lowercased() {
         case "getversion":
@@ -82,8 +88,19 @@ struct EnetRoutes {
             case "PORQ60": return Self.reply(await porq60(xmlIn: arg("XmlIn") ?? "", operatorCode: op))
             default: return Self.reply("ERROR: e.net exception raised: 100000 Business object '\(object)' is not licensed or does not exist")
             }
-        case "query/browse", "query/fetch", "transaction/post", "transaction/postld", "transaction/build",
-            "setup/add", "setup/update", "setup/delete":
+        case "transaction/post", "setup/add", "setup/update":
+            guard let op = await backend.useSession(arg("UserId") ?? "") else { return Self.reply(SysproSimulator.invalidSession) }
+            return Self.reply(await post(operation.lowercased(), object: arg("BusinessObject") ?? "", parameters: arg("XmlParameters") ?? "",
+                                         xmlIn: arg("XmlIn") ?? "", operatorCode: op))
+        case "transaction/postld":
+            // the large-document form: a POST whose XML body carries the four arguments (CDATA)
+            guard request.method == "POST", let wrapper = try? SafeXML.parse(String(decoding: request.body, as: UTF8.self)) else {
+                return Self.reply("ERROR: XML document could not be parsed: the body must be a TransactionPostLD document")
+            }
+            guard let op = await backend.useSession(wrapper.value("UserId") ?? "") else { return Self.reply(SysproSimulator.invalidSession) }
+            return Self.reply(await post("transaction/post", object: wrapper.value("BusinessObject") ?? "", parameters: wrapper.value("XmlParameters") ?? "",
+                                         xmlIn: wrapper.value("XmlIn") ?? "", operatorCode: op))
+        case "query/browse", "query/fetch", "transaction/build", "setup/delete":
             guard await backend.useSession(arg("UserId") ?? "") != nil else { return Self.reply(SysproSimulator.invalidSession) }
             let object = (arg("BusinessObject") ?? "").uppercased()
             return Self.reply("ERROR: e.net exception raised: 100000 Business object '\(object)' is not simulated yet (see COVERAGE.md)")
@@ -336,5 +353,44 @@ struct ODataRoutes {
             let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
         else { return nil }
         return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+    }
+}
+
+extension EnetRoutes {
+    /// `Transaction/Post` (PORTOI, APSTIN) and `Setup/Add|Update` (APSSSP): the two documents
+    /// parsed safely, the object run on the backend, the answer in its envelope (root and status
+    /// block per object, syspro.md §§6–8); a document that is not XML, a wrong root or an object
+    /// the route does not take is an in-band `ERROR:` text.
+    func post(_ operation: String, object rawObject: String, parameters: String, xmlIn: String, operatorCode: String) async -> String {
+        let object = rawObject.uppercased()
+        let routes: [String: (operation: String, root: String, answer: String)] = [
+            "PORTOI": ("transaction/post", "PostPurchaseOrders", "postpurchaseorders"),
+            "APSTIN": ("transaction/post", "PostApInvoice", "postapinvoice"),
+            "APSSSP": ("setup", "SetupApSupplier", "setupapsupplier"),
+        ]
+        guard let route = routes[object] else {
+            return "ERROR: e.net exception raised: 100000 Business object '\(object)' is not licensed or does not exist"
+        }
+        guard operation.hasPrefix(route.operation) else {
+            return "ERROR: e.net exception raised: 100000 Business object '\(object)' cannot be used with \(operation)"
+        }
+        let document: XMLElementNode
+        var options: XMLElementNode?
+        do {
+            document = try SafeXML.parse(xmlIn)
+            if !parameters.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { options = try SafeXML.parse(parameters) }
+        } catch {
+            return "ERROR: XML document could not be parsed: \(error)"
+        }
+        guard document.name == route.root else {
+            return "ERROR: e.net exception raised: 100030 XML root element '\(document.name)' is invalid for \(object); expected '\(route.root)'"
+        }
+        let body: String
+        switch object {
+        case "PORTOI": body = await backend.postPurchaseOrders(parameters: options, document: document)
+        case "APSTIN": body = await backend.postApInvoices(parameters: options, document: document)
+        default: body = await backend.setupSuppliers(update: operation == "setup/update", parameters: options, document: document)
+        }
+        return Self.envelope(root: route.answer, role: await backend.operatorInfo(operatorCode)?.primaryRole ?? "   ", body: body)
     }
 }
