@@ -18,6 +18,9 @@ public struct FaultEffect: Sendable, Codable, Equatable {
     public var headers: [String: String]?
     /// Added latency in milliseconds, on the real clock (HTTP timeouts are real time).
     public var delayMilliseconds: Int?
+    /// Let the real handler run (the write happens), then hold the answer this long: a server
+    /// that accepted a post but answers after the client gave up.
+    public var delayAfterMilliseconds: Int?
     /// A state change applied before the request is handled.
     public var action: FaultAction?
     /// Let the real handler answer, then cut its body in half (a truncated, malformed body).
@@ -28,8 +31,9 @@ public struct FaultEffect: Sendable, Codable, Equatable {
 
     public init(
         status: Int? = nil, body: String? = nil, headers: [String: String]? = nil, delayMilliseconds: Int? = nil,
-        action: FaultAction? = nil, truncateBody: Bool? = nil, dropConnection: Bool? = nil
+        action: FaultAction? = nil, truncateBody: Bool? = nil, dropConnection: Bool? = nil, delayAfterMilliseconds: Int? = nil
     ) {
+        self.delayAfterMilliseconds = delayAfterMilliseconds
         self.status = status
         self.body = body
         self.headers = headers
@@ -156,6 +160,7 @@ extension FaultRule {
     public var problem: String? {
         if let status = effect.status, !(100...599).contains(status) { return "status \(status) is not an HTTP status (100–599)" }
         if let delay = effect.delayMilliseconds, !(0...600_000).contains(delay) { return "delayMilliseconds \(delay) is outside 0…600000 (ten minutes)" }
+        if let delay = effect.delayAfterMilliseconds, !(0...600_000).contains(delay) { return "delayAfterMilliseconds \(delay) is outside 0…600000 (ten minutes)" }
         if let nth, nth < 1 { return "nth must be 1 or more" }
         if let everyNth, everyNth < 1 { return "everyNth must be 1 or more" }
         if let times, times < 1 { return "times must be 1 or more" }

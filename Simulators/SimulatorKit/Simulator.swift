@@ -85,6 +85,7 @@ public final class SimulatorCore: Sendable {
                 }
             } else {
                 response = await system.handle(request)
+                if let after = effect.delayAfterMilliseconds, after > 0 { await Self.realDelay(milliseconds: after) }  // done, answered late
             }
             for (name, value) in effect.headers ?? [:] { response.setHeader(name, value) }
             if effect.truncateBody == true { response.body = response.body.prefix(response.body.count / 2) }

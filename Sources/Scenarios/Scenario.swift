@@ -345,7 +345,7 @@ public struct Scenario: Sendable {
         let (start, systems) = (setup.clock, setup.systems)
         let keys = try body.mapping(allowed: [
             "system", "method", "path", "nth", "everyNth", "probability", "seed", "times", "from", "until",
-            "status", "body", "headers", "delayMs", "action", "truncateBody", "dropConnection",
+            "status", "body", "headers", "delayMs", "delayAfterMs", "action", "truncateBody", "dropConnection",
         ])
         guard let systemReader = keys["system"] else { throw body.fail("fault needs system: \(systems.joined(separator: " or "))") }
         let system = try systemReader.oneOf(systems)
@@ -357,6 +357,7 @@ public struct Scenario: Sendable {
                 .mapValues { try $0.string() }
         }
         effect.delayMilliseconds = try keys["delayMs"]?.int()
+        effect.delayAfterMilliseconds = try keys["delayAfterMs"]?.int()
         if let action = keys["action"] {
             effect.action = FaultAction(rawValue: try action.oneOf(["expire-tokens", "kill-sessions"]))
             if effect.action == .expireTokens && system != "procore" { throw action.fail("expire-tokens applies to procore") }
@@ -365,9 +366,9 @@ public struct Scenario: Sendable {
         effect.truncateBody = try keys["truncateBody"]?.bool()
         effect.dropConnection = try keys["dropConnection"]?.bool()
         guard effect.status != nil || effect.action != nil || effect.truncateBody == true || effect.delayMilliseconds != nil
-            || effect.dropConnection == true
+            || effect.dropConnection == true || effect.delayAfterMilliseconds != nil
         else {
-            throw body.fail("a fault needs an effect: status, action, truncateBody, dropConnection or delayMs")
+            throw body.fail("a fault needs an effect: status, action, truncateBody, dropConnection, delayMs or delayAfterMs")
         }
         if let probability = try keys["probability"]?.double(), !(0...1).contains(probability) {
             throw body.fail("probability must be between 0 and 1")

@@ -173,6 +173,19 @@ import Testing
         #expect(await post(session, "APSSSP", badCurrency, operation: "Setup/Add").contains("Currency 'XYZ' not found"))
     }
 
+    /// The fault for "SYSPRO accepted the post but answered after the client's deadline": the
+    /// handler runs (the PO exists), then the answer is held — unlike `delayMs`, which holds the
+    /// request before anything happens.
+    @Test func aLateAnswerStillWrote() async throws {
+        let session = await logon()
+        core.faults.add(FaultRule(path: "*/Transaction/Post", nth: 1, effect: FaultEffect(delayAfterMilliseconds: 1)))
+        let answer = await post(session, "PORTOI", Self.order(customerPo: "PRC-LATE"), parameters: Self.parameters)
+        #expect(answer.contains("<ItemsProcessed>000001</ItemsProcessed>"))
+        #expect(await backend.rows("PorMasterHdr").contains { $0["CustomerPoNumber"] == "PRC-LATE" })
+        #expect(core.journal.all.last?.faulted == true)
+        #expect(FaultRule(path: "*", effect: FaultEffect(delayAfterMilliseconds: 700_000)).problem != nil)
+    }
+
     @Test func bigDocumentsNeedPostLDAndSeatsRunOut() async throws {
         let session = await logon()
         let many = (1...300).map { "<StockLine><StockCode>ITEM-\($0)</StockCode><StockDescription>\(String(repeating: "x", count: 40))</StockDescription><OrderQty>1</OrderQty><Price>1</Price><LedgerCode>5100-200</LedgerCode><ProductClass>M</ProductClass></StockLine>" }.joined()
