@@ -76,7 +76,7 @@ public actor ProcurifyBackend {
 
     static let listPaths = [
         ("currencies", "/api/v2/currencies"), ("vendors", "/api/v3/vendors"), ("accountCodes", "/api/v3/account-codes"),
-        ("departments", "/api/v3/departments"),
+        ("departments", "/api/v3/departments"), ("payments", "/api/public/v1/payments"),
     ]
 
     func application(id: String?, secret: String?) -> Application? {

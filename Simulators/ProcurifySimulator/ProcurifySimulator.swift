@@ -30,6 +30,7 @@ public struct ProcurifySimulator: BackedSimulator {
         guard let app = await backend.application(id: grant.subject), app.permitted != false else {
             return Self.detail(403, "You do not have permission to perform this action.")
         }
+        if let answer = await write(path: path, request: request) { return answer }
         guard request.method == "GET" else { return Self.detail(405, "Method \"\(request.method)\" not allowed.") }
         if path == "/api/v3/users/me" {
             let user: JSONValue = [
@@ -120,4 +121,29 @@ public struct ProcurifySimulator: BackedSimulator {
     public func apply(_ action: FaultAction) async { backend.tokens.expireAll() }
     public func reset() async { await backend.reset() }
     public func seed(_ data: JSONValue) async throws { try await backend.seed(data) }
+}
+
+extension ProcurifySimulator {
+    /// Vendor and department writes (procurify.md §§7–8); every other write is 405. Payments are
+    /// read-only (`GET /api/public/v1/payments/`, a list like the others).
+    func write(path: String, request: SimRequest) async -> SimResponse? {
+        guard request.method != "GET" else { return nil }
+        let parts = path.split(separator: "/").map(String.init)
+        guard parts.count >= 3, parts[1] == "v3", ["vendors", "departments"].contains(parts[2]), parts.count <= 4 else { return nil }
+        let id = parts.count == 4 ? parts[3] : nil
+        let allowed = id == nil ? ["POST"] : (parts[2] == "vendors" ? ["PUT", "PATCH"] : ["PUT"])
+        guard allowed.contains(request.method) else { return Self.detail(405, "Method \"\(request.method)\" not allowed.") }
+        guard let body = request.jsonBody()?.objectValue else { return .json(400, ["detail": "JSON parse error - the body is not a JSON object"]) }
+        do {
+            let saved = parts[2] == "vendors"
+                ? try await backend.saveVendor(body, id: id, partial: request.method == "PATCH")
+                : try await backend.saveDepartment(body, id: id)
+            return .json(id == nil ? 201 : 200, ["metadata": [:], "data": saved])
+        } catch let invalid as ProcurifyBackend.Invalid {
+            if invalid.fields["detail"] != nil { return Self.detail(404, "Not found.") }
+            return .json(400, .object(invalid.fields.mapValues { .array($0.map { .string($0) }) }))
+        } catch {
+            return Self.detail(400, "\(error)")
+        }
+    }
 }

@@ -81,6 +81,54 @@ func decode(_ response: SimResponse) throws -> JSONValue { try JSONDecoder().dec
         #expect(await get("/api/v3/vendors/77/", token: bearer).status == 404)
     }
 
+    func send(_ method: String, _ path: String, _ body: JSONValue, token: String) async -> SimResponse {
+        await core.respond(SimRequest(method: method, path: path, headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json"],
+                                      body: body.jsonData(), origin: "http://127.0.0.1:9999"))
+    }
+
+    /// Flow 001's needs (procurify.md §§4, 6–8): a PO that appears only once its requisition is
+    /// purchased, revisions that move `last_modified`, bill status changes, vendor and department
+    /// writes with DRF's validation, payments read-only.
+    @Test func purchasedRequisitionsRevisionsAndReferenceWrites() async throws {
+        let first = try #require(try decode(await token())["access_token"]?.stringValue)
+        #expect(try decode(await get("/api/v2/purchase_orders/purchased/all/", token: first))["data"] == [])
+        clock.advance(by: .seconds(3600))
+        let po = await backend.purchaseRequisition(["pref_vendor": ["id": 1, "name": "Vendor 1"], "total": "80.00",
+                                                    "order_items": [["PO_line_num": 1, "quantity": "4.00", "price": "20.00", "account": ["id": 31]]]])
+        let number = try #require(po["procurify_PO"]?.doubleValue)
+        let listed = try decode(await get("/api/v2/purchase_orders/purchased/all/", token: first))["data"]?.arrayValue ?? []
+        #expect(listed.map { $0["procurify_PO"]?.doubleValue } == [number])
+        let day = String(SimDates.seconds(clock.now()).prefix(10))
+        #expect(try decode(await get("/api/v2/purchase_orders/purchased/all/", "modified_date_0=\(day)", token: first))["data"]?.arrayValue?.count == 1)
+        // a revision the next day: a poll from that day sees it, with the new quantity
+        clock.advance(by: .seconds(86_400))
+        let bearer = try #require(try decode(await token())["access_token"]?.stringValue)  // a day on: a fresh token
+        let item = try #require(po["order_items"]?.arrayValue?.first?["id"])
+        #expect(await backend.revisePurchaseOrder(number: Int(number), changes: ["total": "100.00"], items: [["id": item, "quantity": "5.00"]]))
+        let nextDay = String(SimDates.seconds(clock.now()).prefix(10))
+        let revised = try decode(await get("/api/v2/purchase_orders/purchased/all/", "modified_date_0=\(nextDay)", token: bearer))["data"]?.arrayValue ?? []
+        #expect(revised.count == 1)
+        #expect(try decode(await get("/api/v2/purchase_orders/\(Int(number))/", token: bearer))["data"]?["order_items"]?.arrayValue?.first?["quantity"] == "5.00")
+        // vendors: create (201), validation in DRF's shape, PATCH, unknown id
+        let created = await send("POST", "/api/v3/vendors/", ["name": "Northside Concrete", "email": ["ap@northside.example"], "type": 3, "external_id": "PROC02"], token: bearer)
+        #expect(created.status == 201)
+        let vendorID = try #require(try decode(created)["data"]?["id"]?.scalarText)
+        let invalid = await send("POST", "/api/v3/vendors/", ["name": "", "email": "not-a-list"], token: bearer)
+        #expect(invalid.status == 400)
+        #expect(try decode(invalid)["type"] == ["This field is required."])
+        #expect(try decode(invalid)["email"] != nil)
+        #expect(await send("PATCH", "/api/v3/vendors/\(vendorID)/", ["external_id": "PROC02-B"], token: bearer).status == 200)
+        #expect(try decode(await get("/api/v3/vendors/", "external_id=PROC02-B", token: bearer))["data"]?.arrayValue?.count == 1)
+        #expect(await send("PATCH", "/api/v3/vendors/999/", ["name": "x"], token: bearer).status == 404)
+        // departments: create and update; other writes stay 405
+        let department = await send("POST", "/api/v3/departments/", ["branch": 1, "name": "Site Ops", "external_id": "CC-200"], token: bearer)
+        #expect(department.status == 201)
+        #expect(await send("POST", "/api/v3/departments/", ["name": "No branch"], token: bearer).status == 400)
+        #expect(await send("POST", "/api/v2/currencies/", ["name": "EUR"], token: bearer).status == 405)
+        #expect(await send("POST", "/api/public/v1/payments/", ["amount": 1], token: bearer).status == 405)
+        #expect(await get("/api/public/v1/payments/", token: bearer).status == 200)
+    }
+
     @Test func purchaseOrdersOrderItemsAndBillsAsFlow001PollsThem() async throws {
         let vendor: JSONValue = ["id": 7, "name": "Acme Steel", "external_id": "V-1009"]
         func po(_ number: Int, _ modified: String, state: Int) -> JSONValue {
@@ -131,8 +179,8 @@ func decode(_ response: SimResponse) throws -> JSONValue { try JSONDecoder().dec
         let weak = try #require(try decode(await token("weak", "sec2"))["access_token"]?.stringValue)
         #expect(await get("/api/v3/users/me/", token: weak).status == 403)
         let bearer = try #require(try decode(await token())["access_token"]?.stringValue)
-        let post = await core.respond(SimRequest(method: "POST", path: "/api/v3/vendors/", headers: ["Authorization": "Bearer \(bearer)"]))
-        #expect(post.status == 405)
+        let post = await core.respond(SimRequest(method: "POST", path: "/api/v3/account-codes/", headers: ["Authorization": "Bearer \(bearer)"]))
+        #expect(post.status == 405)  // read-only here (vendor and department writes exist; see the flow 001 test)
         var settings = ProcurifyBackend.Settings()
         settings.callsPerMinute = 1
         await backend.setSettings(settings)
