@@ -92,7 +92,7 @@ let package = Package(
         ),
         .target(
             name: "Flows",
-            dependencies: ["SyncEngine", "SyncStore", "ClientKit", "SysproClient", "ProcoreClient"],
+            dependencies: ["SyncEngine", "SyncStore", "ClientKit", "SysproClient", "ProcoreClient", "ProcurifyClient"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -213,7 +213,7 @@ let package = Package(
         .testTarget(
             name: "FlowTests",
             dependencies: [
-                "ConnectorApp", "Flows", "SyncEngine", "SyncStore", "SysproClient", "ProcoreClient", "Cin7Client",
+                "ConnectorApp", "Flows", "SyncEngine", "SyncStore", "SysproClient", "ProcoreClient", "Cin7Client", "ClientKit",
                 "SimulatorKit", "SysproSimulator", "ProcoreSimulator", "Cin7Simulator",
                 "ProcurifySimulator", "SAPB1Simulator", "CloudSuiteSimulator", "ProcurifyClient", "SAPB1Client", "CloudSuiteClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -102,7 +102,7 @@ extension ProcurifyBackend {
 
     /// `POST /api/v3/vendors/` (201) and `PUT|PATCH /api/v3/vendors/{id}/`: `name` (≤150), `email`
     /// (an array) and `type` required on create and PUT; `external_id` ≤100; `dateModified` set.
-    func saveVendor(_ body: [String: JSONValue], id: String?, partial: Bool) throws -> JSONValue {
+    public func saveVendor(_ body: [String: JSONValue], id: String?, partial: Bool) throws -> JSONValue {
         var vendors = lists["/api/v3/vendors"] ?? []
         var existing: [String: JSONValue] = [:]
         var at: Int?

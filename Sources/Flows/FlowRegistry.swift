@@ -19,7 +19,11 @@ public enum FlowRegistry {
         RegisteredFlow(
             name: SysproProcore.name,
             summary: "SYSPRO POs → Procore commitments, SYSPRO AP invoices → requisitions on them",
-            systems: [.syspro, .procore], entityLabels: SysproProcore.entityLabels)
+            systems: [.syspro, .procore], entityLabels: SysproProcore.entityLabels),
+        RegisteredFlow(
+            name: ProcurifySyspro.name,
+            summary: "Procurify vendors → SYSPRO suppliers, purchased POs → PORTOI purchase orders, approved bills → APSTIN AP invoices",
+            systems: [.procurify, .syspro], entityLabels: ProcurifySyspro.entityLabels),
     ]
 
     /// The names, for messages.

@@ -117,6 +117,75 @@ public actor SysproClient {
         throw SyncError(.authFailed, "SYSPRO session could not be renewed")
     }
 
+    /// Longest query string sent as GET; a longer document goes by `Transaction/PostLD` (the web
+    /// host refuses URLs past ≈16 KB, syspro.md §2).
+    public static let maxQueryBytes = 12_000
+
+    /// What a write answered: SYSPRO's document, and every field error it reported in band
+    /// (`<Element><Value>…</Value><ErrorNumber>…</ErrorNumber><ErrorDescription>…</ErrorDescription></Element>`).
+    public struct PostResult: Sendable {
+        public var document: XMLElementNode
+        public var errors: [String]
+    }
+
+    /// `Transaction/Post` (PORTOI, APSTIN…) or `Setup/Add|Update` (APSSSP…): the two documents
+    /// as SYSPRO takes them, by `Transaction/PostLD` when the query string would be too long. A
+    /// dead session is renewed and the call sent once more (SYSPRO did nothing with it).
+    /// - Throws: `.rejected` for an in-band `ERROR:` text (SYSPRO's own words), `.unexpectedResponse`
+    ///   for an answer that is not XML.
+    public func post(_ operation: String, object: String, parameters: String, xmlIn: String) async throws -> PostResult {
+        let query = [("BusinessObject", object), ("XmlParameters", parameters), ("XmlIn", xmlIn)]
+        let length = query.reduce(0) { $0 + Self.encode($1.1).utf8.count }
+        let text: String
+        if operation == "Transaction/Post" && length > Self.maxQueryBytes {
+            text = try await postLD(object: object, parameters: parameters, xmlIn: xmlIn)
+        } else {
+            text = try await sessionCall(operation, query)
+        }
+        let document: XMLElementNode
+        do {
+            document = try SafeXML.parse(text)
+        } catch {
+            throw SyncError(.unexpectedResponse, "SYSPRO \(object) answered XML we cannot read: \(error)")
+        }
+        return PostResult(document: document, errors: Self.fieldErrors(document))
+    }
+
+    /// Every in-band field error of an answer, as "Element 'value': description (number)".
+    public static func fieldErrors(_ node: XMLElementNode) -> [String] {
+        var found: [String] = []
+        if let description = node.value("ErrorDescription") {
+            let value = node.value("Value").map { " '\($0)'" } ?? ""
+            found.append("\(node.name)\(value): \(description.trimmingCharacters(in: .whitespaces)) (\(node.value("ErrorNumber") ?? "?"))")
+        }
+        for child in node.children where child.name != "ErrorDescription" { found += fieldErrors(child) }
+        return found
+    }
+
+    /// The large-document form: a POST whose XML body carries the arguments in CDATA sections.
+    private func postLD(object: String, parameters: String, xmlIn: String) async throws -> String {
+        func cdata(_ text: String) -> String { "<![CDATA[" + text.replacingOccurrences(of: "]]>", with: "]]]]><![CDATA[>") + "]]>" }
+        if sessionID == nil { try await logon() }
+        for attempt in 1...2 {
+            let body = "<TransactionPostLD xmlns=\"http://SYSPROWcfService\"><UserId>\(sessionID ?? "")</UserId><BusinessObject>\(SafeXML.escape(object))</BusinessObject>"
+                + "<XmlParameters>\(cdata(parameters))</XmlParameters><XmlIn>\(cdata(xmlIn))</XmlIn></TransactionPostLD>"
+            let reply = try await transport.send("POST", "\(connection.enetBase)/Transaction/PostLD", headers: [("Content-Type", "application/xml")], body: Data(body.utf8))
+            guard reply.status == 200 else { throw SyncError(.unexpectedResponse, "SYSPRO Transaction/PostLD answered HTTP \(reply.status)") }
+            let text = reply.text
+            if text.hasPrefix(Self.deadSessionPrefix) {
+                sessionID = nil
+                if attempt == 1 {
+                    try await logon()
+                    continue
+                }
+                throw SyncError(.authFailed, "SYSPRO session died again right after a fresh logon on Transaction/PostLD")
+            }
+            if text.hasPrefix("ERROR") { throw SyncError(.rejected, "SYSPRO Transaction/PostLD: \(text.prefix(300))") }
+            return text
+        }
+        throw SyncError(.authFailed, "SYSPRO session could not be renewed")
+    }
+
     /// The operator's logon profile (company name, company date): a cheap "is my session alive".
     public func logonProfile() async throws -> XMLElementNode {
         try SafeXML.parse(try await sessionCall("GetLogonProfile", []))

@@ -1,0 +1,97 @@
+import AsyncHTTPClient
+import ClientKit
+import ConnectorApp
+import Flows
+import Foundation
+import Logging
+import ProcurifyClient
+import ProcurifySimulator
+import SimulatorKit
+import SyncEngine
+import SyncStore
+import SysproClient
+import SysproSimulator
+import Testing
+
+/// Flow 001 end to end against the Procurify and SYSPRO simulators over HTTP: vendors matched or
+/// created as suppliers, purchased POs posted with PORTOI, approved bills with APSTIN, and no
+/// second supplier, PO or invoice from a repeated cycle, a duplicate read or a revision.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct ProcurifySysproFlowTests {
+    let clock = ManualClock(start: Date(timeIntervalSince1970: 1_800_000_000))
+
+    static let ledger = DemoData.costCodeMappings.map { LedgerMapping(accountCode: $0.glAccount, ledgerCode: "\($0.glAccount)-\($0.costCenter)") }
+
+    func withFlow(
+        settings: ProcurifySysproSettings = ProcurifySysproSettings(ledgerCodes: ledger),
+        _ body: @Sendable (ProcurifySysproFlow, SysproBackend, ProcurifyBackend) async throws -> Void
+    ) async throws {
+        let data = DemoData.generate(purchaseOrders: 2, today: clock.now())
+        let (sysproCore, syspro) = SysproSimulator.makeCore(clock: clock)
+        let (procurifyCore, procurify) = ProcurifySimulator.makeCore(clock: clock)
+        try await syspro.seed(data.syspro)
+        try await procurify.seed(data.procurify)
+        try await SimulatorHost.withRunning([sysproCore, procurifyCore]) { urls in
+            try await HTTPClient.withHTTPClient { http in
+                let sysproClient = SysproClient(
+                    connection: SysproConnection(
+                        enetBase: urls["syspro"]! + SysproSimulator.enetRoot, odataRoot: urls["syspro"]! + SysproSimulator.odataRoot + "/" + DemoData.sysproCompany,
+                        operatorCode: DemoData.operatorCode, operatorPassword: DemoData.operatorPassword, companyID: DemoData.sysproCompany,
+                        odataPassword: DemoData.odataPassword),
+                    transport: HTTPTransport(http: http, system: "syspro", clock: clock, logger: quiet))
+                let procurifyClient = ProcurifyClient(
+                    connection: ProcurifyConnection(baseURL: urls["procurify"]!, clientID: DemoData.procurifyClientID, clientSecret: DemoData.procurifyClientSecret),
+                    transport: HTTPTransport(http: http, system: "procurify", clock: clock, logger: quiet))
+                let flow = ProcurifySysproFlow(settings: settings, procurify: procurifyClient, syspro: sysproClient, store: try SQLiteSyncStore.inMemory(),
+                                               clock: clock, logger: quiet)
+                try await body(flow, syspro, procurify)
+            }
+        }
+    }
+
+    @Test func vendorsPurchaseOrdersAndBillsLandOnceInSyspro() async throws {
+        try await withFlow { flow, syspro, procurify in
+            let suppliersBefore = await syspro.rows("ApSupplier").count
+            let first = try await flow.runCycle()
+            // the eight demo vendors carry the SYSPRO codes in external_id: matched, not created again
+            #expect(first["vendors"].skipped == 8, "\(first.report)")
+            #expect(await syspro.rows("ApSupplier").count == suppliersBefore)
+            // five purchased POs (the sixth was cancelled before it reached SYSPRO), three approved bills
+            #expect(first["purchaseOrders"].created == 5, "\(first.report)")
+            #expect(first["bills"].created == 3, "\(first.report)")
+            let orders = await syspro.rows("PorMasterHdr").filter { $0["CustomerPoNumber"]?.stringValue?.hasPrefix("PRC-PO-") == true }
+            #expect(orders.count == 5)
+            let invoices = await syspro.rows("ApInvoice").filter { $0["Invoice"]?.stringValue?.hasPrefix("INV-10") == true }
+            #expect(invoices.count == 3)
+            #expect(invoices.allSatisfy { !($0["PurchaseOrder"]?.stringValue ?? "").isEmpty })  // each bill on its PO
+            // a second cycle writes nothing new
+            clock.advance(by: .seconds(600))
+            let second = try await flow.runCycle()
+            #expect(second["purchaseOrders"].created == 0 && second["bills"].created == 0)
+            #expect(await syspro.rows("PorMasterHdr").filter { $0["CustomerPoNumber"]?.stringValue?.hasPrefix("PRC-PO-") == true }.count == 5)
+            // a PO revised in Procurify becomes a PORTOI change of the same SYSPRO PO
+            clock.advance(by: .seconds(86_400))
+            #expect(await procurify.revisePurchaseOrder(number: 1001, changes: [:], items: [["id": 15510, "quantity": 99]]))
+            let third = try await flow.runCycle()
+            #expect(third["purchaseOrders"].updated == 1, "\(third.report)")
+            let po = try #require(await syspro.rows("PorMasterHdr").first { $0["CustomerPoNumber"] == "PRC-PO-1001" }?["PurchaseOrder"])
+            #expect(await syspro.rows("PorMasterDetail").filter { $0["PurchaseOrder"] == po }.compactMap { $0["MOrderQty"]?.doubleValue } == [99])
+            #expect(await syspro.rows("PorMasterHdr").filter { $0["CustomerPoNumber"] == "PRC-PO-1001" }.count == 1)
+            // a new vendor becomes a supplier (APSSSP) under its normalised code
+            _ = try await procurify.saveVendor(["name": "Mill Road Steel & Co.", "email": [], "type": 3], id: nil, partial: false)
+            let fourth = try await flow.runCycle()
+            #expect(fourth["vendors"].created == 1, "\(fourth.report)")
+            #expect(await syspro.rows("ApSupplier").contains { $0["Supplier"] == "MILLROADSTEELCO" })
+        }
+    }
+
+    @Test func anUnmappedAccountCodeHoldsThePOAndItsBillWaits() async throws {
+        var settings = ProcurifySysproSettings(ledgerCodes: Self.ledger.filter { $0.accountCode != "5100" })
+        settings.pageSize = 3
+        try await withFlow(settings: settings) { flow, syspro, _ in
+            let summary = try await flow.runCycle()
+            #expect(summary["purchaseOrders"].held >= 1, "\(summary.report)")
+            #expect(summary["bills"].held >= 1)  // the bill of a held PO waits for it
+            #expect(await syspro.rows("PorMasterHdr").filter { $0["CustomerPoNumber"]?.stringValue?.hasPrefix("PRC-PO-") == true }.count < 5)
+        }
+    }
+}
