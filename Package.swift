@@ -98,7 +98,7 @@ let package = Package(
         .target(
             name: "ConnectorApp",
             dependencies: [
-                "SyncEngine", "SyncStore", "Vault", "Flows", "SysproClient", "ProcoreClient",
+                "SyncEngine", "SyncStore", "Vault", "Flows", "ClientKit", "SysproClient", "ProcoreClient",
                 "SimulatorKit", "SysproSimulator", "ProcoreSimulator", "Cin7Simulator", "Cin7Client",
                 "ProcurifySimulator", "SAPB1Simulator", "CloudSuiteSimulator", "ProcurifyClient", "SAPB1Client", "CloudSuiteClient",
                 .product(name: "Yams", package: "Yams"),

@@ -5,7 +5,7 @@ import SyncEngine
 
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run flow 000 (SYSPRO → Procore) end to end against in-process simulators on an embedded SQLite file.")
+        abstract: "Run a flow end to end against in-process simulators on an embedded SQLite file (flow 000 SYSPRO → Procore by default).")
     @Argument(help: "The flow to demonstrate: \(FlowRegistry.names.joined(separator: ", ")).") var flow = SysproProcore.name
     @Option(help: "SQLite file for the demo's state and audit (recreated).") var database = "demo-output/demo.sqlite"
     @Option(help: "How many ordinary purchase orders to generate.") var pos = 60
@@ -17,6 +17,11 @@ struct Demo: AsyncParsableCommand {
 
     func run() async throws {
         let logger = log.bootstrap()
+        if flow == ProcurifySyspro.name {
+            let (first, second) = try await ConnectorApp.Demo.runProcurifySyspro(databasePath: database, logger: logger) { print($0) }
+            if !first.errors.isEmpty || !second.errors.isEmpty { throw ExitCode(1) }
+            return
+        }
         let result = try await ConnectorApp.Demo.run(databasePath: database, purchaseOrders: pos, logger: logger) { print($0) }
         if !result.first.errors.isEmpty || !result.second.errors.isEmpty { throw ExitCode(1) }
     }

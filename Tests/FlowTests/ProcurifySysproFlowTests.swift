@@ -1,15 +1,11 @@
-import AsyncHTTPClient
-import ClientKit
 import ConnectorApp
 import Flows
 import Foundation
 import Logging
-import ProcurifyClient
 import ProcurifySimulator
 import SimulatorKit
 import SyncEngine
 import SyncStore
-import SysproClient
 import SysproSimulator
 import Testing
 
@@ -19,32 +15,15 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(3))) struct ProcurifySysproFlowTests {
     let clock = ManualClock(start: Date(timeIntervalSince1970: 1_800_000_000))
 
-    static let ledger = DemoData.costCodeMappings.map { LedgerMapping(accountCode: $0.glAccount, ledgerCode: "\($0.glAccount)-\($0.costCenter)") }
+    static let ledger = ProcurifySysproEnvironment.demoLedger
 
     func withFlow(
         settings: ProcurifySysproSettings = ProcurifySysproSettings(ledgerCodes: ledger),
         _ body: @Sendable (ProcurifySysproFlow, SysproBackend, ProcurifyBackend) async throws -> Void
     ) async throws {
         let data = DemoData.generate(purchaseOrders: 2, today: clock.now())
-        let (sysproCore, syspro) = SysproSimulator.makeCore(clock: clock)
-        let (procurifyCore, procurify) = ProcurifySimulator.makeCore(clock: clock)
-        try await syspro.seed(data.syspro)
-        try await procurify.seed(data.procurify)
-        try await SimulatorHost.withRunning([sysproCore, procurifyCore]) { urls in
-            try await HTTPClient.withHTTPClient { http in
-                let sysproClient = SysproClient(
-                    connection: SysproConnection(
-                        enetBase: urls["syspro"]! + SysproSimulator.enetRoot, odataRoot: urls["syspro"]! + SysproSimulator.odataRoot + "/" + DemoData.sysproCompany,
-                        operatorCode: DemoData.operatorCode, operatorPassword: DemoData.operatorPassword, companyID: DemoData.sysproCompany,
-                        odataPassword: DemoData.odataPassword),
-                    transport: HTTPTransport(http: http, system: "syspro", clock: clock, logger: quiet))
-                let procurifyClient = ProcurifyClient(
-                    connection: ProcurifyConnection(baseURL: urls["procurify"]!, clientID: DemoData.procurifyClientID, clientSecret: DemoData.procurifyClientSecret),
-                    transport: HTTPTransport(http: http, system: "procurify", clock: clock, logger: quiet))
-                let flow = ProcurifySysproFlow(settings: settings, procurify: procurifyClient, syspro: sysproClient, store: try SQLiteSyncStore.inMemory(),
-                                               clock: clock, logger: quiet)
-                try await body(flow, syspro, procurify)
-            }
+        try await ProcurifySysproEnvironment.run(data: data, clock: clock, store: try SQLiteSyncStore.inMemory(), settings: settings, logger: quiet) { flow, syspro, procurify, _ in
+            try await body(flow, syspro, procurify)
         }
     }
 
