@@ -150,6 +150,42 @@ public enum ContractSuite {
                 try expect(reply.status == 401, "a wrong OData password answered \(reply.status)")
                 return "401"
             },
+            Check(name: "PORTOI with ValidateOnly=Y answers postpurchaseorders with StatusofItems and a field error for an unknown supplier", intrusive: false) {
+                let client = SysproClient(connection: connection, transport: raw)
+                let parameters = "<PostPurchaseOrders><Parameters><ValidateOnly>Y</ValidateOnly><AllowNonStockItems>Y</AllowNonStockItems></Parameters></PostPurchaseOrders>"
+                let xml = "<PostPurchaseOrders><Orders><OrderHeader><OrderActionType>A</OrderActionType><Supplier>ZZMLCONTRACT</Supplier></OrderHeader><OrderDetails>"
+                    + "<StockLine><StockCode>ML-CONTRACT</StockCode><OrderQty>1</OrderQty><Price>1</Price><PriceMethod>M</PriceMethod></StockLine></OrderDetails></Orders></PostPurchaseOrders>"
+                let result = try? await client.post("Transaction/Post", object: "PORTOI", parameters: parameters, xmlIn: xml)
+                await client.logoff()
+                guard let result else { throw Broken("PORTOI failed (licensed for this operator?)") }
+                try expect(result.document.name.lowercased() == "postpurchaseorders", "root is \(result.document.name)")
+                try expect(result.document.child("StatusofItems") != nil || result.document.child("StatusOfItems") != nil, "no status block")
+                try expect(!result.errors.isEmpty, "an unknown supplier validated without a field error")
+                return result.errors.first!
+            },
+            Check(name: "APSSSP adds a supplier, refuses adding it again, and updates it", intrusive: true) {
+                let client = SysproClient(connection: connection, transport: raw)
+                let code = "MLC" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(10))
+                let add = "<SetupApSupplier><Item><Key><Supplier>\(code)</Supplier></Key><SupplierName>ml-connector contract check</SupplierName></Item></SetupApSupplier>"
+                let update = "<SetupApSupplier><Item><Key><Supplier>\(code)</Supplier></Key><SupplierName>ml-connector contract check (updated)</SupplierName></Item></SetupApSupplier>"
+                let steps: Result<(SysproClient.PostResult, SysproClient.PostResult, SysproClient.PostResult, [[String: String]]), any Error>
+                do {
+                    let first = try await client.post("Setup/Add", object: "APSSSP", parameters: "", xmlIn: add)
+                    let again = try await client.post("Setup/Add", object: "APSSSP", parameters: "", xmlIn: add)
+                    let changed = try await client.post("Setup/Update", object: "APSSSP", parameters: "", xmlIn: update)
+                    let found = try await client.find(table: "ApSupplier", columns: ["SupplierName"], whereEqual: [("Supplier", code)], maxRows: 1)
+                    steps = .success((first, again, changed, found))
+                } catch {
+                    steps = .failure(error)
+                }
+                await client.logoff()  // free the licence seat either way
+                let (first, again, changed, found) = try steps.get()
+                try expect(first.errors.isEmpty, "the first add was refused: \(first.errors.joined(separator: "; "))")
+                try expect(!again.errors.isEmpty, "a second add of \(code) was accepted")
+                try expect(changed.errors.isEmpty, "the update was refused: \(changed.errors.joined(separator: "; "))")
+                try expect(found.first?["SupplierName"] == "ml-connector contract check (updated)", "COMFND does not show the update")
+                return "\(code) added (left in the company), second add refused: \(again.errors.first!)"
+            },
         ]
         return await run(checks, system: "syspro", allowIntrusive: allowIntrusive)
     }
