@@ -73,4 +73,46 @@ import Testing
             #expect(await syspro.rows("PorMasterHdr").filter { $0["CustomerPoNumber"]?.stringValue?.hasPrefix("PRC-PO-") == true }.count < 5)
         }
     }
+
+    /// `sync --config` runs flow 001: its settings read as the flow's own type (`ledgerCodes`
+    /// rows, unknown keys refused naming the line), its procurify and syspro sections wired.
+    @Test func aConfigRunsFlow001() async throws {
+        let data = DemoData.generate(purchaseOrders: 2, today: clock.now())
+        try await ProcurifySysproEnvironment.run(data: data, clock: clock, store: try SQLiteSyncStore.inMemory(), settings: ProcurifySysproSettings(), logger: quiet) { _, syspro, _, urls in
+            let ledger = Self.ledger.map { "        - {accountCode: \"\($0.accountCode)\", ledgerCode: \"\($0.ledgerCode)\"}" }.joined(separator: "\n")
+            let config = """
+                integrations:
+                  - name: procurify-to-syspro
+                    flow: procurify-syspro
+                    procurify: {baseURL: "\(urls["procurify"]!)", clientId: \(DemoData.procurifyClientID), clientSecret: "vault:procurify"}
+                    syspro:
+                      enetBase: "\(urls["syspro"]!)\(SysproSimulator.enetRoot)"
+                      odataRoot: "\(urls["syspro"]!)\(SysproSimulator.odataRoot)/\(DemoData.sysproCompany)"
+                      operator: \(DemoData.operatorCode)
+                      operatorPassword: "vault:syspro-operator"
+                      companyId: \(DemoData.sysproCompany)
+                      odataPassword: "vault:syspro-odata"
+                    settings:
+                      pageSize: 4
+                      ledgerCodes:
+                \(ledger)
+                """
+            let parsed = try ConnectorConfig.parse(config, path: "flow001.yaml")
+            let integration = try #require(parsed.integrations.first)
+            #expect(integration.procurifySysproSettings?.pageSize == 4)
+            let secrets = ["procurify": DemoData.procurifyClientSecret, "syspro-operator": DemoData.operatorPassword, "syspro-odata": DemoData.odataPassword]
+            let runner = try integration.makeRunner(http: .shared, store: try SQLiteSyncStore.inMemory(), clock: clock, logger: quiet) { name in
+                guard let secret = secrets[name] else { throw SyncError(.invalidConfig, "no secret \(name)") }
+                return secret
+            }
+            let summary = try await runner.runCycle(runID: "config-run")
+            #expect(summary["purchaseOrders"].created == 5, "\(summary.report)")
+            #expect(await syspro.rows("ApInvoice").filter { ($0["Reference"]?.stringValue ?? "").hasPrefix("PRC-BILL-") }.count == 3)
+            // a misspelt key in the flow's settings is refused with its line
+            let typo = config.replacingOccurrences(of: "pageSize: 4", with: "pagesize: 4")
+            #expect(throws: SyncError.self) { try ConnectorConfig.parse(typo, path: "typo.yaml") }
+            let badRow = config.replacingOccurrences(of: "ledgerCode:", with: "glCode:")
+            #expect(throws: SyncError.self) { try ConnectorConfig.parse(badRow, path: "row.yaml") }
+        }
+    }
 }

@@ -25,7 +25,7 @@ import Yams
 /// | `integrations[].intervalMinutes` | polling interval for `sync --watch` | `10` |
 /// | `integrations[].syspro` | enetBase, odataRoot, operator, operatorPassword*, companyId, companyPassword*, odataUser, odataPassword* | required |
 /// | `integrations[].procore` | loginBase, apiBase, clientId, clientSecret*, companyId | required |
-/// | `integrations[].settings` | ``SysproProcoreSettings`` | defaults per key |
+/// | `integrations[].settings` | ``SysproProcoreSettings`` (flow `syspro-procore`) or ``ProcurifySysproSettings`` (flow `procurify-syspro`) | defaults per key |
 /// | `connections[].name` | text, for systems no flow uses yet (`ping`, `contract verify`) | — |
 /// | `connections[].cin7` | baseURL, accountId, applicationKey* | — |
 /// | `connections[].procurify` | baseURL, tokenURL (default `{baseURL}/oauth/token`), clientId, clientSecret* | — |
@@ -199,8 +199,11 @@ public struct ConnectorConfig: Codable, Sendable {
         /// Whether the systems behind this integration are sandboxes (scenarios refuse others).
         public var sandbox: Bool?
         public var intervalMinutes: Int?
-        /// Flow 000's settings (the only flow so far).
+        /// Flow 000's settings (when `flow` is `syspro-procore`).
         public var settings: SysproProcoreSettings?
+        /// Flow 001's settings (when `flow` is `procurify-syspro`): the same `settings` key, read
+        /// as the flow's own type.
+        public var procurifySysproSettings: ProcurifySysproSettings?
         public var sections: Systems
         /// The systems its sections name.
         public var systems: [String] { sections.names }
@@ -214,7 +217,11 @@ public struct ConnectorConfig: Codable, Sendable {
             flow = try c.decode(String.self, forKey: .flow)
             sandbox = try c.decodeIfPresent(Bool.self, forKey: .sandbox)
             intervalMinutes = try c.decodeIfPresent(Int.self, forKey: .intervalMinutes)
-            settings = try c.decodeIfPresent(SysproProcoreSettings.self, forKey: .settings)
+            if flow == ProcurifySyspro.name {
+                procurifySysproSettings = try c.decodeIfPresent(ProcurifySysproSettings.self, forKey: .settings)
+            } else {
+                settings = try c.decodeIfPresent(SysproProcoreSettings.self, forKey: .settings)
+            }
             sections = try Systems(from: decoder)
         }
 
@@ -224,7 +231,7 @@ public struct ConnectorConfig: Codable, Sendable {
             try c.encode(flow, forKey: .flow)
             try c.encodeIfPresent(sandbox, forKey: .sandbox)
             try c.encodeIfPresent(intervalMinutes, forKey: .intervalMinutes)
-            try c.encodeIfPresent(settings, forKey: .settings)
+            if let procurifySysproSettings { try c.encode(procurifySysproSettings, forKey: .settings) } else { try c.encodeIfPresent(settings, forKey: .settings) }
             try sections.encode(to: encoder)
         }
 
@@ -308,7 +315,7 @@ public struct ConnectorConfig: Codable, Sendable {
             if let extra = integration.systems.first(where: { !needed.contains($0) }) {
                 throw SyncError(.invalidConfig, "\(path): integration \(integration.name) has a \(extra) section, but flow \(flow.name) touches only \(needed.joined(separator: " and ")); move it to a connection")
             }
-            try (integration.settings ?? SysproProcoreSettings()).validate()
+            if integration.flow == SysproProcore.name { try (integration.settings ?? SysproProcoreSettings()).validate() }
             try integration.sections.checkReferences(owner: integration.name, path: path)
         }
         try checkIntegrationsStayApart(config.integrations, path: path)
@@ -330,7 +337,7 @@ public struct ConnectorConfig: Codable, Sendable {
         } catch {
             throw SyncError(.invalidConfig, "\(path): \(error)")
         }
-        func check(_ node: Node, _ allowed: [String], _ context: String) throws {
+        func check(_ node: Node, _ allowed: [String], _ context: String, flow: String = SysproProcore.name) throws {
             guard let mapping = node.mapping else { return }  // a wrong type is the decoder's to report
             for (key, value) in mapping {
                 guard let name = key.string, allowed.contains(name) else {
@@ -340,11 +347,16 @@ public struct ConnectorConfig: Codable, Sendable {
                 case _ where Systems.sectionKeys[name] != nil && context != "the config":
                     try check(value, Systems.sectionKeys[name]!, "\(context).\(name)")
                 case "integrations":
-                    for item in value.sequence ?? [] { try check(item, Integration.keys + BusinessSystem.names, "an integration") }
+                    for item in value.sequence ?? [] {
+                        try check(item, Integration.keys + BusinessSystem.names, "an integration", flow: item.mapping?["flow"]?.string ?? SysproProcore.name)
+                    }
                 case "connections":
                     for item in value.sequence ?? [] { try check(item, Connection.keys + BusinessSystem.names, "a connection") }
                 case "settings":
-                    try check(value, SysproProcoreSettings.keys, "\(context).settings")
+                    let keys = flow == ProcurifySyspro.name ? ProcurifySysproSettings.keys : SysproProcoreSettings.keys
+                    try check(value, keys, "\(context).settings", flow: flow)
+                case "ledgerCodes":
+                    for row in value.sequence ?? [] { try check(row, LedgerMapping.keys, "a ledgerCodes row") }
                 case "costCodes":
                     for row in value.sequence ?? [] { try check(row, CostCodeMapping.keys, "a costCodes row") }
                 default:
@@ -445,7 +457,23 @@ extension ConnectorConfig.Integration {
     ) throws -> any SyncRunner {
         switch try FlowRegistry.named(flow).name {
         case SysproProcore.name: try makeFlow(http: http, store: store, clock: clock, logger: logger, vault: vault)
+        case ProcurifySyspro.name:
+            try makeProcurifySyspro(http: http, store: store, clock: clock, logger: logger, vault: vault)
         default: throw SyncError(.invalidConfig, "flow \(flow) is registered but has no wiring in ConnectorConfig.makeRunner")
         }
+    }
+
+    /// Flow 001 with its clients, secrets resolved from their references.
+    public func makeProcurifySyspro(
+        http: HTTPClient, store: any SyncStateStore, clock: any SyncClock, logger: Logger, vault: ((String) throws -> String)? = nil
+    ) throws -> ProcurifySysproFlow {
+        guard let procurify = try sections.procurifyConnection(owner: name, vault: vault) else {
+            throw SyncError(.invalidConfig, "integration \(name) has no procurify section")
+        }
+        return ProcurifySysproFlow(
+            settings: procurifySysproSettings ?? ProcurifySysproSettings(),
+            procurify: ProcurifyClient(connection: procurify, transport: HTTPTransport(http: http, system: "procurify", clock: clock, logger: logger)),
+            syspro: SysproClient(connection: try sysproConnection(vault: vault), transport: HTTPTransport(http: http, system: "syspro", clock: clock, logger: logger)),
+            store: store, clock: clock, logger: logger, scope: name)
     }
 }

@@ -22,6 +22,7 @@ extension FlowRuntime where Definition == ProcurifySyspro {
 /// A row of the ledger mapping: a Procurify account code (and, optionally, department) → the
 /// SYSPRO GL code (`account-costcentre`, as `GenMaster.GlCode` holds it).
 public struct LedgerMapping: Codable, Sendable, Equatable {
+    public static let keys = ["accountCode", "department", "ledgerCode"]
     public var accountCode: String
     public var department: String?
     public var ledgerCode: String
@@ -51,6 +52,29 @@ public struct ProcurifySysproSettings: Codable, Sendable, Equatable {
     public var payableBillStatuses = [2, 4, 6, 7, 8]
 
     public init(ledgerCodes: [LedgerMapping] = []) { self.ledgerCodes = ledgerCodes }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case ledgerCodes, supplierOverrides, currencies, productClass, warehouse, overlapDays, pageSize, payableBillStatuses
+    }
+
+    /// The keys a config may set (any other is refused naming the line).
+    public static let keys = CodingKeys.allCases.map(\.rawValue)
+
+    /// Every key optional: what a config leaves out keeps its default.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = ProcurifySysproSettings()
+        ledgerCodes = try c.decodeIfPresent([LedgerMapping].self, forKey: .ledgerCodes) ?? d.ledgerCodes
+        supplierOverrides = try c.decodeIfPresent([String: String].self, forKey: .supplierOverrides) ?? d.supplierOverrides
+        currencies = try c.decodeIfPresent([String: String].self, forKey: .currencies) ?? d.currencies
+        productClass = try c.decodeIfPresent(String.self, forKey: .productClass) ?? d.productClass
+        warehouse = try c.decodeIfPresent(String.self, forKey: .warehouse) ?? d.warehouse
+        overlapDays = try c.decodeIfPresent(Int.self, forKey: .overlapDays) ?? d.overlapDays
+        pageSize = try c.decodeIfPresent(Int.self, forKey: .pageSize) ?? d.pageSize
+        payableBillStatuses = try c.decodeIfPresent([Int].self, forKey: .payableBillStatuses) ?? d.payableBillStatuses
+        guard (1...100).contains(pageSize) else { throw SyncError(.invalidConfig, "settings.pageSize \(pageSize) is outside 1…100 (Procurify's page size cap)") }
+        guard (0...30).contains(overlapDays) else { throw SyncError(.invalidConfig, "settings.overlapDays \(overlapDays) is outside 0…30") }
+    }
 }
 
 /// What flow 001 says: three entities read from Procurify (vendors in full every cycle, POs by
