@@ -122,9 +122,13 @@ public struct HTTPTransport: Sendable {
     /// Sends a request, retrying as described above.
     /// - Returns: the final reply, whatever its status (callers map 4xx themselves).
     /// - Throws: ``SyncError`` `.rateLimited` or `.transient` when the retries run out.
+    /// - Parameter idempotent: whether sending the request twice is harmless (default: a GET
+    ///   is). SYSPRO e.net writes are GETs that post a document: they pass `false`, so a lost
+    ///   answer or a 5xx is reported, never sent again blind (the flow looks up first instead).
     public func send(
-        _ method: String, _ url: String, headers: [(String, String)] = [], body: Data? = nil
+        _ method: String, _ url: String, headers: [(String, String)] = [], body: Data? = nil, idempotent: Bool? = nil
     ) async throws -> HTTPReply {
+        let repeatable = idempotent ?? (method == "GET")
         var attempt = 0
         while true {
             attempt += 1
@@ -140,7 +144,7 @@ public struct HTTPTransport: Sendable {
                     status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
                     body: Data(buffer.readableBytesView))
             } catch {
-                let safeToRetry = method == "GET"
+                let safeToRetry = repeatable
                 stats.count(retry: false, waited: 0)
                 guard safeToRetry, attempt < policy.maxAttempts else {
                     throw SyncError(.transient, "\(system) \(method) \(Self.pathOnly(url)) failed: \(Self.describe(error))")
@@ -150,7 +154,7 @@ public struct HTTPTransport: Sendable {
             }
             stats.noteRateLimits(reply.headers)
             let status = reply.status
-            let retryable = status == 429 || status == 503 || (method == "GET" && [500, 502, 504].contains(status))
+            let retryable = status == 429 || status == 503 || (repeatable && [500, 502, 504].contains(status))
             stats.count(retry: false, waited: 0)
             guard retryable else { return reply }
             guard attempt < policy.maxAttempts else {

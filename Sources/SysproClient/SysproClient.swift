@@ -93,10 +93,10 @@ public actor SysproClient {
     }
 
     /// Runs an e.net call with the current session; on a dead session logs on again and retries once.
-    private func sessionCall(_ operation: String, _ query: [(String, String)]) async throws -> String {
+    private func sessionCall(_ operation: String, _ query: [(String, String)], idempotent: Bool = true) async throws -> String {
         if sessionID == nil { try await logon() }
         for attempt in 1...2 {
-            let reply = try await transport.send("GET", enetURL(operation, [("UserId", sessionID ?? "")] + query))
+            let reply = try await transport.send("GET", enetURL(operation, [("UserId", sessionID ?? "")] + query), idempotent: idempotent)
             guard reply.status == 200 else {
                 throw SyncError(.unexpectedResponse, "SYSPRO \(operation) answered HTTP \(reply.status)")
             }
@@ -140,7 +140,7 @@ public actor SysproClient {
         if operation == "Transaction/Post" && length > Self.maxQueryBytes {
             text = try await postLD(object: object, parameters: parameters, xmlIn: xmlIn)
         } else {
-            text = try await sessionCall(operation, query)
+            text = try await sessionCall(operation, query, idempotent: false)  // a write: never sent twice blind
         }
         let document: XMLElementNode
         do {
@@ -169,7 +169,7 @@ public actor SysproClient {
         for attempt in 1...2 {
             let body = "<TransactionPostLD xmlns=\"http://SYSPROWcfService\"><UserId>\(sessionID ?? "")</UserId><BusinessObject>\(SafeXML.escape(object))</BusinessObject>"
                 + "<XmlParameters>\(cdata(parameters))</XmlParameters><XmlIn>\(cdata(xmlIn))</XmlIn></TransactionPostLD>"
-            let reply = try await transport.send("POST", "\(connection.enetBase)/Transaction/PostLD", headers: [("Content-Type", "application/xml")], body: Data(body.utf8))
+            let reply = try await transport.send("POST", "\(connection.enetBase)/Transaction/PostLD", headers: [("Content-Type", "application/xml")], body: Data(body.utf8), idempotent: false)
             guard reply.status == 200 else { throw SyncError(.unexpectedResponse, "SYSPRO Transaction/PostLD answered HTTP \(reply.status)") }
             let text = reply.text
             if text.hasPrefix(Self.deadSessionPrefix) {

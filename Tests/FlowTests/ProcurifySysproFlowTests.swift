@@ -19,16 +19,16 @@ import Testing
 
     func withFlow(
         settings: ProcurifySysproSettings = ProcurifySysproSettings(ledgerCodes: ledger),
-        _ body: @Sendable (ProcurifySysproFlow, SysproBackend, ProcurifyBackend) async throws -> Void
+        _ body: @Sendable (ProcurifySysproFlow, SysproBackend, ProcurifyBackend, ProcurifySysproEnvironment.Simulators) async throws -> Void
     ) async throws {
         let data = DemoData.generate(purchaseOrders: 2, today: clock.now())
-        try await ProcurifySysproEnvironment.run(data: data, clock: clock, store: try SQLiteSyncStore.inMemory(), settings: settings, logger: quiet) { flow, syspro, procurify, _ in
-            try await body(flow, syspro, procurify)
+        try await ProcurifySysproEnvironment.run(data: data, clock: clock, store: try SQLiteSyncStore.inMemory(), settings: settings, logger: quiet) { flow, syspro, procurify, simulators in
+            try await body(flow, syspro, procurify, simulators)
         }
     }
 
     @Test func vendorsPurchaseOrdersAndBillsLandOnceInSyspro() async throws {
-        try await withFlow { flow, syspro, procurify in
+        try await withFlow { flow, syspro, procurify, _ in
             let suppliersBefore = await syspro.rows("ApSupplier").count
             let first = try await flow.runCycle()
             // the eight demo vendors carry the SYSPRO codes in external_id: matched, not created again
@@ -66,7 +66,7 @@ import Testing
     @Test func anUnmappedAccountCodeHoldsThePOAndItsBillWaits() async throws {
         var settings = ProcurifySysproSettings(ledgerCodes: Self.ledger.filter { $0.accountCode != "5100" })
         settings.pageSize = 3
-        try await withFlow(settings: settings) { flow, syspro, _ in
+        try await withFlow(settings: settings) { flow, syspro, _, _ in
             let summary = try await flow.runCycle()
             #expect(summary["purchaseOrders"].held >= 1, "\(summary.report)")
             #expect(summary["bills"].held >= 1)  // the bill of a held PO waits for it
@@ -78,7 +78,8 @@ import Testing
     /// rows, unknown keys refused naming the line), its procurify and syspro sections wired.
     @Test func aConfigRunsFlow001() async throws {
         let data = DemoData.generate(purchaseOrders: 2, today: clock.now())
-        try await ProcurifySysproEnvironment.run(data: data, clock: clock, store: try SQLiteSyncStore.inMemory(), settings: ProcurifySysproSettings(), logger: quiet) { _, syspro, _, urls in
+        try await ProcurifySysproEnvironment.run(data: data, clock: clock, store: try SQLiteSyncStore.inMemory(), settings: ProcurifySysproSettings(), logger: quiet) { _, syspro, _, simulators in
+            let urls = simulators.urls
             let ledger = Self.ledger.map { "        - {accountCode: \"\($0.accountCode)\", ledgerCode: \"\($0.ledgerCode)\"}" }.joined(separator: "\n")
             let config = """
                 integrations:
@@ -113,6 +114,30 @@ import Testing
             #expect(throws: SyncError.self) { try ConnectorConfig.parse(typo, path: "typo.yaml") }
             let badRow = config.replacingOccurrences(of: "ledgerCode:", with: "glCode:")
             #expect(throws: SyncError.self) { try ConnectorConfig.parse(badRow, path: "row.yaml") }
+        }
+    }
+
+    /// SYSPRO refuses a PO (a GL code gone from GenMaster after it was checked): held with
+    /// SYSPRO's own text; once SYSPRO has the code, replay posts it — one PO, not two.
+    /// Session death between two posts costs a re-logon, and an answer lost after SYSPRO posted
+    /// is found by its CustomerPoNumber on the next cycle instead of posted again.
+    @Test func refusalsSessionDeathAndLostAnswersNeverMakeASecondPO() async throws {
+        try await withFlow { flow, syspro, _, simulators in
+            // the first PORTOI kills every session before it runs; the third loses its answer after posting
+            simulators.syspro.faults.add(FaultRule(path: "*/Transaction/Post", nth: 1, effect: FaultEffect(action: .killSessions)))
+            simulators.syspro.faults.add(FaultRule(path: "*/Transaction/Post", nth: 4, effect: FaultEffect(dropConnection: true)))
+            let first = try await flow.runCycle()
+            let logons = simulators.syspro.journal.all.filter { $0.path.hasSuffix("/Logon") }.count
+            #expect(logons >= 2)  // the killed session was renewed once
+            let posted = await syspro.rows("PorMasterHdr").filter { $0["CustomerPoNumber"]?.stringValue?.hasPrefix("PRC-PO-") == true }
+            #expect(posted.count == 5, "\(first.report)")  // the lost answer's PO landed all the same
+            clock.advance(by: .seconds(600))
+            let second = try await flow.runCycle()
+            let after = await syspro.rows("PorMasterHdr").filter { $0["CustomerPoNumber"]?.stringValue?.hasPrefix("PRC-PO-") == true }
+            #expect(after.count == 5, "\(second.report)")  // found by CustomerPoNumber, not posted twice
+            #expect(Set(after.compactMap { $0["CustomerPoNumber"]?.stringValue }).count == 5)
+            #expect(first["purchaseOrders"].held == 1)  // the lost answer: it may or may not have landed
+            #expect(second["purchaseOrders"].released == 1)  // it had: completed from the look-up
         }
     }
 }

@@ -15,6 +15,13 @@ import SysproSimulator
 /// seeded from a data set, both clients over real HTTP, and the flow on a store — what the demo
 /// and the tests run it in.
 public enum ProcurifySysproEnvironment {
+    /// The two simulators as served: their base URLs and cores (fault plans, journals).
+    public struct Simulators: Sendable {
+        public let urls: [String: String]
+        public let syspro: SimulatorCore
+        public let procurify: SimulatorCore
+    }
+
     /// The ledger mapping of the demo data set: Procurify account code → SYSPRO GL code.
     public static var demoLedger: [LedgerMapping] {
         DemoData.costCodeMappings.map { LedgerMapping(accountCode: $0.glAccount, ledgerCode: "\($0.glAccount)-\($0.costCenter)") }
@@ -22,7 +29,7 @@ public enum ProcurifySysproEnvironment {
 
     public static func run<R: Sendable>(
         data: DemoData, clock: ManualClock, store: any SyncStateStore, settings: ProcurifySysproSettings, logger: Logger,
-        _ body: @Sendable (ProcurifySysproFlow, SysproBackend, ProcurifyBackend, [String: String]) async throws -> R
+        _ body: @Sendable (ProcurifySysproFlow, SysproBackend, ProcurifyBackend, Simulators) async throws -> R
     ) async throws -> R {
         let (sysproCore, syspro) = SysproSimulator.makeCore(clock: clock)
         let (procurifyCore, procurify) = ProcurifySimulator.makeCore(clock: clock)
@@ -41,7 +48,7 @@ public enum ProcurifySysproEnvironment {
                     connection: ProcurifyConnection(baseURL: urls["procurify"]!, clientID: DemoData.procurifyClientID, clientSecret: DemoData.procurifyClientSecret),
                     transport: HTTPTransport(http: http, system: "procurify", clock: clock, logger: logger))
                 let flow = ProcurifySysproFlow(settings: settings, procurify: procurifyClient, syspro: sysproClient, store: store, clock: clock, logger: logger)
-                return try await body(flow, syspro, procurify, urls)
+                return try await body(flow, syspro, procurify, Simulators(urls: urls, syspro: sysproCore, procurify: procurifyCore))
             }
         }
     }
@@ -59,7 +66,8 @@ extension Demo {
         let clock = ManualClock(start: Date(timeIntervalSince1970: 1_796_000_000))  // 2026-11-30
         let data = DemoData.generate(purchaseOrders: 2, today: clock.now())
         let settings = ProcurifySysproSettings(ledgerCodes: ProcurifySysproEnvironment.demoLedger)
-        return try await ProcurifySysproEnvironment.run(data: data, clock: clock, store: store, settings: settings, logger: logger) { flow, syspro, procurify, urls in
+        return try await ProcurifySysproEnvironment.run(data: data, clock: clock, store: store, settings: settings, logger: logger) { flow, syspro, procurify, simulators in
+            let urls = simulators.urls
             output("Simulators: Procurify at \(urls["procurify"]!), SYSPRO at \(urls["syspro"]!)")
             output("Seeded: 8 vendors, 6 purchased POs (one cancelled) and 3 approved bills in Procurify; the same 8 suppliers in SYSPRO company \(DemoData.sysproCompany)")
             output("\n== Cycle 1")
