@@ -88,31 +88,11 @@ extension Cin7Backend {
             }
             at = found
         }
-        let lines = body["Lines"]?.arrayValue ?? []
-        var document = body
+        var document = try documentBody(kind, body, status: status)
         document["PurchaseID"] = nil
-        document["Status"] = .string(status)
         document["TaskID"] = at.map { documents[$0]["TaskID"] ?? .null } ?? .string(Self.newID())
         document["InvoicingAndReceivingNumber"] = at.map { documents[$0]["InvoicingAndReceivingNumber"] ?? .null }
             ?? .string("\(purchase["OrderNumber"]?.stringValue ?? "PO")-\(documents.count + 1)")
-        switch kind {
-        case "stock", "put-away":
-            for (number, line) in lines.enumerated() where line["Date"] == nil || (line["Quantity"]?.doubleValue ?? 0) < 1 {
-                throw Refusal("Line \(number + 1): Date and a Quantity of at least 1 are required.")
-            }
-            document["Lines"] = .array(lines.map { line in
-                var item = line.objectValue ?? [:]
-                item["Received"] = .bool(status == "AUTHORISED")
-                return .object(item)
-            })
-        default:
-            let totals = try checkLines(lines, accountRequired: kind == "invoice")
-            let extra = (body["AdditionalCharges"]?.arrayValue ?? []).reduce(0.0) { $0 + ($1["Total"]?.doubleValue ?? 0) }
-            document["TotalBeforeTax"] = .number(totals.beforeTax + extra)
-            document["Tax"] = .number(totals.tax)
-            document["Total"] = .number(totals.beforeTax + extra + totals.tax)
-            if kind == "invoice" { document["InvoiceDate"] = body["InvoiceDate"] ?? .string(stamp) }
-        }
         if let at { documents[at] = .object(document) } else { documents.append(.object(document)) }
         var updated = purchase
         updated[key] = .array(documents)

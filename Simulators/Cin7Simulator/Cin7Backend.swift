@@ -279,32 +279,8 @@ public actor Cin7Backend {
         if kind == "stock" && approach == "INVOICE" && purchase["Invoice"]?["Status"]?.stringValue != "AUTHORISED" {
             throw Refusal("Invoice should be authorised before receiving stock for Invoice First purchase.")
         }
-        let lines = body["Lines"]?.arrayValue ?? []
-        var document = body
-        document["Status"] = .string(status)
-        switch kind {
-        case "stock":
-            for (number, line) in lines.enumerated() where line["Date"] == nil || (line["Quantity"]?.doubleValue ?? 0) < 1 {
-                throw Refusal("Line \(number + 1): Date and a Quantity of at least 1 are required.")
-            }
-            document["Lines"] = .array(lines.map { line in
-                var item = line.objectValue ?? [:]
-                item["Received"] = .bool(status == "AUTHORISED")
-                return .object(item)
-            })
-        default:
-            let charges = body["AdditionalCharges"]?.arrayValue ?? []
-            let totals = try checkLines(lines, accountRequired: kind == "invoice")
-            let extra = charges.reduce(0.0) { $0 + ($1["Total"]?.doubleValue ?? 0) }
-            document["TotalBeforeTax"] = .number(totals.beforeTax + extra)
-            document["Tax"] = .number(totals.tax)
-            document["Total"] = .number(totals.beforeTax + extra + totals.tax)
-            if kind == "invoice" {
-                document["InvoiceNumber"] = body["InvoiceNumber"] ?? .null
-                document["InvoiceDate"] = body["InvoiceDate"] ?? .string(stamp)
-                document["InvoiceTotalAmount"] = document["Total"]
-            }
-        }
+        var document = try documentBody(kind, body, status: status)
+        if kind == "invoice" { document["InvoiceNumber"] = body["InvoiceNumber"] ?? .null }
         var updated = purchase
         updated[key] = .object(document)
         let invoiced = (kind == "invoice" ? status : updated["Invoice"]?["Status"]?.stringValue) == "AUTHORISED"
@@ -317,6 +293,38 @@ public actor Cin7Backend {
         var answer = document
         answer["TaskID"] = purchase["ID"] ?? .null
         return .object(answer)
+    }
+
+    /// A purchase document as posted, for simple and advanced purchases alike: receipt lines
+    /// (`stock`, `put-away`) need a date and a quantity of at least 1 and are marked received when
+    /// authorised; order, invoice and credit-note lines are checked (``checkLines``) and totalled
+    /// with the additional charges; an invoice gets its date and total amount.
+    func documentBody(_ kind: String, _ body: [String: JSONValue], status: String) throws -> [String: JSONValue] {
+        let lines = body["Lines"]?.arrayValue ?? []
+        var document = body
+        document["Status"] = .string(status)
+        switch kind {
+        case "stock", "put-away":
+            for (number, line) in lines.enumerated() where line["Date"] == nil || (line["Quantity"]?.doubleValue ?? 0) < 1 {
+                throw Refusal("Line \(number + 1): Date and a Quantity of at least 1 are required.")
+            }
+            document["Lines"] = .array(lines.map { line in
+                var item = line.objectValue ?? [:]
+                item["Received"] = .bool(status == "AUTHORISED")
+                return .object(item)
+            })
+        default:
+            let totals = try checkLines(lines, accountRequired: kind == "invoice")
+            let extra = (body["AdditionalCharges"]?.arrayValue ?? []).reduce(0.0) { $0 + ($1["Total"]?.doubleValue ?? 0) }
+            document["TotalBeforeTax"] = .number(totals.beforeTax + extra)
+            document["Tax"] = .number(totals.tax)
+            document["Total"] = .number(totals.beforeTax + extra + totals.tax)
+            if kind == "invoice" {
+                document["InvoiceDate"] = body["InvoiceDate"] ?? .string(stamp)
+                document["InvoiceTotalAmount"] = document["Total"]
+            }
+        }
+        return document
     }
 
     /// `GET /purchaseList`: `Search` over order number, status, supplier and invoice number;

@@ -94,9 +94,18 @@ public actor SysproClient {
 
     /// Runs an e.net call with the current session; on a dead session logs on again and retries once.
     private func sessionCall(_ operation: String, _ query: [(String, String)], idempotent: Bool = true) async throws -> String {
+        try await sessionCall(operation) { session in
+            try await self.transport.send("GET", self.enetURL(operation, [("UserId", session)] + query), idempotent: idempotent)
+        }
+    }
+
+    /// One e.net call on the session, however it is sent: logs on first if needed; on the
+    /// dead-session text logs on again and sends once more (SYSPRO did nothing with it); an
+    /// in-band `ERROR:` text is a `.rejected` error in SYSPRO's words.
+    private func sessionCall(_ operation: String, send: (String) async throws -> HTTPReply) async throws -> String {
         if sessionID == nil { try await logon() }
         for attempt in 1...2 {
-            let reply = try await transport.send("GET", enetURL(operation, [("UserId", sessionID ?? "")] + query), idempotent: idempotent)
+            let reply = try await send(sessionID ?? "")
             guard reply.status == 200 else {
                 throw SyncError(.unexpectedResponse, "SYSPRO \(operation) answered HTTP \(reply.status)")
             }
@@ -165,25 +174,12 @@ public actor SysproClient {
     /// The large-document form: a POST whose XML body carries the arguments in CDATA sections.
     private func postLD(object: String, parameters: String, xmlIn: String) async throws -> String {
         func cdata(_ text: String) -> String { "<![CDATA[" + text.replacingOccurrences(of: "]]>", with: "]]]]><![CDATA[>") + "]]>" }
-        if sessionID == nil { try await logon() }
-        for attempt in 1...2 {
-            let body = "<TransactionPostLD xmlns=\"http://SYSPROWcfService\"><UserId>\(sessionID ?? "")</UserId><BusinessObject>\(SafeXML.escape(object))</BusinessObject>"
+        return try await sessionCall("Transaction/PostLD") { session in
+            let body = "<TransactionPostLD xmlns=\"http://SYSPROWcfService\"><UserId>\(session)</UserId><BusinessObject>\(SafeXML.escape(object))</BusinessObject>"
                 + "<XmlParameters>\(cdata(parameters))</XmlParameters><XmlIn>\(cdata(xmlIn))</XmlIn></TransactionPostLD>"
-            let reply = try await transport.send("POST", "\(connection.enetBase)/Transaction/PostLD", headers: [("Content-Type", "application/xml")], body: Data(body.utf8), idempotent: false)
-            guard reply.status == 200 else { throw SyncError(.unexpectedResponse, "SYSPRO Transaction/PostLD answered HTTP \(reply.status)") }
-            let text = reply.text
-            if text.hasPrefix(Self.deadSessionPrefix) {
-                sessionID = nil
-                if attempt == 1 {
-                    try await logon()
-                    continue
-                }
-                throw SyncError(.authFailed, "SYSPRO session died again right after a fresh logon on Transaction/PostLD")
-            }
-            if text.hasPrefix("ERROR") { throw SyncError(.rejected, "SYSPRO Transaction/PostLD: \(text.prefix(300))") }
-            return text
+            return try await self.transport.send(
+                "POST", "\(self.connection.enetBase)/Transaction/PostLD", headers: [("Content-Type", "application/xml")], body: Data(body.utf8), idempotent: false)
         }
-        throw SyncError(.authFailed, "SYSPRO session could not be renewed")
     }
 
     /// The operator's logon profile (company name, company date): a cheap "is my session alive".
