@@ -75,8 +75,34 @@ struct ProcoreRoutes {
     let backend: ProcoreBackend
     let dispatcher: WebhookDispatcher
 
+    /// Routes that answer alike on v1.0 and v1.1: direct costs (list, one with its lines, its
+    /// lines) and the requisitions list.
+    var versionedRoutes: [SimRoute] {
+        ["v1.0", "v1.1"].flatMap { version in
+            [
+                SimRoute("GET", "/rest/\(version)/projects/{id}/direct_costs", api { _, params, company, app in
+                    .list(await backend.listDirectCosts(project: try await backend.project(params["id"], company: company, app: app).id))
+                }),
+                SimRoute("GET", "/rest/\(version)/projects/{id}/direct_costs/{cost}", api { _, params, company, app in
+                    let project = try await backend.project(params["id"], company: company, app: app)
+                    return .object(200, await backend.json(try await backend.directCost(params["cost"] ?? "", project: project), lines: true))
+                }),
+                SimRoute("GET", "/rest/\(version)/projects/{id}/direct_costs/{cost}/line_items", api { _, params, company, app in
+                    let project = try await backend.project(params["id"], company: company, app: app)
+                    return .list(await (try await backend.directCost(params["cost"] ?? "", project: project)).lines.asyncMap { await backend.json($0) })
+                }),
+                SimRoute("GET", "/rest/\(version)/requisitions", api { request, _, company, app in
+                    let project = try await backend.project(request.queryValue("project_id"), company: company, app: app)
+                    return .list(await backend.listRequisitions(
+                        project: project.id, commitmentID: request.queryValue("filters[commitment_id]").flatMap(Int64.init),
+                        originID: request.queryValue("filters[origin_id]")))
+                }),
+            ]
+        }
+    }
+
     var table: RouteTable {
-        RouteTable([
+        RouteTable(versionedRoutes + [
             SimRoute("POST", "/oauth/token", token),
             SimRoute("GET", "/oauth/token/info", tokenInfo),
             SimRoute("POST", "/oauth/revoke", { request, _ in
@@ -221,40 +247,6 @@ struct ProcoreRoutes {
                 let c = try await backend.commitment(params["id"] ?? "", project: project)
                 return .object(200, try await backend.updateLine(
                     commitment: c.id, line: params["line"] ?? "", body: try Self.body(request, key: "line_item")))
-            }),
-            SimRoute("GET", "/rest/v1.0/projects/{id}/direct_costs", api { _, params, company, app in
-                .list(await backend.listDirectCosts(project: try await backend.project(params["id"], company: company, app: app).id))
-            }),
-            SimRoute("GET", "/rest/v1.0/projects/{id}/direct_costs/{cost}", api { _, params, company, app in
-                let project = try await backend.project(params["id"], company: company, app: app)
-                return .object(200, await backend.json(try await backend.directCost(params["cost"] ?? "", project: project), lines: true))
-            }),
-            SimRoute("GET", "/rest/v1.0/projects/{id}/direct_costs/{cost}/line_items", api { _, params, company, app in
-                let project = try await backend.project(params["id"], company: company, app: app)
-                return .list(await (try await backend.directCost(params["cost"] ?? "", project: project)).lines.asyncMap { await backend.json($0) })
-            }),
-            SimRoute("GET", "/rest/v1.1/projects/{id}/direct_costs", api { _, params, company, app in
-                .list(await backend.listDirectCosts(project: try await backend.project(params["id"], company: company, app: app).id))
-            }),
-            SimRoute("GET", "/rest/v1.1/projects/{id}/direct_costs/{cost}", api { _, params, company, app in
-                let project = try await backend.project(params["id"], company: company, app: app)
-                return .object(200, await backend.json(try await backend.directCost(params["cost"] ?? "", project: project), lines: true))
-            }),
-            SimRoute("GET", "/rest/v1.1/projects/{id}/direct_costs/{cost}/line_items", api { _, params, company, app in
-                let project = try await backend.project(params["id"], company: company, app: app)
-                return .list(await (try await backend.directCost(params["cost"] ?? "", project: project)).lines.asyncMap { await backend.json($0) })
-            }),
-            SimRoute("GET", "/rest/v1.0/requisitions", api { request, _, company, app in
-                let project = try await backend.project(request.queryValue("project_id"), company: company, app: app)
-                return .list(await backend.listRequisitions(
-                    project: project.id, commitmentID: request.queryValue("filters[commitment_id]").flatMap(Int64.init),
-                    originID: request.queryValue("filters[origin_id]")))
-            }),
-            SimRoute("GET", "/rest/v1.1/requisitions", api { request, _, company, app in
-                let project = try await backend.project(request.queryValue("project_id"), company: company, app: app)
-                return .list(await backend.listRequisitions(
-                    project: project.id, commitmentID: request.queryValue("filters[commitment_id]").flatMap(Int64.init),
-                    originID: request.queryValue("filters[origin_id]")))
             }),
             SimRoute("POST", "/rest/v1.0/requisitions", api { request, _, company, app in
                 let project = try await backend.project(Self.scope(request, "project_id"), company: company, app: app)
