@@ -91,8 +91,10 @@ public final class TransportStats: Sendable {
 /// - 429 and 503: the request was not processed, so any method is retried, after the server's
 ///   `Retry-After` (seconds or HTTP date) or `X-Rate-Limit-Reset` (Unix seconds) when given,
 ///   otherwise after ``BackoffPolicy`` with jitter.
-/// - other 5xx and transport failures: retried only for `GET` (a `POST` may have landed; the flow
-///   resolves that by looking the record up first, never by writing blindly).
+/// - other 5xx and transport failures: retried only for idempotent requests — a `GET` unless the
+///   caller says otherwise (SYSPRO e.net posts documents with GETs and passes `idempotent: false`);
+///   a write may have landed, and the flow resolves that by looking the record up first, never by
+///   writing blindly.
 public struct HTTPTransport: Sendable {
     public let http: HTTPClient
     public let clock: any SyncClock
