@@ -85,5 +85,5 @@ public actor ProcurifyBackend {
 
     func application(id: String) -> Application? { applications.first { $0.clientId == id } }
 
-    func list(_ path: String) -> [JSONValue]? { lists[path] }
+    public func list(_ path: String) -> [JSONValue]? { lists[path] }
 }

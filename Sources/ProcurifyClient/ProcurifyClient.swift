@@ -109,6 +109,20 @@ public actor ProcurifyClient {
         return try Self.decode(reply, path: HTTPTransport.pathOnly(url))
     }
 
+    /// One write (`PATCH`, `PUT`, `POST`) of a JSON body with the token handled around it; the
+    /// answer's `data` object. Procurify's vendor and department writes are what flow 001 uses.
+    /// - Throws: as ``get(_:query:)``; a 400 carries DRF's field messages.
+    public func write(_ method: String, _ path: String, body: JSONValue) async throws -> JSONValue {
+        let url = connection.baseURL + path
+        let reply = try await tokens.call(fetch: { try await self.requestToken() }) { token in
+            try await transport.send(
+                method, url, headers: [("Authorization", "Bearer \(token)"), ("X-Procurify-Client", "api"), ("Accept", "application/json"),
+                                       ("Content-Type", "application/json")],
+                body: body.jsonData())
+        }
+        return try Self.decode(reply, path: HTTPTransport.pathOnly(url))["data"] ?? .null
+    }
+
     static func decode(_ reply: HTTPReply, path: String) throws -> JSONValue {
         let body = try? JSONValue(parsing: reply.body)
         let detail = body?["detail"]?.stringValue ?? body?["message"]?.stringValue ?? reply.excerpt

@@ -60,6 +60,12 @@ import Testing
             let fourth = try await flow.runCycle()
             #expect(fourth["vendors"].created == 1, "\(fourth.report)")
             #expect(await syspro.rows("ApSupplier").contains { $0["Supplier"] == "MILLROADSTEELCO" })
+            // and the code goes back into the Procurify vendor's external_id; the next pass writes nothing
+            #expect(await procurify.list("/api/v3/vendors")?.first { $0["name"] == "Mill Road Steel & Co." }?["external_id"] == "MILLROADSTEELCO")
+            clock.advance(by: .seconds(600))
+            let fifth = try await flow.runCycle()
+            #expect(fifth["vendors"].created == 0 && fifth["vendors"].failed == 0, "\(fifth.report)")
+            #expect(await syspro.rows("ApSupplier").filter { $0["Supplier"] == "MILLROADSTEELCO" }.count == 1)
         }
     }
 

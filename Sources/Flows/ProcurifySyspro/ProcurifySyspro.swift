@@ -85,7 +85,7 @@ public struct ProcurifySysproSettings: Codable, Sendable, Equatable {
 /// replay or duplicate read makes a second supplier, PO or invoice.
 public actor ProcurifySyspro: FlowDefinition {
     public enum Plan: Sendable {
-        case supplier(code: String, name: String, currency: String)
+        case supplier(code: String, name: String, currency: String, vendorID: String, externalID: String?)
         case order(number: String, supplier: String, xmlHeader: String, lines: [String])
         case bill(supplier: String, invoice: String, xml: String)
     }
@@ -239,7 +239,8 @@ public actor ProcurifySyspro: FlowDefinition {
                 throw SyncError(.invalidRecord, "vendor \(record.id) has no name to make a supplier code from")
             }
             let currency = try self.currency(nil)
-            return Planned(key: code, plan: .supplier(code: code, name: String(name.prefix(50)), currency: currency))
+            return Planned(key: code, plan: .supplier(code: code, name: String(name.prefix(50)), currency: currency, vendorID: record.id,
+                                                      externalID: value["external_id"]?.stringValue))
         case Self.orders:
             guard let number = value["procurify_PO"]?.scalarText else { throw SyncError(.invalidRecord, "PO \(record.id) has no procurify_PO") }
             guard value["state"]?.doubleValue != 1 else {
@@ -309,16 +310,18 @@ public actor ProcurifySyspro: FlowDefinition {
 
     public func write(_ entity: FlowEntity, _ planned: Planned<Plan>, run: RunContext) async throws -> Written {
         switch planned.plan {
-        case .supplier(let code, let name, let currency):
+        case .supplier(let code, let name, let currency, let vendorID, let externalID):
             let found = try await syspro.find(table: "ApSupplier", columns: ["Supplier", "SupplierName"], whereEqual: [("Supplier", code)], maxRows: 1)
             let transformed: JSONValue = ["supplier": .string(code), "name": .string(name)]
             if !found.isEmpty {  // made on both sides, or by an earlier attempt: one supplier
+                try await linkBack(vendorID: vendorID, externalID: externalID, code: code)
                 return Written(outcome: .skippedDuplicate, destinationID: code, transformed: transformed, response: "supplier \(code) exists in SYSPRO")
             }
             let xml = "<SetupApSupplier><Item><Key><Supplier>\(Self.text(code))</Supplier></Key><SupplierName>\(Self.text(name))</SupplierName>"
                 + "<Currency>\(Self.text(currency))</Currency></Item></SetupApSupplier>"
             let result = try await syspro.post("Setup/Add", object: "APSSSP", parameters: "<SetupApSupplier><Parameters><ApplyIfEntireDocumentValid>Y</ApplyIfEntireDocumentValid></Parameters></SetupApSupplier>", xmlIn: xml)
             guard result.errors.isEmpty else { throw Self.refused("supplier \(code)", result) }
+            try await linkBack(vendorID: vendorID, externalID: externalID, code: code)
             return Written(outcome: .created, destinationID: code, transformed: transformed, response: "APSSSP added supplier \(code)")
         case .order(let number, let supplier, let header, let lines):
             let parameters = "<PostPurchaseOrders><Parameters><IgnoreWarnings>N</IgnoreWarnings><AllowNonStockItems>Y</AllowNonStockItems>"
@@ -361,6 +364,15 @@ public actor ProcurifySyspro: FlowDefinition {
             guard result.errors.isEmpty else { throw Self.refused("bill \(invoice) of \(supplier)", result) }
             return Written(outcome: .created, destinationID: planned.key, transformed: transformed, response: "APSTIN posted invoice \(invoice) for \(supplier)")
         }
+    }
+
+    /// The other way of "vendors aligned both ways": the SYSPRO supplier code goes into the
+    /// Procurify vendor's `external_id` (its slot for the ERP code) when it is not there yet, so
+    /// both systems name the pair. Once written it matches, and the vendor's next pass writes
+    /// nothing (no ping-pong).
+    func linkBack(vendorID: String, externalID: String?, code: String) async throws {
+        guard externalID != code else { return }
+        _ = try await procurify.write("PATCH", "/api/v3/vendors/\(vendorID)/", body: ["external_id": .string(code)])
     }
 
     /// Bills of one vendor go one after another (SYSPRO journals them in order); vendors and POs
