@@ -30,6 +30,11 @@ struct Bench: AsyncParsableCommand {
             }
             return
         }
+        if flow == ProcurifySyspro.name {
+            guard !simulatedDay else { throw ValidationError("--simulated-day is measured for syspro-procore only so far") }
+            try await ConnectorApp.Bench.runProcurifySyspro(purchaseOrders: pos, databasePath: database, logger: logger) { print($0) }
+            return
+        }
         let figures = try await ConnectorApp.Bench.run(purchaseOrders: pos, rawRequests: rawRequests, databasePath: database, logger: logger) { print($0) }
         if json {
             let encoder = JSONEncoder()

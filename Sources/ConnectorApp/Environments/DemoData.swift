@@ -288,20 +288,20 @@ public struct DemoData: Sendable {
     /// Six purchased Procurify POs over the ten days before `today` (one closed, one cancelled),
     /// one or two lines each on the demo GL accounts, and approved bills for the first three —
     /// in the detail shapes of procurify.md §4.2 and §6.2.
-    static func procurifyOrders(today: Date) -> (orders: [JSONValue], bills: [JSONValue]) {
+    static func procurifyOrders(today: Date, count: Int = 6) -> (orders: [JSONValue], bills: [JSONValue]) {
         let iso = ISO8601DateFormatter()
         let usd: JSONValue = ["id": 3, "name": "USD", "rate": "1.000000", "base": true]
         func money(_ value: Double) -> JSONValue { .string(String(format: "%.2f", value)) }
         var orders: [JSONValue] = []
         var bills: [JSONValue] = []
-        for index in 0..<6 {
+        for index in 0..<count {
             let number = 1001 + index
             let supplier = suppliers[index % suppliers.count]
             let vendor: JSONValue = [
                 "id": .number(Double(index % suppliers.count + 2)), "name": .string(supplier.1), "external_id": .string(supplier.0),
                 "type": 3, "active": true, "email": [],
             ]
-            let created = today.addingTimeInterval(Double(index - 10) * 86_400 + 9 * 3600)
+            let created = today.addingTimeInterval(Double(index % 6 - 10) * 86_400 + 9 * 3600 + Double(index / 6))
             let modified = created.addingTimeInterval(3600)
             var lines: [JSONValue] = []
             var subtotal = 0.0
@@ -322,7 +322,7 @@ public struct DemoData: Sendable {
                     "currency": usd, "receivedPassQty": 0, "receivedFailQty": 0, "last_modified": .string(iso.string(from: modified)),
                 ])
             }
-            let state: Double = index == 4 ? 3 : (index == 5 ? 1 : 0)
+            let state: Double = index % 6 == 4 ? 3 : (index % 6 == 5 ? 1 : 0)
             let uuid = String(format: "5f0c3b7e-8a41-4d2f-9c56-%012d", number)
             orders.append([
                 "procurify_PO": .number(Double(number)), "uuid": .string(uuid), "number": .string(String(number)), "PO_Num": .null,
@@ -334,7 +334,7 @@ public struct DemoData: Sendable {
                 "tax": ["value": 0, "type": "amount"], "discount": ["value": 0, "type": "amount"], "purchased_currency": usd,
                 "purchased_currency_rate": "1.000000", "order_items": .array(lines),
             ])
-            guard index < 3 else { continue }
+            guard index % 6 < 3 else { continue }  // bills for half of the POs
             let billed = modified.addingTimeInterval(2 * 86_400)
             let items: [JSONValue] = lines.map { line in
                 ["id": .number((line["id"]?.doubleValue ?? 0) + 100_000), "description": line["name"] ?? .null, "sku": line["sku"] ?? .null, "unit": "EA",

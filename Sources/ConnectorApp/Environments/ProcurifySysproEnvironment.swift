@@ -96,3 +96,41 @@ extension Demo {
         }
     }
 }
+
+extension Bench {
+    /// `bench procurify-syspro --records N`: N purchased Procurify POs (one in six cancelled, bills
+    /// for half) with the demo vendors, one cycle into SYSPRO, both simulators in this process on
+    /// loopback HTTP (so the peak memory includes theirs). Prints records/s and the requests each
+    /// record written cost on each side, from the simulators' journals.
+    public static func runProcurifySyspro(purchaseOrders: Int, databasePath: String, logger: Logger, output: @Sendable (String) -> Void) async throws {
+        try? FileManager.default.removeItem(atPath: databasePath)
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
+        let store = try SQLiteSyncStore.open(path: databasePath)
+        let clock = ManualClock(start: Date(timeIntervalSince1970: 1_796_000_000))
+        var data = DemoData.generate(purchaseOrders: 1, today: clock.now())
+        let (orders, bills) = DemoData.procurifyOrders(today: clock.now(), count: purchaseOrders)
+        if case .object(var seed) = data.procurify {
+            seed["purchaseOrders"] = .array(orders)
+            seed["bills"] = .array(bills)
+            seed["settings"] = ["callsPerMinute": 0, "maxPageSize": 100]
+            data.procurify = .object(seed)
+        }
+        var settings = ProcurifySysproSettings(ledgerCodes: ProcurifySysproEnvironment.demoLedger)
+        settings.pageSize = 100
+        output("Procurify: \(orders.count) POs, \(bills.count) bills; one cycle into SYSPRO…")
+        try await ProcurifySysproEnvironment.run(data: data, clock: clock, store: store, settings: settings, logger: logger) { flow, _, _, simulators in
+            let started = ContinuousClock.now
+            let summary = try await flow.runCycle()
+            let seconds = (ContinuousClock.now - started).timeInterval
+            let written = ["vendors", "purchaseOrders", "bills"].reduce(0) { $0 + summary[$1].created + summary[$1].updated }
+            let read = ["purchaseOrders", "bills"].reduce(0) { $0 + summary[$1].read }
+            let procurifyRequests = simulators.procurify.journal.all.count
+            let sysproRequests = simulators.syspro.journal.all.count
+            output(summary.report)
+            output(String(format: "Flow: %d POs + bills read, %d records written in %.2f s = %.0f records/s", read, written, seconds, Double(read) / max(seconds, 0.001)))
+            output(String(format: "Procurify requests per record read: %.2f (%d requests)", Double(procurifyRequests) / Double(max(read, 1)), procurifyRequests))
+            output(String(format: "SYSPRO requests per record written: %.2f (%d requests)", Double(sysproRequests) / Double(max(written, 1)), sysproRequests))
+            output(String(format: "Peak resident memory (engine and both simulators, one process): %.1f MiB", peakRSS(pid: nil)))
+        }
+    }
+}
