@@ -93,23 +93,14 @@ extension ProcoreBackend {
             billingPeriods[period.id]?.updatedAt = now
         }
         let startDate = CalendarDay.date(start)!
-        let end = CalendarDay.string(Self.monthEnd(after: startDate))
-        let due = CalendarDay.string(Self.monthEnd(after: startDate).addingTimeInterval(10 * 86_400))
+        let end = CalendarDay.string(CalendarDay.lastDayOfMonth(startDate))
+        let due = CalendarDay.string(CalendarDay.lastDayOfMonth(startDate).addingTimeInterval(10 * 86_400))
         return try addBillingPeriod(projectID: project.id, start: start, end: end, due: due, status: "open")
     }
 
     /// Every project's number, in id order.
     public func projectNumbers() -> [String] { projects.values.sorted { $0.id < $1.id }.map(\.projectNumber) }
 
-    /// The last day of the month `date` falls in.
-    static func monthEnd(after date: Date) -> Date {
-        let text = CalendarDay.string(date)
-        var year = Int(text.prefix(4)) ?? 1970
-        var month = (Int(text.dropFirst(5).prefix(2)) ?? 1) + 1
-        if month > 12 { month = 1; year += 1 }
-        let next = CalendarDay.date(String(format: "%04d-%02d-01", year, month))!
-        return next.addingTimeInterval(-86_400)
-    }
 
     /// The period a new requisition on `commitment` lands in, under Procore's rules: the one it
     /// names, else the open one; a commitment's invoices go one per period, in period order.

@@ -39,6 +39,13 @@ public enum CalendarDay {
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
     }
 
+    /// The last day of the month `date`'s UTC day falls in (a billing period's end).
+    public static func lastDayOfMonth(_ date: Date) -> Date {
+        let (year, month, _) = civil(Int((date.timeIntervalSince1970 / 86400).rounded(.down)))
+        let next = month == 12 ? daysFromEpoch(year: year + 1, month: 1, day: 1) : daysFromEpoch(year: year, month: month + 1, day: 1)
+        return Date(timeIntervalSince1970: Double(next - 1) * 86400)
+    }
+
     /// Days from 1970-01-01 to a proleptic Gregorian day (Howard Hinnant's algorithm).
     static func daysFromEpoch(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year

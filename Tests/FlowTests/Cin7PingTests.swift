@@ -75,19 +75,31 @@ import Testing
         #expect(try await list("product", "Sku=NO-SUCH-SKU", "Products").isEmpty)
     }
 
-    @Test func suppliersAndThePurchaseStateMachine() async throws {
+    /// Calls the Cin7 simulator with the demo application's headers: `send("GET", "supplier", "Limit=1")`.
+    struct Cin7Caller: Sendable {
+        let core: SimulatorCore
+        func callAsFunction(_ method: String, _ path: String, _ query: String = "", _ body: JSONValue? = nil) async throws -> (Int, JSONValue) {
+            let auth = ["api-auth-accountid": DemoData.cin7AccountID, "api-auth-applicationkey": DemoData.cin7ApplicationKey]
+            let reply = await core.respond(SimRequest(method: method, path: "/ExternalApi/v2/" + path, rawQuery: query, headers: auth,
+                                                      body: body?.jsonData() ?? Data()))
+            return (reply.status, (try? JSONValue(parsing: reply.body)) ?? .null)
+        }
+    }
+
+    /// A Cin7 simulator with the demo data and a budget high enough that a test about the rules
+    /// never meets the 60/min limit.
+    func unthrottledCin7() async throws -> (ManualClock, Cin7Caller) {
         let clock = ManualClock()
         let (core, backend) = Cin7Simulator.makeCore(clock: clock)
         try await backend.seed(DemoData.generate(purchaseOrders: 1, today: clock.now()).cin7)
         var settings = Cin7Backend.Settings()
-        settings.callsPerMinute = 1_000  // this test is about the rules, not the limit
+        settings.callsPerMinute = 1_000
         await backend.setSettings(settings)
-        let auth = ["api-auth-accountid": DemoData.cin7AccountID, "api-auth-applicationkey": DemoData.cin7ApplicationKey]
-        func send(_ method: String, _ path: String, _ query: String = "", _ body: JSONValue? = nil) async throws -> (Int, JSONValue) {
-            let reply = await core.respond(SimRequest(method: method, path: "/ExternalApi/v2/" + path, rawQuery: query, headers: auth,
-                                                      body: try body.map { try JSONEncoder().encode($0) } ?? Data()))
-            return (reply.status, (try? JSONDecoder().decode(JSONValue.self, from: reply.body)) ?? .null)
-        }
+        return (clock, Cin7Caller(core: core))
+    }
+
+    @Test func suppliersAndThePurchaseStateMachine() async throws {
+        let (clock, send) = try await unthrottledCin7()
         // suppliers: validation, the list envelope on save, look-up by name, deprecation by PUT
         let (bad, refusal) = try await send("POST", "supplier", "", ["Name": "X", "Currency": "USD", "PaymentTerm": "90 days", "AccountPayable": "800", "TaxRule": "Tax Exempt"])
         #expect(bad == 400)
@@ -148,18 +160,7 @@ import Testing
     /// `advanced-purchase` (cin7.md §4.7): every purchase reads in the array shape, simple ones
     /// too; an advanced one takes several receipts and invoices, each with its own TaskID.
     @Test func advancedPurchasesReadForEveryPurchaseAndTakeSeveralInvoices() async throws {
-        let clock = ManualClock()
-        let (core, backend) = Cin7Simulator.makeCore(clock: clock)
-        try await backend.seed(DemoData.generate(purchaseOrders: 1, today: clock.now()).cin7)
-        var settings = Cin7Backend.Settings()
-        settings.callsPerMinute = 1_000  // this test is about the stages, not the limit
-        await backend.setSettings(settings)
-        let auth = ["api-auth-accountid": DemoData.cin7AccountID, "api-auth-applicationkey": DemoData.cin7ApplicationKey]
-        func send(_ method: String, _ path: String, _ query: String = "", _ body: JSONValue? = nil) async throws -> (Int, JSONValue) {
-            let reply = await core.respond(SimRequest(method: method, path: "/ExternalApi/v2/" + path, rawQuery: query, headers: auth,
-                                                      body: body?.jsonData() ?? Data()))
-            return (reply.status, (try? JSONValue(parsing: reply.body)) ?? .null)
-        }
+        let (_, send) = try await unthrottledCin7()
         let supplierID = try #require(try await send("GET", "supplier", "Limit=1").1["SupplierList"]?.arrayValue?.first?["ID"])
         let product: JSONValue = .string(String(format: "c08b3876-89cc-46c4-af52-%012d", 1))
         let line: JSONValue = ["ProductID": product, "Name": "Steel", "Quantity": 4, "Price": 25, "Discount": 0, "Tax": 0, "TaxRule": "Tax Exempt", "Total": 100]

@@ -85,13 +85,6 @@ public struct DemoData: Sendable {
     ///   - today: the clock's "today"; PO dates fall in the 30 days before it.
     ///   - budgetPerCostCode: the original budget of every cost code (large by default, so only
     ///     the over-budget tests hit it).
-    /// The last day of the month `date` falls in (UTC).
-    static func lastDayOfMonth(_ date: Date) -> Date {
-        let text = dayString(date)
-        var (year, month) = (Int(text.prefix(4)) ?? 1970, (Int(text.dropFirst(5).prefix(2)) ?? 1) + 1)
-        if month > 12 { (year, month) = (year + 1, 1) }
-        return (CalendarDay.date(String(format: "%04d-%02d-01", year, month)) ?? date).addingTimeInterval(-86_400)
-    }
 
     public static func generate(purchaseOrders: Int, today: Date, seed: UInt64 = 2026, budgetPerCostCode: Double = 50_000_000) -> DemoData {
         var random = SplitMix64(seed: seed)
@@ -177,7 +170,7 @@ public struct DemoData: Sendable {
         // the open billing period every project invoices into: today's month (only one is open at a time)
         let today10 = Self.dayString(today)
         let monthStart = String(today10.prefix(8)) + "01"
-        let monthEnd = Self.dayString(Self.lastDayOfMonth(today))
+        let monthEnd = Self.dayString(CalendarDay.lastDayOfMonth(today))
         let procore: JSONValue = [
             "companies": [["id": .number(Double(companyID)), "name": "Acme Builders"]],
             "apps": [["clientID": .string(clientID), "clientSecret": .string(clientSecret), "companyIDs": [.number(Double(companyID))]]],
