@@ -10,6 +10,11 @@ extension ProcurifyBackend {
     static let stamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
     var nowText: String { clock.now().formatted(Self.stamp) }
 
+    /// Every purchase order as the detail route answers it, in `procurify_PO` order.
+    public var allPurchaseOrders: [JSONValue] { purchaseOrders }
+    /// Every bill in its detail shape, in the order they were entered.
+    public var allBills: [JSONValue] { bills }
+
     /// A requisition approved and purchased in Procurify: its PO appears with the next
     /// `procurify_PO`, a fresh `uuid`, state 0 (purchased) and `date`/`last_modified` now. `po`
     /// carries the PO fields (`pref_vendor`, `vendor_name`, `currency`, …) and `order_items`.

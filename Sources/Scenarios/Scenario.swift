@@ -19,10 +19,14 @@ public struct Scenario: Sendable {
         public var clock = Date(timeIntervalSince1970: 1_796_000_000)
         /// Overrides of the flow settings (any key of ``SysproProcoreSettings``).
         public var settings: JSONValue = [:]
+        /// Its entities' summary labels, from the registry.
+        public var labels: [String] { (try? FlowRegistry.named(flow))?.entityLabels ?? [] }
         /// Overrides of the Procore simulator settings (`hourlyLimit`, `spikeLimit`, `strictCompanyHeader`, …).
         public var procore: JSONValue = [:]
         /// Overrides of the SYSPRO simulator settings (`idleTimeoutSeconds`, `maxPageSize`, …).
         public var syspro: JSONValue = [:]
+        /// Overrides of the Procurify simulator settings (`tokenLifetimeSeconds`, `callsPerMinute`, …).
+        public var procurify: JSONValue = [:]
         /// The engine's per-request deadline.
         public var clientTimeout: Duration = .seconds(30)
         /// More integrations of the flow beside the main one, in the same store and the same
@@ -64,6 +68,18 @@ public struct Scenario: Sendable {
         case webhooks(String, Int)
         case expect([Assertion])
         case use(integration: String)
+        /// Flow 001: a requisition approved and purchased in Procurify (its PO appears).
+        case procurifyPurchase(vendor: Int?, currency: String, lines: [JSONValue], fields: [String: JSONValue])
+        /// Flow 001: a purchased PO revised (items by `id` change, items without one are added).
+        case procurifyRevise(po: Int, lines: [JSONValue], fields: [String: JSONValue])
+        /// Flow 001: a purchased PO cancelled in Procurify (state 1).
+        case procurifyCancel(po: Int)
+        /// Flow 001: a vendor created (no id) or edited in Procurify.
+        case procurifyVendor(id: Int?, name: String, externalID: String?)
+        /// Flow 001: a bill entered for a PO, with one item per PO line, in an approval state.
+        case procurifyBill(po: Int, invoice: String, status: Int, fields: [String: JSONValue])
+        /// Flow 001: a bill's approval state changing.
+        case procurifyBillStatus(invoice: String, status: Int)
     }
 
     public enum Assertion: Sendable {
@@ -84,6 +100,15 @@ public struct Scenario: Sendable {
         case converged
         case received(resource: String?, event: String?, count: Int?, distinct: Int?, atLeast: Int?)
         case deliveries(outcome: String?, count: Int?, atLeast: Int?)
+        /// Flow 001: SYSPRO POs carrying a Procurify PO number (`CustomerPoNumber` `PRC-PO-…`).
+        case sysproOrders(count: Int)
+        case sysproOrder(procurifyPO: String, exists: Bool, lines: Int?, total: String?, cancelled: Bool?)
+        /// Flow 001: SYSPRO AP invoices from Procurify bills (`Reference` `PRC-BILL-…`).
+        case sysproInvoices(count: Int)
+        case sysproInvoice(invoice: String, exists: Bool, total: String?, procurifyPO: String?)
+        case sysproSupplier(code: String, exists: Bool, name: String?)
+        /// Flow 001: the SYSPRO supplier code written back into a Procurify vendor's `external_id`.
+        case procurifyVendor(name: String, externalID: String?)
     }
 
     public struct Step: Sendable {
@@ -99,7 +124,6 @@ public struct Scenario: Sendable {
     public var steps: [Step]
 
     static let tables = ["PorMasterHdr", "PorMasterDetail", "ApInvoice", "ApSupplier", "GenMaster"]
-    static let entities = ["PorMasterHdr", "ApInvoice"]
 
     /// Reads and checks a scenario file.
     /// - Throws: ``ScenarioLoadError`` with file:line for unknown keys, wrong types and references
@@ -146,10 +170,17 @@ public struct Scenario: Sendable {
 
     static func parseSetup(_ reader: YAMLReader) throws -> Setup {
         let keys = try reader.mapping(allowed: [
-            "flow", "dataset", "purchaseOrders", "budget", "clock", "settings", "procore", "syspro", "clientTimeout", "integrations",
+            "flow", "dataset", "purchaseOrders", "budget", "clock", "settings", "procore", "syspro", "procurify", "clientTimeout", "integrations",
         ])
         var setup = Setup()
         if let flow = keys["flow"] { setup.flow = try flow.oneOf(FlowRegistry.names) }
+        let only: [String: String] = [
+            "dataset": SysproProcore.name, "budget": SysproProcore.name, "integrations": SysproProcore.name, "procore": SysproProcore.name,
+            "procurify": ProcurifySyspro.name,
+        ]
+        for (key, flow) in only where setup.flow != flow {
+            if let reader = keys[key] { throw reader.fail("setup.\(key) applies to flow \(flow), not \(setup.flow)") }
+        }
         if let dataset = keys["dataset"] {
             let value = try dataset.string()
             if value != "demo" {
@@ -189,34 +220,46 @@ public struct Scenario: Sendable {
         }
         if let settings = keys["settings"] {
             setup.settings = try settings.json()
-            do {
-                var merged = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(SysproProcoreSettings()))
-                if case .object(var base) = merged, case .object(let overrides) = setup.settings {
-                    let known = Set(base.keys)
-                    for (key, value) in overrides {
-                        guard known.contains(key) else {
-                            throw settings.fail("unknown flow setting '\(key)'; expected one of: \(known.sorted().joined(separator: ", "))")
-                        }
-                        base[key] = value
-                    }
-                    merged = .object(base)
-                }
-                _ = try JSONDecoder().decode(SysproProcoreSettings.self, from: JSONEncoder().encode(merged))
-            } catch let error as ScenarioLoadError {
-                throw error
-            } catch {
-                throw settings.fail("setup.settings does not fit the flow settings: \(error)")
+            switch setup.flow {
+            case ProcurifySyspro.name: try checkSettings(setup.settings, defaults: ProcurifySysproSettings(), reader: settings)
+            default: try checkSettings(setup.settings, defaults: SysproProcoreSettings(), reader: settings)
             }
         }
         if let procore = keys["procore"] {
             setup.procore = try procore.json()
             try checkKeys(setup.procore, allowed: ["tokenLifetimeSeconds", "hourlyLimit", "spikeLimit", "strictCompanyHeader", "defaultPerPage", "relaxBillingPeriods", "reusableRefreshTokens"], reader: procore)
         }
+        if let procurify = keys["procurify"] {
+            setup.procurify = try procurify.json()
+            try checkKeys(setup.procurify, allowed: ["tokenLifetimeSeconds", "defaultPageSize", "maxPageSize", "callsPerMinute"], reader: procurify)
+        }
         if let syspro = keys["syspro"] {
             setup.syspro = try syspro.json()
-            try checkKeys(setup.syspro, allowed: ["idleTimeoutSeconds", "evictOnRelogon", "maxPageSize", "emitNextLinks"], reader: syspro)
+            try checkKeys(setup.syspro, allowed: ["idleTimeoutSeconds", "evictOnRelogon", "maxPageSize", "emitNextLinks", "licenceSeats", "maxQueryBytes"], reader: syspro)
         }
         return setup
+    }
+
+    /// The overrides name keys of the flow's settings and, merged over the defaults, decode.
+    static func checkSettings<T: Codable>(_ overrides: JSONValue, defaults: T, reader settings: YAMLReader) throws {
+        do {
+            var merged = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(defaults))
+            if case .object(var base) = merged, case .object(let overrides) = overrides {
+                let known = Set(base.keys)
+                for (key, value) in overrides {
+                    guard known.contains(key) else {
+                        throw settings.fail("unknown flow setting '\(key)'; expected one of: \(known.sorted().joined(separator: ", "))")
+                    }
+                    base[key] = value
+                }
+                merged = .object(base)
+            }
+            _ = try JSONDecoder().decode(T.self, from: JSONEncoder().encode(merged))
+        } catch let error as ScenarioLoadError {
+            throw error
+        } catch {
+            throw settings.fail("setup.settings does not fit the flow settings: \(error)")
+        }
     }
 
     static func checkKeys(_ value: JSONValue, allowed: [String], reader: YAMLReader) throws {
@@ -226,12 +269,20 @@ public struct Scenario: Sendable {
         }
     }
 
-    static let stepKinds = [
-        "sync", "replay", "advance", "fault", "clearFaults", "crash", "createCostCode", "insertRows", "updateRows", "deleteRows",
-        "addLatePurchaseOrder", "procoreSettings", "procoreCommitment", "procoreBillingPeriod", "registerHook", "receiver", "webhooks", "expect", "use",
+    static let commonSteps = ["sync", "replay", "advance", "fault", "clearFaults", "crash", "insertRows", "updateRows", "deleteRows", "expect"]
+    static let flowSteps = [
+        SysproProcore.name: [
+            "createCostCode", "addLatePurchaseOrder", "procoreSettings", "procoreCommitment", "procoreBillingPeriod", "registerHook", "receiver",
+            "webhooks", "use",
+        ],
+        ProcurifySyspro.name: ["procurifyPurchase", "procurifyRevise", "procurifyCancel", "procurifyVendor", "procurifyBill", "procurifyBillStatus"],
     ]
 
+    /// The steps a scenario of `flow` may take: the common ones and the flow's own.
+    static func stepKinds(_ flow: String) -> [String] { commonSteps + (flowSteps[flow] ?? []) }
+
     static func parseStep(_ reader: YAMLReader, setup: Setup) throws -> Step {
+        let stepKinds = stepKinds(setup.flow)
         let keys = try reader.mapping(allowed: stepKinds + ["name"])
         let kinds = keys.keys.filter { $0 != "name" }
         guard kinds.count == 1, let kind = kinds.first, let body = keys[kind] else {
@@ -329,10 +380,55 @@ public struct Scenario: Sendable {
             let o = try body.mapping(allowed: ["hold", "release", "reorder", "duplicate", "deliver"])
             guard o.count == 1, let (key, value) = o.first else { throw body.fail("webhooks takes one of: hold, release, reorder, duplicate, deliver") }
             action = .webhooks(key, key == "duplicate" ? try value.int() : 0)
+        case "procurifyPurchase":
+            let o = try body.mapping(allowed: ["vendor", "currency", "lines", "fields"])
+            guard let lines = o["lines"] else { throw body.fail("procurifyPurchase needs lines: [{accountCode, quantity, price, name?, sku?, unit?}]") }
+            action = .procurifyPurchase(
+                vendor: try o["vendor"]?.int(), currency: try o["currency"]?.string() ?? "USD", lines: try procurifyLines(lines, requireAll: true),
+                fields: try fields(o["fields"]))
+        case "procurifyRevise":
+            let o = try body.mapping(allowed: ["po", "lines", "fields"])
+            guard let po = o["po"] else { throw body.fail("procurifyRevise needs po (the procurify_PO number)") }
+            action = .procurifyRevise(po: try po.int(), lines: try o["lines"].map { try procurifyLines($0, requireAll: false) } ?? [], fields: try fields(o["fields"]))
+        case "procurifyCancel":
+            let o = try body.mapping(allowed: ["po"])
+            guard let po = o["po"] else { throw body.fail("procurifyCancel needs po (the procurify_PO number)") }
+            action = .procurifyCancel(po: try po.int())
+        case "procurifyVendor":
+            let o = try body.mapping(allowed: ["id", "name", "externalId"])
+            guard let name = o["name"] else { throw body.fail("procurifyVendor needs name (and id to edit an existing vendor)") }
+            action = .procurifyVendor(id: try o["id"]?.int(), name: try name.string(), externalID: try o["externalId"]?.string())
+        case "procurifyBill":
+            let o = try body.mapping(allowed: ["po", "invoice", "status", "fields"])
+            guard let po = o["po"], let invoice = o["invoice"] else { throw body.fail("procurifyBill needs po (the procurify_PO it bills) and invoice (its number)") }
+            action = .procurifyBill(po: try po.int(), invoice: try invoice.string(), status: try o["status"]?.int() ?? 2, fields: try fields(o["fields"]))
+        case "procurifyBillStatus":
+            let o = try body.mapping(allowed: ["invoice", "status"])
+            guard let invoice = o["invoice"], let status = o["status"] else { throw body.fail("procurifyBillStatus needs invoice and status (procurify.md §6.1: 0 pending … 2 approved, 4 paid)") }
+            action = .procurifyBillStatus(invoice: try invoice.string(), status: try status.int())
         default:  // expect
             action = .expect(try body.sequence().map { try parseAssertion($0, setup: setup) })
         }
         return Step(line: reader.line, name: name, action: action)
+    }
+
+    /// PO items for the Procurify steps: `{accountCode, quantity, price, name, sku, unit, id}`; a
+    /// value may be anything (a malformed record is a scenario too), the keys may not.
+    static func procurifyLines(_ reader: YAMLReader, requireAll: Bool) throws -> [JSONValue] {
+        try reader.sequence().map { item in
+            let o = try item.mapping(allowed: ["id", "accountCode", "quantity", "price", "name", "sku", "unit"])
+            if requireAll, o["accountCode"] == nil || o["quantity"] == nil || o["price"] == nil {
+                throw item.fail("a purchased line needs accountCode, quantity and price")
+            }
+            return try item.json()
+        }
+    }
+
+    /// Raw record fields laid over what a Procurify step builds (`fields: {pref_vendor: null}`).
+    static func fields(_ reader: YAMLReader?) throws -> [String: JSONValue] {
+        guard let reader else { return [:] }
+        guard let object = try reader.json().objectValue else { throw reader.fail("fields must be a mapping of field: value") }
+        return object
     }
 
     static func requireTable(_ reader: YAMLReader?, in parent: YAMLReader) throws -> String {
@@ -360,7 +456,7 @@ public struct Scenario: Sendable {
         effect.delayAfterMilliseconds = try keys["delayAfterMs"]?.int()
         if let action = keys["action"] {
             effect.action = FaultAction(rawValue: try action.oneOf(["expire-tokens", "kill-sessions"]))
-            if effect.action == .expireTokens && system != "procore" { throw action.fail("expire-tokens applies to procore") }
+            if effect.action == .expireTokens && !["procore", "procurify"].contains(system) { throw action.fail("expire-tokens applies to procore and procurify") }
             if effect.action == .killSessions && system != "syspro" { throw action.fail("kill-sessions applies to syspro") }
         }
         effect.truncateBody = try keys["truncateBody"]?.bool()
@@ -387,19 +483,26 @@ public struct Scenario: Sendable {
         return .fault(system: system, rule: rule)
     }
 
-    static let assertionKinds = [
-        "commitments", "requisitions", "commitment", "requisition", "quarantine", "quarantineCount", "audit", "watermark", "summary",
-        "journal", "slept", "noExpiredTokenReused", "noRepeatedPost", "no_duplicates", "converged", "received", "deliveries",
+    static let commonAssertions = [
+        "quarantine", "quarantineCount", "audit", "watermark", "summary", "journal", "slept", "noExpiredTokenReused", "no_duplicates", "converged",
     ]
+    static let flowAssertions = [
+        SysproProcore.name: ["commitments", "requisitions", "commitment", "requisition", "noRepeatedPost", "received", "deliveries"],
+        ProcurifySyspro.name: ["sysproOrders", "sysproOrder", "sysproInvoices", "sysproInvoice", "sysproSupplier", "procurifyVendor"],
+    ]
+    /// The entities whose watermarks a scenario of the flow may check.
+    static let flowEntities = [SysproProcore.name: ["PorMasterHdr", "ApInvoice"], ProcurifySyspro.name: ["purchaseOrders", "bills"]]
 
     static func parseAssertion(_ reader: YAMLReader, setup: Setup) throws -> Assertion {
         let systems = setup.systems
+        let assertionKinds = commonAssertions + (flowAssertions[setup.flow] ?? [])
+        let entities = flowEntities[setup.flow] ?? []
         if let word = reader.node.scalar?.string {
             switch word {
             case "no_duplicates": return .noDuplicates
             case "converged": return .converged
             case "noExpiredTokenReused": return .noExpiredTokenReused
-            case "noRepeatedPost": return .noRepeatedPost
+            case "noRepeatedPost" where assertionKinds.contains(word): return .noRepeatedPost
             default: throw reader.fail("unknown assertion '\(word)'; expected one of: \(assertionKinds.joined(separator: ", "))")
             }
         }
@@ -444,7 +547,7 @@ public struct Scenario: Sendable {
                 throw body.fail("summary takes one entry such as {purchaseOrders.created: 11}")
             }
             let fields = EntityCounts.fieldNames
-            let labels = SysproProcore.entityLabels
+            let labels = setup.labels
             let parts = path.split(separator: ".").map(String.init)
             guard parts.count == 2, labels.contains(parts[0]), fields.contains(parts[1]) else {
                 throw body.fail("summary key '\(path)' must be ENTITY.X with ENTITY one of \(labels.joined(separator: ", ")) and X one of \(fields.joined(separator: ", "))")
@@ -470,6 +573,27 @@ public struct Scenario: Sendable {
             let o = try body.mapping(allowed: ["outcome", "count", "atLeast"])
             return .deliveries(outcome: try o["outcome"]?.oneOf(["ok", "retried", "failed", "discarded"]), count: try o["count"]?.int(),
                                atLeast: try o["atLeast"]?.int())
+        case "sysproOrders", "sysproInvoices":
+            guard let count = try body.mapping(allowed: ["count"])["count"] else { throw body.fail("\(kind) needs count") }
+            return kind == "sysproOrders" ? .sysproOrders(count: try count.int()) : .sysproInvoices(count: try count.int())
+        case "sysproOrder":
+            let o = try body.mapping(allowed: ["procurifyPO", "exists", "lines", "total", "cancelled"])
+            guard let po = o["procurifyPO"] else { throw body.fail("sysproOrder needs procurifyPO (the Procurify PO number it came from)") }
+            return .sysproOrder(procurifyPO: try po.string(), exists: try o["exists"]?.bool() ?? true, lines: try o["lines"]?.int(),
+                                total: try o["total"]?.string(), cancelled: try o["cancelled"]?.bool())
+        case "sysproInvoice":
+            let o = try body.mapping(allowed: ["invoice", "exists", "total", "procurifyPO"])
+            guard let invoice = o["invoice"] else { throw body.fail("sysproInvoice needs invoice (the bill's invoice number)") }
+            return .sysproInvoice(invoice: try invoice.string(), exists: try o["exists"]?.bool() ?? true, total: try o["total"]?.string(),
+                                  procurifyPO: try o["procurifyPO"]?.string())
+        case "sysproSupplier":
+            let o = try body.mapping(allowed: ["code", "exists", "name"])
+            guard let code = o["code"] else { throw body.fail("sysproSupplier needs code") }
+            return .sysproSupplier(code: try code.string(), exists: try o["exists"]?.bool() ?? true, name: try o["name"]?.string())
+        case "procurifyVendor":
+            let o = try body.mapping(allowed: ["name", "externalId"])
+            guard let name = o["name"] else { throw body.fail("procurifyVendor needs name") }
+            return .procurifyVendor(name: try name.string(), externalID: try o["externalId"]?.string())
         case "no_duplicates": return .noDuplicates
         case "converged": return .converged
         case "noExpiredTokenReused": return .noExpiredTokenReused

@@ -6,16 +6,77 @@ import SyncEngine
 
 extension ScenarioRunner {
     /// - Returns: `nil` when the assertion holds, otherwise what was expected and what was found.
-    func check(_ assertion: Scenario.Assertion, env: SimulatedEnvironment, state: RunState) async -> String? {
+    func check(_ assertion: Scenario.Assertion, world: some ScenarioWorld, state: RunState) async -> String? {
         do {
-            return try await evaluate(assertion, env: env, state: state)
+            return try await evaluate(assertion, world: world, state: state)
         } catch {
             return "could not evaluate: \(error)"
         }
     }
 
-    private func evaluate(_ assertion: Scenario.Assertion, env: SimulatedEnvironment, state: RunState) async throws -> String? {
+    private func evaluate(_ assertion: Scenario.Assertion, world: some ScenarioWorld, state: RunState) async throws -> String? {
         let flow = state.flow.scope  // the integration steps act on now
+        switch assertion {
+        case .quarantine(let source, let status, let code, let reasonContains):
+            let entries = try await world.store.quarantined(flow: flow, status: nil).filter { $0.sourceID == source }
+            guard let entry = entries.first else { return "expected \(source) in quarantine, it is not there" }
+            if let status, entry.status.rawValue != status { return "\(source): expected quarantine status \(status), found \(entry.status.rawValue)" }
+            if let code, entry.errorCode != code { return "\(source): expected error code \(code), found \(entry.errorCode) (\(entry.reason))" }
+            if let reasonContains, !entry.reason.contains(reasonContains) {
+                return "\(source): expected the reason to mention '\(reasonContains)', it says: \(entry.reason)"
+            }
+            return nil
+        case .quarantineCount(let count, let status, let code):
+            let entries = try await world.store.quarantined(flow: flow, status: status.flatMap(QuarantineEntry.Status.init))
+                .filter { code == nil || $0.errorCode == code }
+            guard entries.count != count else { return nil }
+            let listed = entries.prefix(4).map { "\($0.sourceID) [\($0.errorCode): \($0.reason.prefix(120))]" }
+            return "expected \(count) quarantined record(s)\(status.map { " \($0)" } ?? "")\(code.map { " with code \($0)" } ?? ""), found \(entries.count): \(listed.joined(separator: "; "))\(entries.count > 4 ? " …" : "")"
+        case .audit(let source, let outcome, let count, let outcomes):
+            let rows = try await world.store.audit(AuditFilter(outcome: outcome.flatMap(Outcome.init), sourceID: source, flow: flow, limit: 1_000_000))
+            if let count, rows.count != count {
+                return "expected \(count) audit row(s)\(source.map { " for \($0)" } ?? "")\(outcome.map { " with outcome \($0)" } ?? ""), found \(rows.count)"
+            }
+            if let outcomes, rows.map(\.outcome.rawValue) != outcomes {
+                return "expected audit outcomes \(outcomes) for \(source ?? "all"), found \(rows.map(\.outcome.rawValue))"
+            }
+            return nil
+        case .watermark(let entity, let equals):
+            let found = try await world.store.watermark(flow: flow, entity: entity)
+            return found == equals ? nil : "expected the \(entity) watermark at \(equals ?? "nothing"), found \(found ?? "nothing")"
+        case .summary(let path, let equals):
+            guard let summary = state.last else { return "no sync or replay has finished yet to read \(path) from" }
+            let parts = path.split(separator: ".").map(String.init)
+            let found = summary[parts[0]].field(parts[1]) ?? -1
+            return found == equals ? nil : "expected \(path) = \(equals) in the last cycle, found \(found)"
+        case .journal(let system, let method, let path, let status, let count, let atLeast, let atMost):
+            let entries = world.core(system).journal.all.filter {
+                (method == nil || $0.method == method!.uppercased()) && (path == nil || FaultRule.glob(path!, matches: $0.path))
+                    && (status == nil || $0.status == status!)
+            }
+            let what = "\(system) requests\(method.map { " \($0)" } ?? "")\(path.map { " \($0)" } ?? "")\(status.map { " answered \($0)" } ?? "")"
+            if let count, entries.count != count { return "expected \(count) \(what), found \(entries.count)" }
+            if let atLeast, entries.count < atLeast { return "expected at least \(atLeast) \(what), found \(entries.count)" }
+            if let atMost, entries.count > atMost { return "expected at most \(atMost) \(what), found \(entries.count)" }
+            return nil
+        case .slept(let seconds):
+            let total = world.clock.sleeps.reduce(0) { $0 + $1.timeInterval }
+            return total >= seconds ? nil : "expected the engine to back off at least \(Int(seconds)) s in all, it waited \(Int(total)) s"
+        case .noExpiredTokenReused:
+            var rejections: [String: Int] = [:]
+            for entry in world.core(world.tokenSystem).journal.all where entry.status == 401 { rejections[entry.credential ?? "-", default: 0] += 1 }
+            // Requests already in flight when the token died carry it too (up to `concurrentWrites`);
+            // any more means a token was sent again after it was refused.
+            let reused = rejections.filter { $0.value > state.inFlight }
+            return reused.isEmpty ? nil : "a rejected \(world.tokenSystem) token was sent again: \(reused.values.max()!) requests carried the same expired token, more than the \(state.inFlight) that can be in flight at once (token refresh is not working)"
+        default:
+            return try await world.evaluate(assertion, state: state)
+        }
+    }
+}
+
+extension ProcoreWorld {
+    func evaluate(_ assertion: Scenario.Assertion, state: RunState) async throws -> String? {
         switch assertion {
         case .commitments(let count):
             let found = await env.procore.commitmentCount
@@ -50,58 +111,6 @@ extension ScenarioRunner {
                 }
             }
             return nil
-        case .quarantine(let source, let status, let code, let reasonContains):
-            let entries = try await env.store.quarantined(flow: flow, status: nil).filter { $0.sourceID == source }
-            guard let entry = entries.first else { return "expected \(source) in quarantine, it is not there" }
-            if let status, entry.status.rawValue != status { return "\(source): expected quarantine status \(status), found \(entry.status.rawValue)" }
-            if let code, entry.errorCode != code { return "\(source): expected error code \(code), found \(entry.errorCode) (\(entry.reason))" }
-            if let reasonContains, !entry.reason.contains(reasonContains) {
-                return "\(source): expected the reason to mention '\(reasonContains)', it says: \(entry.reason)"
-            }
-            return nil
-        case .quarantineCount(let count, let status, let code):
-            let entries = try await env.store.quarantined(flow: flow, status: status.flatMap(QuarantineEntry.Status.init))
-                .filter { code == nil || $0.errorCode == code }
-            guard entries.count != count else { return nil }
-            let listed = entries.prefix(4).map { "\($0.sourceID) [\($0.errorCode): \($0.reason.prefix(120))]" }
-            return "expected \(count) quarantined record(s)\(status.map { " \($0)" } ?? "")\(code.map { " with code \($0)" } ?? ""), found \(entries.count): \(listed.joined(separator: "; "))\(entries.count > 4 ? " …" : "")"
-        case .audit(let source, let outcome, let count, let outcomes):
-            let rows = try await env.store.audit(AuditFilter(outcome: outcome.flatMap(Outcome.init), sourceID: source, flow: flow, limit: 1_000_000))
-            if let count, rows.count != count {
-                return "expected \(count) audit row(s)\(source.map { " for \($0)" } ?? "")\(outcome.map { " with outcome \($0)" } ?? ""), found \(rows.count)"
-            }
-            if let outcomes, rows.map(\.outcome.rawValue) != outcomes {
-                return "expected audit outcomes \(outcomes) for \(source ?? "all"), found \(rows.map(\.outcome.rawValue))"
-            }
-            return nil
-        case .watermark(let entity, let equals):
-            let found = try await env.store.watermark(flow: flow, entity: entity)
-            return found == equals ? nil : "expected the \(entity) watermark at \(equals ?? "nothing"), found \(found ?? "nothing")"
-        case .summary(let path, let equals):
-            guard let summary = state.last else { return "no sync or replay has finished yet to read \(path) from" }
-            let parts = path.split(separator: ".").map(String.init)
-            let found = summary[parts[0]].field(parts[1]) ?? -1
-            return found == equals ? nil : "expected \(path) = \(equals) in the last cycle, found \(found)"
-        case .journal(let system, let method, let path, let status, let count, let atLeast, let atMost):
-            let entries = core(system, env).journal.all.filter {
-                (method == nil || $0.method == method!.uppercased()) && (path == nil || FaultRule.glob(path!, matches: $0.path))
-                    && (status == nil || $0.status == status!)
-            }
-            let what = "\(system) requests\(method.map { " \($0)" } ?? "")\(path.map { " \($0)" } ?? "")\(status.map { " answered \($0)" } ?? "")"
-            if let count, entries.count != count { return "expected \(count) \(what), found \(entries.count)" }
-            if let atLeast, entries.count < atLeast { return "expected at least \(atLeast) \(what), found \(entries.count)" }
-            if let atMost, entries.count > atMost { return "expected at most \(atMost) \(what), found \(entries.count)" }
-            return nil
-        case .slept(let seconds):
-            let total = env.clock.sleeps.reduce(0) { $0 + $1.timeInterval }
-            return total >= seconds ? nil : "expected the engine to back off at least \(Int(seconds)) s in all, it waited \(Int(total)) s"
-        case .noExpiredTokenReused:
-            var rejections: [String: Int] = [:]
-            for entry in env.procoreCore.journal.all where entry.status == 401 { rejections[entry.credential ?? "-", default: 0] += 1 }
-            // Requests already in flight when the token died carry it too (up to `concurrentWrites`);
-            // any more means a token was sent again after it was refused.
-            let reused = rejections.filter { $0.value > state.inFlight }
-            return reused.isEmpty ? nil : "a rejected token was sent again: \(reused.values.max()!) requests carried the same expired token, more than the \(state.inFlight) that can be in flight at once (token refresh is not working)"
         case .noRepeatedPost:
             // After a POST for a record succeeded, any further POST of the same record is a blind
             // re-write (Procore may refuse it with 422, but the engine should have looked first).
@@ -122,7 +131,7 @@ extension ScenarioRunner {
             let dupes = Dictionary(grouping: commitments + requisitions, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
             return dupes.isEmpty ? nil : "duplicate records in Procore for: \(dupes.prefix(5).joined(separator: ", "))"
         case .converged:
-            return try await converged(env)
+            return try await converged()
         case .received(let resource, let event, let count, let distinct, let atLeast):
             let accepted = env.receiver.accepted.compactMap(\.body).filter {
                 (resource == nil || ($0["resource_name"] ?? $0["resource_type"])?.stringValue == resource)
@@ -140,12 +149,14 @@ extension ScenarioRunner {
             if let count, attempts.count != count { return "expected \(count) \(what), found \(attempts.count)" }
             if let atLeast, attempts.count < atLeast { return "expected at least \(atLeast) \(what), found \(attempts.count)" }
             return nil
+        default:
+            return "this assertion does not apply to flow \(SysproProcoreFlow.name)"
         }
     }
 
     /// Source and destination agree: every SYSPRO PO and invoice is in Procore once with the
     /// source amount, or held in quarantine; nothing in Procore lacks a source.
-    func converged(_ env: SimulatedEnvironment) async throws -> String? {
+    func converged() async throws -> String? {
         var problems: [String] = []
         let held = Set(try await env.store.quarantined(flow: SysproProcoreFlow.name, status: .held).map(\.sourceID))  // the main integration
         let commitments = Dictionary(grouping: await env.procore.allCommitments(), by: { $0.originID ?? "" })

@@ -278,6 +278,19 @@ public struct DemoData: Sendable {
         ]
     }
 
+    /// The demo data set for flow 001 with `count` purchased Procurify POs (one in six
+    /// cancelled, bills for half) instead of six: what its bench and scenarios run on.
+    public static func procurify(purchaseOrders count: Int, today: Date) -> DemoData {
+        var data = generate(purchaseOrders: 1, today: today)
+        let (orders, bills) = procurifyOrders(today: today, count: count)
+        if case .object(var seed) = data.procurify {
+            seed["purchaseOrders"] = .array(orders)
+            seed["bills"] = .array(bills)
+            data.procurify = .object(seed)
+        }
+        return data
+    }
+
     /// Six purchased Procurify POs over the ten days before `today` (one closed, one cancelled),
     /// one or two lines each on the demo GL accounts, and approved bills for the first three —
     /// in the detail shapes of procurify.md §4.2 and §6.2.

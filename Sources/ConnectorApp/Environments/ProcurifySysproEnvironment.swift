@@ -15,11 +15,33 @@ import SysproSimulator
 /// seeded from a data set, both clients over real HTTP, and the flow on a store — what the demo
 /// and the tests run it in.
 public enum ProcurifySysproEnvironment {
-    /// The two simulators as served: their base URLs and cores (fault plans, journals).
+    /// The two simulators as served (base URLs, cores with their fault plans and journals), and
+    /// how to make the flow on them again — a new flow is a restarted process: same store and
+    /// simulators, no caches.
     public struct Simulators: Sendable {
         public let urls: [String: String]
         public let syspro: SimulatorCore
         public let procurify: SimulatorCore
+        let http: HTTPClient
+        let clock: ManualClock
+        let store: any SyncStateStore
+        let logger: Logger
+
+        /// Flow 001 on these simulators over loopback HTTP.
+        /// - Parameter timeout: each request's deadline on both sides.
+        public func makeFlow(settings: ProcurifySysproSettings, timeout: Duration = .seconds(30)) -> ProcurifySysproFlow {
+            let sysproClient = SysproClient(
+                connection: SysproConnection(
+                    enetBase: urls["syspro"]! + SysproSimulator.enetRoot,
+                    odataRoot: urls["syspro"]! + SysproSimulator.odataRoot + "/" + DemoData.sysproCompany,
+                    operatorCode: DemoData.operatorCode, operatorPassword: DemoData.operatorPassword, companyID: DemoData.sysproCompany,
+                    odataPassword: DemoData.odataPassword),
+                transport: HTTPTransport(http: http, system: "syspro", clock: clock, timeout: timeout, logger: logger))
+            let procurifyClient = ProcurifyClient(
+                connection: ProcurifyConnection(baseURL: urls["procurify"]!, clientID: DemoData.procurifyClientID, clientSecret: DemoData.procurifyClientSecret),
+                transport: HTTPTransport(http: http, system: "procurify", clock: clock, timeout: timeout, logger: logger, seed: 2))
+            return ProcurifySysproFlow(settings: settings, procurify: procurifyClient, syspro: sysproClient, store: store, clock: clock, logger: logger)
+        }
     }
 
     /// The ledger mapping of the demo data set: Procurify account code → SYSPRO GL code.
@@ -37,18 +59,8 @@ public enum ProcurifySysproEnvironment {
         try await procurify.seed(data.procurify)
         return try await SimulatorHost.withRunning([sysproCore, procurifyCore]) { urls in
             try await HTTPClient.withHTTPClient { http in
-                let sysproClient = SysproClient(
-                    connection: SysproConnection(
-                        enetBase: urls["syspro"]! + SysproSimulator.enetRoot,
-                        odataRoot: urls["syspro"]! + SysproSimulator.odataRoot + "/" + DemoData.sysproCompany,
-                        operatorCode: DemoData.operatorCode, operatorPassword: DemoData.operatorPassword, companyID: DemoData.sysproCompany,
-                        odataPassword: DemoData.odataPassword),
-                    transport: HTTPTransport(http: http, system: "syspro", clock: clock, logger: logger))
-                let procurifyClient = ProcurifyClient(
-                    connection: ProcurifyConnection(baseURL: urls["procurify"]!, clientID: DemoData.procurifyClientID, clientSecret: DemoData.procurifyClientSecret),
-                    transport: HTTPTransport(http: http, system: "procurify", clock: clock, logger: logger))
-                let flow = ProcurifySysproFlow(settings: settings, procurify: procurifyClient, syspro: sysproClient, store: store, clock: clock, logger: logger)
-                return try await body(flow, syspro, procurify, Simulators(urls: urls, syspro: sysproCore, procurify: procurifyCore))
+                let simulators = Simulators(urls: urls, syspro: sysproCore, procurify: procurifyCore, http: http, clock: clock, store: store, logger: logger)
+                return try await body(simulators.makeFlow(settings: settings), syspro, procurify, simulators)
             }
         }
     }
@@ -107,14 +119,12 @@ extension Bench {
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
         let store = try SQLiteSyncStore.open(path: databasePath)
         let clock = ManualClock(start: Date(timeIntervalSince1970: 1_796_000_000))
-        var data = DemoData.generate(purchaseOrders: 1, today: clock.now())
-        let (orders, bills) = DemoData.procurifyOrders(today: clock.now(), count: purchaseOrders)
+        var data = DemoData.procurify(purchaseOrders: purchaseOrders, today: clock.now())
         if case .object(var seed) = data.procurify {
-            seed["purchaseOrders"] = .array(orders)
-            seed["bills"] = .array(bills)
             seed["settings"] = ["callsPerMinute": 0, "maxPageSize": 100]
             data.procurify = .object(seed)
         }
+        let orders = data.procurify["purchaseOrders"]?.arrayValue ?? [], bills = data.procurify["bills"]?.arrayValue ?? []
         var settings = ProcurifySysproSettings(ledgerCodes: ProcurifySysproEnvironment.demoLedger)
         settings.pageSize = 100
         output("Procurify: \(orders.count) POs, \(bills.count) bills; one cycle into SYSPRO…")

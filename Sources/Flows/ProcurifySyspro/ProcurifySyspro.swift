@@ -82,11 +82,15 @@ public struct ProcurifySysproSettings: Codable, Sendable, Equatable {
 /// written to SYSPRO through e.net business objects after a COMFND look-up by the Procurify id the
 /// flow writes into SYSPRO: the supplier code itself, `PorMasterHdr.CustomerPoNumber`
 /// (`PRC-PO-<number>`), and (supplier, invoice number) — SYSPRO's own AP invoice key. No retry,
-/// replay or duplicate read makes a second supplier, PO or invoice.
+/// replay or duplicate read makes a second supplier, PO or invoice. A PO cancelled in Procurify
+/// (state 1) cancels its SYSPRO PO (PORTOI action D, `OrderStatus` `*`) if it got there, and is
+/// skipped if it never did.
 public actor ProcurifySyspro: FlowDefinition {
     public enum Plan: Sendable {
         case supplier(code: String, name: String, currency: String, vendorID: String, externalID: String?)
         case order(number: String, supplier: String, xmlHeader: String, lines: [String])
+        /// Cancelled in Procurify: cancel the SYSPRO PO if it reached SYSPRO (PORTOI action D).
+        case cancel(number: String)
         case bill(supplier: String, invoice: String, xml: String)
     }
 
@@ -134,7 +138,6 @@ public actor ProcurifySyspro: FlowDefinition {
             let page = try await procurify.page(cursor ?? "/api/v2/purchase_orders/purchased/all/", query: cursor == nil ? query : [])
             var records: [SourceRecord] = []
             for summary in page.items {
-                if summary["state"]?.doubleValue == 1 { continue }  // cancelled in Procurify before it reached SYSPRO: nothing to send
                 guard let number = summary["procurify_PO"]?.scalarText else {
                     records.append(SourceRecord(id: SourceRecord.unreadableID(entity: entity.name, row: summary), payload: summary, watermark: nil))
                     continue
@@ -243,8 +246,8 @@ public actor ProcurifySyspro: FlowDefinition {
                                                       externalID: value["external_id"]?.stringValue))
         case Self.orders:
             guard let number = value["procurify_PO"]?.scalarText else { throw SyncError(.invalidRecord, "PO \(record.id) has no procurify_PO") }
-            guard value["state"]?.doubleValue != 1 else {
-                throw SyncError(.invalidRecord, "PO \(number) was cancelled in Procurify; cancel it in SYSPRO by hand if it reached it")
+            if value["state"]?.doubleValue == 1 {  // cancelled in Procurify (state 1, procurify.md §4.1)
+                return Planned(key: "PRC-PO-\(number)", plan: .cancel(number: number))
             }
             let supplier = try await self.supplier(of: value["pref_vendor"], run: run)
             _ = try currency(value["purchased_currency"]?["name"]?.stringValue)
@@ -278,6 +281,9 @@ public actor ProcurifySyspro: FlowDefinition {
                 if let po = item["po"]?["id"]?.scalarText ?? item["po"]?["number"]?.scalarText, purchaseOrder.isEmpty {
                     guard let sysproPO = try await run.destinationID(entity: Self.orders.name, sourceID: po) else {
                         throw SyncError(.waitingForDependency, "bill \(invoice) waits for Procurify PO \(po), which has not reached SYSPRO yet; it goes through once the PO lands")
+                    }
+                    guard !sysproPO.isEmpty else {
+                        throw SyncError(.invalidRecord, "bill \(invoice) is on Procurify PO \(po), which was cancelled before it reached SYSPRO; take the PO off the bill in Procurify (or enter the invoice in SYSPRO by hand), then replay")
                     }
                     purchaseOrder = sysproPO
                 }
@@ -352,6 +358,20 @@ public actor ProcurifySyspro: FlowDefinition {
                 throw Self.refused("Procurify PO \(number)", result)
             }
             return Written(outcome: .created, destinationID: po, transformed: transformed, response: "PORTOI added PO \(po)")
+        case .cancel(let number):
+            let transformed: JSONValue = ["procurifyPO": .string(number), "cancelled": true]
+            let found = try await syspro.find(table: "PorMasterHdr", columns: ["PurchaseOrder", "OrderStatus"], whereEqual: [("CustomerPoNumber", planned.key)], maxRows: 1).first
+            guard let found, let po = found["PurchaseOrder"] else {
+                return Written(outcome: .skippedDuplicate, destinationID: "", transformed: transformed, response: "cancelled in Procurify before it reached SYSPRO: nothing to write")
+            }
+            if found["OrderStatus"] == "*" {
+                return Written(outcome: .skippedDuplicate, destinationID: po, transformed: transformed, response: "PO \(po) is already cancelled in SYSPRO")
+            }
+            let xml = "<PostPurchaseOrders><Orders><OrderHeader><OrderActionType>D</OrderActionType><PurchaseOrder>\(Self.text(po))</PurchaseOrder></OrderHeader></Orders></PostPurchaseOrders>"
+            let parameters = "<PostPurchaseOrders><Parameters><IgnoreWarnings>N</IgnoreWarnings></Parameters></PostPurchaseOrders>"
+            let result = try await syspro.post("Transaction/Post", object: "PORTOI", parameters: parameters, xmlIn: xml)
+            guard result.errors.isEmpty else { throw Self.refused("the cancellation of PO \(po) (Procurify PO \(number))", result) }
+            return Written(outcome: .updated, destinationID: po, transformed: transformed, response: "PORTOI cancelled PO \(po)")
         case .bill(let supplier, let invoice, let item):
             let transformed: JSONValue = ["supplier": .string(supplier), "invoice": .string(invoice)]
             let found = try await syspro.find(table: "ApInvoice", columns: ["Invoice"], whereEqual: [("Supplier", supplier), ("Invoice", invoice)], maxRows: 1)
