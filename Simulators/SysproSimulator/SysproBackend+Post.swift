@@ -53,6 +53,11 @@ extension SysproBackend {
             errors.append(FieldError(element: name, value: text, number: 100029, description: "Value '\(text)' is not numeric for XML element '\(name)'"))
             return nil
         }
+        // a PORTOI price holds up to 10 integer and 5 decimal digits (syspro.md §PORTOI)
+        if name == "Price" && abs(value) >= 1e10 {
+            errors.append(FieldError(element: name, value: text, number: 100035, description: "Value '\(text)' for XML element 'Price' is larger than 10 integer digits"))
+            return nil
+        }
         return value
     }
 

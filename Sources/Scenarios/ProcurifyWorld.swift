@@ -252,7 +252,7 @@ struct ProcurifyWorld: ScenarioWorld {
         var references = Set<String>()
         for bill in await procurify.allBills {
             guard let uuid = bill["uuid"]?.stringValue else { continue }
-            let reference = "PRC-BILL-" + uuid.prefix(20)
+            let reference = ProcurifySyspro.billReference(bill, uuid: uuid)
             references.insert(reference)
             guard let status = bill["status"]?.doubleValue, settings.payableBillStatuses.contains(Int(status)), !held.contains(uuid) else { continue }
             let found = sysproInvoices[reference] ?? []

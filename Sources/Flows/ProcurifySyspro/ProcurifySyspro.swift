@@ -193,6 +193,13 @@ public actor ProcurifySyspro: FlowDefinition {
 
     static func text(_ value: String) -> String { SafeXML.escape(value) }
 
+    /// The AP invoice's `TransactionReference` (kept in `ApInvoice.Reference`): `PRC-BILL-` and
+    /// the bill's numeric Procurify id, which fits where its 32-character uuid would not (a uuid
+    /// cut short is no longer unique).
+    public static func billReference(_ bill: JSONValue, uuid: String) -> String {
+        "PRC-BILL-" + (bill["id"]?.scalarText ?? String(uuid.prefix(20)))
+    }
+
     static func day(_ value: JSONValue?) -> String? {
         guard let text = value?.stringValue, text.count >= 10, CalendarDay.date(String(text.prefix(10))) != nil else { return nil }
         return String(text.prefix(10))
@@ -298,7 +305,7 @@ public actor ProcurifySyspro: FlowDefinition {
             let tax = Double(value["tax_amount"]?.scalarText ?? "0") ?? 0
             let xml = "<Item><Supplier>\(Self.text(supplier))</Supplier><TransactionCode>I</TransactionCode><Invoice>\(Self.text(String(invoice.prefix(20))))</Invoice>"
                 + "<TransactionValue>\(String(format: "%.2f", net + tax))</TransactionValue><TaxValue>\(String(format: "%.2f", tax))</TaxValue>"
-                + "<TransactionReference>PRC-BILL-\(Self.text(record.id.prefix(20).description))</TransactionReference>"
+                + "<TransactionReference>\(Self.text(Self.billReference(value, uuid: record.id)))</TransactionReference>"
                 + (purchaseOrder.isEmpty ? "" : "<PurchaseOrder>\(Self.text(purchaseOrder))</PurchaseOrder>")
                 + (Self.day(value["invoice_date"]).map { "<InvoiceDate>\($0)</InvoiceDate>" } ?? "")
                 + (Self.day(value["due_date"]).map { "<DueDate>\($0)</DueDate>" } ?? "")
