@@ -66,6 +66,7 @@ public actor SysproBackend {
     /// Tables the simulator knows even when empty, with their columns (so `$select` and `$filter`
     /// on an empty table still validate property names).
     static let knownColumns: [String: [String]] = [
+        "TblCurrency": ["Currency", "Description", "BuyExchangeRate", "SellExchangeRate"],
         "PorMasterHdr": [
             "PurchaseOrder", "Supplier", "OrderStatus", "CancelledFlag", "OrderType", "OrderEntryDate", "OrderDueDate",
             "DatePoCompleted", "Currency", "ExchangeRate", "Buyer", "Warehouse", "Customer", "CustomerPoNumber",

@@ -48,7 +48,8 @@ public struct Scenario: Sendable {
     public static let mainIntegration = "main"
 
     public enum Action: Sendable {
-        case sync(expectErrors: Bool)
+        /// One cycle; `errorContains` is text the cycle's error must carry (implies `expectErrors`).
+        case sync(expectErrors: Bool, errorContains: String? = nil)
         case replay(ids: [String], overrideBudget: Bool)
         case advance(Duration)
         case fault(system: String, rule: FaultRule)
@@ -123,7 +124,7 @@ public struct Scenario: Sendable {
     public var setup: Setup
     public var steps: [Step]
 
-    static let tables = ["PorMasterHdr", "PorMasterDetail", "ApInvoice", "ApSupplier", "GenMaster"]
+    static let tables = ["PorMasterHdr", "PorMasterDetail", "ApInvoice", "ApSupplier", "GenMaster", "TblCurrency"]
 
     /// Reads and checks a scenario file.
     /// - Throws: ``ScenarioLoadError`` with file:line for unknown keys, wrong types and references
@@ -294,8 +295,9 @@ public struct Scenario: Sendable {
         case "use":
             action = .use(integration: try body.oneOf([mainIntegration] + setup.integrations.map(\.name)))
         case "sync":
-            let options = body.node.mapping == nil ? [:] : try body.mapping(allowed: ["expectErrors"])
-            action = .sync(expectErrors: try options["expectErrors"]?.bool() ?? false)
+            let options = body.node.mapping == nil ? [:] : try body.mapping(allowed: ["expectErrors", "errorContains"])
+            let contains = try options["errorContains"]?.string()
+            action = .sync(expectErrors: try options["expectErrors"]?.bool() ?? (contains != nil), errorContains: contains)
         case "replay":
             let options = body.node.mapping == nil ? [:] : try body.mapping(allowed: ["ids", "overrideBudget"])
             action = .replay(

@@ -70,11 +70,14 @@ public struct ScenarioRunner: Sendable {
         // what the last step set off in the background (Procore's webhooks) lands before this one looks
         await world.settle()
         switch step.action {
-        case .sync(let expectErrors):
+        case .sync(let expectErrors, let errorContains):
             do {
                 let summary = try await state.flow.runCycle()
                 state.last = summary
                 let text = describe(summary, labels: state.labels)
+                if let errorContains, !summary.errors.contains(where: { $0.contains(errorContains) }) {
+                    return StepResult(step: step, passed: false, detail: "expected an error mentioning '\(errorContains)', the cycle reported: \(summary.errors.isEmpty ? "none" : summary.errors.joined(separator: " | "))")
+                }
                 if !summary.errors.isEmpty && !expectErrors {
                     return StepResult(step: step, passed: false, detail: "the cycle reported errors: \(summary.errors.joined(separator: " | "))")
                 }
@@ -86,6 +89,14 @@ public struct ScenarioRunner: Sendable {
                 // The process "died": a new engine on the same state and simulators takes over.
                 state.restart()
                 return StepResult(step: step, passed: true, detail: "\(crash); engine restarted on the same state")
+            } catch {
+                // the cycle stopped (a refused logon, an unreadable answer): expected or a failure
+                state.last = nil
+                let text = "\(error)"
+                if let errorContains, !text.contains(errorContains) {
+                    return StepResult(step: step, passed: false, detail: "expected an error mentioning '\(errorContains)', the cycle stopped with: \(text)")
+                }
+                return StepResult(step: step, passed: expectErrors, detail: (expectErrors ? "the cycle stopped as expected: " : "the cycle stopped: ") + text)
             }
         case .use(let integration):
             guard let flow = state.flows[integration] ?? state.makers[integration]?() else {

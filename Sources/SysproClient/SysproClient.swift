@@ -73,6 +73,10 @@ public actor SysproClient {
         guard reply.status == 200 else {
             throw SyncError(.unexpectedResponse, "SYSPRO logon answered HTTP \(reply.status); check the e.net REST base URL")
         }
+        if text.hasPrefix("ERROR") && text.localizedCaseInsensitiveContains("licence") {
+            // every e.net seat is taken: nothing is wrong with the credentials, a later cycle gets a seat
+            throw SyncError(.transient, "SYSPRO has no free licence seat for operator \(connection.operatorCode) in company \(connection.companyID): \(text). The next cycle tries again; if it keeps happening, ask the SYSPRO administrator to end idle e.net sessions or add seats.")
+        }
         if text.hasPrefix("ERROR") {
             // e.net names a wrong company in its text ("ERROR: Invalid company"); anything else is the operator.
             let code: SyncError.Code = text.localizedCaseInsensitiveContains("Invalid company") ? .wrongTenant : .authFailed

@@ -68,6 +68,28 @@ import Testing
         #expect(loadError("name: x\nsteps:\n  - fault: {system: procore, status: 503, nth: 0}\n")?.message.contains("nth") == true)
     }
 
+    /// Each flow has its own steps, assertions, settings and simulator sections; another flow's
+    /// are refused with the line and what this one takes.
+    @Test func stepsAndSetupBelongToTheirFlow() {
+        let flow001 = "name: x\nsetup:\n  flow: procurify-syspro\n"
+        // a Procurify step in a flow 000 scenario, a Procore step in a flow 001 one
+        #expect(loadError("name: x\nsteps:\n  - procurifyCancel: {po: 1001}\n")?.message.contains("unknown key 'procurifyCancel'") == true)
+        #expect(loadError(flow001 + "steps:\n  - createCostCode: {project: '2301', code: 31-100}\n")?.message.contains("procurifyPurchase") == true)
+        #expect(loadError(flow001 + "steps:\n  - expect:\n      - commitments: {count: 1}\n")?.message.contains("sysproOrders") == true)
+        #expect(loadError(flow001 + "steps:\n  - expect:\n      - noRepeatedPost\n")?.message.contains("unknown assertion 'noRepeatedPost'") == true)
+        // setup sections of the other flow, and the flow's own settings type
+        #expect(loadError(flow001 + "  procore: {hourlyLimit: 5}\nsteps:\n  - sync: {}\n")?.message.contains("applies to flow syspro-procore") == true)
+        #expect(loadError("name: x\nsetup:\n  procurify: {callsPerMinute: 5}\nsteps:\n  - sync: {}\n")?.message.contains("applies to flow procurify-syspro") == true)
+        #expect(loadError(flow001 + "  settings: {budgetPolicy: hold}\nsteps:\n  - sync: {}\n")?.message.contains("ledgerCodes") == true)
+        #expect(loadError(flow001 + "  settings: {pageSize: 500}\nsteps:\n  - sync: {}\n")?.message.contains("outside 1…100") == true)
+        // watermarks and summaries name the flow's entities; tokens expire on the systems that have them
+        #expect(loadError(flow001 + "steps:\n  - expect:\n      - watermark: {entity: PorMasterHdr}\n")?.message.contains("purchaseOrders") == true)
+        #expect(loadError(flow001 + "steps:\n  - expect:\n      - summary: {invoices.created: 1}\n")?.message.contains("bills") == true)
+        #expect(loadError(flow001 + "steps:\n  - fault: {system: syspro, action: expire-tokens}\n")?.message.contains("procore and procurify") == true)
+        #expect(loadError(flow001 + "steps:\n  - procurifyPurchase: {lines: [{accountCode: '5100'}]}\n")?.message.contains("accountCode, quantity and price") == true)
+        #expect(loadError(flow001 + "steps:\n  - sync: {}\n  - expect:\n      - sysproOrders: {count: 1}\n      - converged\n") == nil)
+    }
+
     /// The "billion laughs": nine levels of ten aliases each stand for 10^9 nodes in a few hundred
     /// bytes. Refused at once, for scenarios and configs alike.
     @Test func aliasBombsAreRefused() throws {

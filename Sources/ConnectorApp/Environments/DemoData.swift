@@ -164,6 +164,7 @@ public struct DemoData: Sendable {
             "tables": [
                 "PorMasterHdr": .array(headers), "PorMasterDetail": .array(details), "ApInvoice": .array(invoices),
                 "GenMaster": .array(gl),
+                "TblCurrency": [["Currency": "$", "Description": "US Dollar", "BuyExchangeRate": 1, "SellExchangeRate": 1]],
                 "ApSupplier": .array(suppliers.map { ["Supplier": .string($0.0), "SupplierName": .string($0.1), "Currency": "$"] }),
             ],
         ]

@@ -106,6 +106,7 @@ public actor ProcurifySyspro: FlowDefinition {
     let syspro: SysproClient
     let clock: any SyncClock
     var ledgerValid: [String: Bool] = [:]
+    var currencyValid: [String: Bool] = [:]
 
     public init(settings: ProcurifySysproSettings, procurify: ProcurifyClient, syspro: SysproClient, clock: any SyncClock) {
         self.settings = settings
@@ -116,6 +117,7 @@ public actor ProcurifySyspro: FlowDefinition {
 
     public func open() async throws {
         ledgerValid = [:]
+        currencyValid = [:]
         try await procurify.refreshToken()  // a fresh 24 h token every cycle
         try await syspro.logon()
     }
@@ -224,10 +226,18 @@ public actor ProcurifySyspro: FlowDefinition {
         if !found { throw SyncError(.missingCostCode, "GL code \(code) is not in SYSPRO's GenMaster; create it in SYSPRO or fix the ledgerCodes mapping, then replay") }
     }
 
-    func currency(_ name: String?) throws -> String {
+    /// The SYSPRO currency of a Procurify currency name: mapped, and known to SYSPRO
+    /// (`TblCurrency`, read once per cycle per code).
+    func currency(_ name: String?) async throws -> String {
         let name = name ?? "USD"
         guard let code = settings.currencies[name] else {
             throw SyncError(.invalidRecord, "currency \(name) has no SYSPRO currency in the currencies mapping (SYSPRO knows its own codes, e.g. \"$\"); add it and replay")
+        }
+        if currencyValid[code] == nil {
+            currencyValid[code] = try await !syspro.find(table: "TblCurrency", columns: ["Currency"], whereEqual: [("Currency", code)], maxRows: 1).isEmpty
+        }
+        guard currencyValid[code] == true else {
+            throw SyncError(.invalidRecord, "currency \(code) (Procurify \(name)) is not in SYSPRO's TblCurrency; add it in SYSPRO's currency set-up or fix the currencies mapping, then replay")
         }
         return code
     }
@@ -248,7 +258,7 @@ public actor ProcurifySyspro: FlowDefinition {
             guard let code = Self.supplierCode(value, overrides: settings.supplierOverrides), let name = value["name"]?.stringValue, !name.isEmpty else {
                 throw SyncError(.invalidRecord, "vendor \(record.id) has no name to make a supplier code from")
             }
-            let currency = try self.currency(nil)
+            let currency = try await self.currency(nil)
             return Planned(key: code, plan: .supplier(code: code, name: String(name.prefix(50)), currency: currency, vendorID: record.id,
                                                       externalID: value["external_id"]?.stringValue))
         case Self.orders:
@@ -257,7 +267,7 @@ public actor ProcurifySyspro: FlowDefinition {
                 return Planned(key: "PRC-PO-\(number)", plan: .cancel(number: number))
             }
             let supplier = try await self.supplier(of: value["pref_vendor"], run: run)
-            _ = try currency(value["purchased_currency"]?["name"]?.stringValue)
+            _ = try await currency(value["purchased_currency"]?["name"]?.stringValue)
             let department = value["purchaser"]?["department"]?["name"]?.stringValue
             var lines: [String] = []
             for item in value["order_items"]?.arrayValue ?? [] {
