@@ -12,7 +12,7 @@ import Testing
     @Test func sysproSimulatorKeepsTheContract() async throws {
         try await withEnvironment(purchaseOrders: 3) { env, _ in
             let outcomes = await ContractSuite.syspro(env.sysproConnection, http: env.http, logger: quiet, allowIntrusive: true, clock: env.clock)
-            #expect(outcomes.count == 9)
+            #expect(outcomes.count == 10)
             #expect(outcomes.allSatisfy { $0.status == .passed }, "\(ContractSuite.describe(outcomes))")
             #expect(await env.syspro.openSessions == 0)  // every check logs off again
         }

@@ -163,6 +163,26 @@ public enum ContractSuite {
                 try expect(!result.errors.isEmpty, "an unknown supplier validated without a field error")
                 return result.errors.first!
             },
+            Check(name: "APSTIN with ValidateOnly=Y answers postapinvoice with a field error for an unknown supplier and posts nothing", intrusive: false) {
+                let client = SysproClient(connection: connection, transport: raw)
+                let parameters = "<PostApInvoice><Parameters><PostingPeriod>C</PostingPeriod><ValidateOnly>Y</ValidateOnly>"
+                    + "<ApplyIfEntireDocumentValid>Y</ApplyIfEntireDocumentValid></Parameters></PostApInvoice>"
+                let xml = "<PostApInvoice><Item><Supplier>ZZMLCONTRACT</Supplier><TransactionCode>I</TransactionCode><Invoice>MLC-CONTRACT</Invoice>"
+                    + "<TransactionValue>1.00</TransactionValue></Item></PostApInvoice>"
+                let steps: Result<(SysproClient.PostResult, [[String: String]]), any Error>
+                do {
+                    let result = try await client.post("Transaction/Post", object: "APSTIN", parameters: parameters, xmlIn: xml)
+                    let found = try await client.find(table: "ApInvoice", columns: ["Invoice"], whereEqual: [("Invoice", "MLC-CONTRACT")], maxRows: 1)
+                    steps = .success((result, found))
+                } catch {
+                    steps = .failure(error)
+                }
+                await client.logoff()
+                guard case .success(let (result, found)) = steps else { throw Broken("APSTIN failed (licensed for this operator?)") }
+                try expect(!result.errors.isEmpty, "an invoice for an unknown supplier validated without a field error")
+                try expect(found.isEmpty, "ValidateOnly left invoice MLC-CONTRACT in ApInvoice")
+                return result.errors.first!
+            },
             Check(name: "APSSSP adds a supplier, refuses adding it again, and updates it", intrusive: true) {
                 let client = SysproClient(connection: connection, transport: raw)
                 let code = "MLC" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(10))

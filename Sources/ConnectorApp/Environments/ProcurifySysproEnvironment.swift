@@ -30,6 +30,12 @@ public enum ProcurifySysproEnvironment {
         /// Flow 001 on these simulators over loopback HTTP.
         /// - Parameter timeout: each request's deadline on both sides.
         public func makeFlow(settings: ProcurifySysproSettings, timeout: Duration = .seconds(30)) -> ProcurifySysproFlow {
+            let (procurifyClient, sysproClient) = makeClients(timeout: timeout)
+            return ProcurifySysproFlow(settings: settings, procurify: procurifyClient, syspro: sysproClient, store: store, clock: clock, logger: logger)
+        }
+
+        /// A Procurify and a SYSPRO client on these simulators, as the flow gets them.
+        public func makeClients(timeout: Duration = .seconds(30)) -> (ProcurifyClient, SysproClient) {
             let sysproClient = SysproClient(
                 connection: SysproConnection(
                     enetBase: urls["syspro"]! + SysproSimulator.enetRoot,
@@ -40,7 +46,7 @@ public enum ProcurifySysproEnvironment {
             let procurifyClient = ProcurifyClient(
                 connection: ProcurifyConnection(baseURL: urls["procurify"]!, clientID: DemoData.procurifyClientID, clientSecret: DemoData.procurifyClientSecret),
                 transport: HTTPTransport(http: http, system: "procurify", clock: clock, timeout: timeout, logger: logger, seed: 2))
-            return ProcurifySysproFlow(settings: settings, procurify: procurifyClient, syspro: sysproClient, store: store, clock: clock, logger: logger)
+            return (procurifyClient, sysproClient)
         }
     }
 
@@ -129,17 +135,40 @@ extension Bench {
         settings.pageSize = 100
         output("Procurify: \(orders.count) POs, \(bills.count) bills; one cycle into SYSPRO…")
         try await ProcurifySysproEnvironment.run(data: data, clock: clock, store: store, settings: settings, logger: logger) { flow, _, _, simulators in
+            // the simulators' raw rate through the same clients: a bare loop of the calls the flow
+            // makes most (a Procurify PO detail read, a SYSPRO COMFND look-up), one at a time
+            let (rawProcurify, rawSyspro) = simulators.makeClients()
+            try await rawProcurify.refreshToken()
+            try await rawSyspro.logon()
+            let rawRequests = max(200, min(2_000, purchaseOrders))
+            let rawStart = ContinuousClock.now
+            for index in 0..<rawRequests {
+                if index.isMultiple(of: 2) {
+                    _ = try await rawProcurify.get("/api/v2/purchase_orders/\(1001 + index % max(1, purchaseOrders))/")
+                } else {
+                    _ = try await rawSyspro.find(table: "PorMasterHdr", columns: ["PurchaseOrder"], whereEqual: [("CustomerPoNumber", "PRC-PO-\(1001 + index)")], maxRows: 1)
+                }
+            }
+            let rawSeconds = (ContinuousClock.now - rawStart).timeInterval
+            await rawSyspro.logoff()
+            let rawRate = Double(rawRequests) / rawSeconds
+            output(String(format: "Raw simulator rate: %d requests in %.2f s = %.0f requests/s", rawRequests, rawSeconds, rawRate))
+            let (procurifyBefore, sysproBefore) = (simulators.procurify.journal.all.count, simulators.syspro.journal.all.count)
             let started = ContinuousClock.now
             let summary = try await flow.runCycle()
             let seconds = (ContinuousClock.now - started).timeInterval
             let written = ["vendors", "purchaseOrders", "bills"].reduce(0) { $0 + summary[$1].created + summary[$1].updated }
             let read = ["purchaseOrders", "bills"].reduce(0) { $0 + summary[$1].read }
-            let procurifyRequests = simulators.procurify.journal.all.count
-            let sysproRequests = simulators.syspro.journal.all.count
+            let procurifyRequests = simulators.procurify.journal.all.count - procurifyBefore
+            let sysproRequests = simulators.syspro.journal.all.count - sysproBefore
+            let engineRate = Double(procurifyRequests + sysproRequests) / max(seconds, 0.001)
             output(summary.report)
-            output(String(format: "Flow: %d POs + bills read, %d records written in %.2f s = %.0f records/s", read, written, seconds, Double(read) / max(seconds, 0.001)))
+            output(String(format: "Flow: %d POs + bills read, %d records written in %.2f s = %.0f records read/s, %.0f written/s",
+                          read, written, seconds, Double(read) / max(seconds, 0.001), Double(written) / max(seconds, 0.001)))
             output(String(format: "Procurify requests per record read: %.2f (%d requests)", Double(procurifyRequests) / Double(max(read, 1)), procurifyRequests))
             output(String(format: "SYSPRO requests per record written: %.2f (%d requests)", Double(sysproRequests) / Double(max(written, 1)), sysproRequests))
+            output(String(format: "Engine HTTP: %d requests = %.0f requests/s, %.2f of the raw simulator rate (up to 4 writes in flight)",
+                          procurifyRequests + sysproRequests, engineRate, engineRate / rawRate))
             output(String(format: "Peak resident memory (engine and both simulators, one process): %.1f MiB", peakRSS(pid: nil)))
         }
     }
