@@ -92,7 +92,7 @@ let package = Package(
         ),
         .target(
             name: "Flows",
-            dependencies: ["SyncEngine", "SyncStore", "ClientKit", "SysproClient", "ProcoreClient", "ProcurifyClient"],
+            dependencies: ["SyncEngine", "SyncStore", "ClientKit", "SysproClient", "ProcoreClient", "ProcurifyClient", "SAPB1Client"],
             swiftSettings: swiftSettings
         ),
         .target(

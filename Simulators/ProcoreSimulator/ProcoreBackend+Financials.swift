@@ -388,8 +388,9 @@ extension ProcoreBackend {
                 id: newID(), lineItemID: $0.id, costCodeID: $0.costCodeID, description: $0.description,
                 scheduledValue: $0.amount, position: $0.position)
         }
+        nextBigID += 1
         let r = ProcoreRequisition(
-            id: newID(), periodID: period, projectID: project.id, companyID: project.companyID, commitmentID: commitmentID, number: number,
+            id: nextBigID, periodID: period, projectID: project.id, companyID: project.companyID, commitmentID: commitmentID, number: number,
             invoiceNumber: body["invoice_number"]?.stringValue, status: body["status"]?.stringValue ?? "draft",
             billingDate: body["billing_date"]?.stringValue, periodStart: body["requisition_start"]?.stringValue,
             periodEnd: body["requisition_end"]?.stringValue, originID: body["origin_id"]?.stringValue,

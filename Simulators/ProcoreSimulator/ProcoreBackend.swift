@@ -46,6 +46,7 @@ public actor ProcoreBackend {
     var budgetLines: [Int64: ProcoreBudgetLine] = [:]
     var commitments: [Int64: ProcoreCommitment] = [:]
     var requisitions: [Int64: ProcoreRequisition] = [:]
+    var changeOrders: [Int64: ProcoreChangeOrder] = [:]
     var billingPeriods: [Int64: ProcoreBillingPeriod] = [:]
     var directCosts: [Int64: ProcoreDirectCost] = [:]
     /// Indexes that keep look-ups O(1) at benchmark volumes: `kind|company|origin_id` → id,
@@ -78,7 +79,7 @@ public actor ProcoreBackend {
     public func reset() {
         companies = [:]; apps = [:]; tokens = [:]; refreshTokens = [:]; authorizationCodes = [:]; projects = [:]; vendors = [:]; costCodes = [:]
         lineItemTypes = [:]; budgetLines = [:]; commitments = [:]; requisitions = [:]; billingPeriods = [:]; directCosts = [:]; rateWindows = [:]
-        originIndex = [:]; commitmentNumbers = []; requisitionsByCommitment = [:]
+        originIndex = [:]; commitmentNumbers = []; requisitionsByCommitment = [:]; changeOrders = [:]
         hooks = [:]; triggers = [:]; changes = []
         missingCompanyHeaderCalls = 0; tokensIssued = 0; settings = Settings()
     }

@@ -5,7 +5,8 @@ import SyncEngine
 /// `{"companies":[{"id":8,"name":"…"}], "apps":[{"clientID":"…","clientSecret":"…","companyIDs":[8]}],
 ///   "lineItemTypes":[{"name":"Materials","code":"M","base_type":"material"}],
 ///   "projects":[{"id":101,"company_id":8,"name":"…","project_number":"2301","origin_id":"JOB-2301",
-///                "cost_codes":[{"full_code":"03-300","name":"…","budget":250000.0}]}],
+///                "cost_codes":[{"full_code":"03-300","name":"…","budget":250000.0}],
+///                "direct_costs":[…], "commitments":[…]}],   (see addDirectCost, seedCommitment)
 ///   "vendors":[{"company_id":8,"name":"…","origin_id":"SUP01"}],
 ///   "refreshTokens":[{"token":"…","clientID":"…"}], "authorizationCodes":[{"code":"…","clientID":"…","redirectURI":"…"}],
 ///   "settings":{…}}`.
@@ -44,6 +45,7 @@ enum ProcoreSeed {
             firstType = firstType ?? id
         }
         var pendingDirectCosts: [(Int64, JSONValue)] = []  // after the vendors they name
+        var pendingCommitments: [(Int64, JSONValue)] = []
         for project in data["projects"]?.arrayValue ?? [] {
             guard let company = project["company_id"].flatMap(ProcoreBackend.int64), let name = project["name"]?.stringValue,
                 let number = project["project_number"]?.stringValue
@@ -68,6 +70,7 @@ enum ProcoreSeed {
                                                    status: period["status"]?.stringValue ?? "open")
             }
             pendingDirectCosts += (project["direct_costs"]?.arrayValue ?? []).map { (id, $0) }
+            pendingCommitments += (project["commitments"]?.arrayValue ?? []).map { (id, $0) }
         }
         for vendor in data["vendors"]?.arrayValue ?? [] {
             guard let company = vendor["company_id"].flatMap(ProcoreBackend.int64), let name = vendor["name"]?.stringValue else {
@@ -77,5 +80,6 @@ enum ProcoreSeed {
                                     originCode: vendor["origin_code"]?.stringValue)
         }
         for (project, cost) in pendingDirectCosts { try await backend.addDirectCost(projectID: project, seed: cost) }
+        for (project, commitment) in pendingCommitments { try await backend.seedCommitment(projectID: project, seed: commitment) }
     }
 }

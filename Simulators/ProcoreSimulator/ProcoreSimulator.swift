@@ -148,6 +148,24 @@ struct ProcoreRoutes {
                 .object(200, try await backend.folder(
                     project: try await backend.project(request.queryValue("project_id"), company: company, app: app), id: params["id"]))
             }),
+            SimRoute("GET", "/rest/v1.0/change_order_packages", api { request, _, company, app in
+                let project = try await backend.project(request.queryValue("project_id"), company: company, app: app)
+                let contract = request.queryValue("contract_id").flatMap(Int64.init)
+                if let contract { _ = try await backend.commitment(String(contract), project: project) }  // 404 for an unknown contract
+                return .list(await backend.listChangeOrders(project: project.id, contractID: contract))
+            }),
+            SimRoute("GET", "/rest/v1.0/change_order_packages/{co}", api { request, params, company, app in
+                let project = try await backend.project(request.queryValue("project_id"), company: company, app: app)
+                return .object(200, await backend.json(try await backend.changeOrder(params["co"] ?? "", project: project), lines: true))
+            }),
+            SimRoute("GET", "/rest/v1.0/projects/{id}/commitment_change_orders", api { request, params, company, app in
+                let project = try await backend.project(params["id"], company: company, app: app)
+                return .list(await backend.listChangeOrders(project: project.id, contractID: request.queryValue("filters[contract_id]").flatMap(Int64.init)))
+            }),
+            SimRoute("GET", "/rest/v1.0/projects/{id}/commitment_change_orders/{co}", api { _, params, company, app in
+                let project = try await backend.project(params["id"], company: company, app: app)
+                return .object(200, await backend.json(try await backend.changeOrder(params["co"] ?? "", project: project), lines: true))
+            }),
             SimRoute("GET", "/rest/v1.0/projects/{id}/billing_periods", api { request, params, company, app in
                 let project = try await backend.project(params["id"], company: company, app: app)
                 return .list(await backend.listBillingPeriods(project: project.id, status: nil))
@@ -419,7 +437,7 @@ struct ProcoreRoutes {
             let ends = text.components(separatedBy: "...")
             guard ends.count == 2, let from = SimDates.parse(ends[0].trimmingCharacters(in: .whitespaces)),
                 var to = SimDates.parse(ends[1].trimmingCharacters(in: .whitespaces))
-            else { throw ProcoreError.badRequest("filters[\(field)] must be a range START...END (ISO 8601 date-times or dates)") }
+            else { throw ProcoreError.badRequest("filters[\(field)] must be a range START...END (ISO 8601 date-times or dates), not \(text)") }
             if ends[1].trimmingCharacters(in: .whitespaces).count == 10 { to = to.addingTimeInterval(86_399.999) }
             rows = rows.filter { row in
                 guard let stamp = row[field]?.stringValue.flatMap(SimDates.parse) else { return false }

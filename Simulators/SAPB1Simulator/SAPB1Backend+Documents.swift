@@ -240,6 +240,64 @@ extension SAPB1Backend {
         (sets[db]?[table] ?? []).contains { $0[field]?.stringValue == value }
     }
 
+    /// The posting date against the company's posting periods. The out-of-range text is SAP's
+    /// (10000156, as a public integration's log quotes it); the locked-period text is inferred.
+    func checkPeriod(_ db: String, _ date: JSONValue?, table: String) -> Refusal? {
+        guard let periods = companies.first(where: { $0.companyDB.lowercased() == db.lowercased() })?.postingPeriods, !periods.isEmpty else { return nil }
+        let day = String((date?.stringValue ?? CalendarDay.string(clock.now())).prefix(10))
+        guard let period = periods.first(where: { $0.from <= day && day <= $0.to }) else {
+            return Refusal(code: -5002, text: "10000156 - Posting Date deviates from the defined range. To complete the operation, define the posting period to match the entered Posting Date.")
+        }
+        if ["locked", "closing"].contains(period.status) {
+            return Refusal(code: -5002, text: "Posting period \(period.code) is \(period.status); choose a posting date in an unlocked period [\(table).RefDate] , '\(day)'")
+        }
+        return nil
+    }
+
+    /// A profit center a line names (`CostingCode`, SAP's `OcrCode`): known and active.
+    func checkCenter(_ db: String, _ center: String, table: String, line number: Int) -> Refusal? {
+        guard let row = (sets[db]?["ProfitCenters"] ?? []).first(where: { $0["CenterCode"]?.stringValue == center }) else {
+            return Refusal(code: -5002, text: "Invalid distribution rule [\(table).OcrCode][line: \(number)] , '\(center)'")
+        }
+        if row["Active"]?.stringValue == "tNO" {
+            return Refusal(code: -5002, text: "Distribution rule '\(center)' is inactive [\(table).OcrCode][line: \(number)]")  // text inferred
+        }
+        return nil
+    }
+
+    /// The entities of a set in a company, as stored (tests, scenarios, the demo).
+    public func rows(_ set: String, company db: String) -> [JSONValue] {
+        sets.first { $0.key.lowercased() == db.lowercased() }?.value[set] ?? []
+    }
+
+    public func count(_ set: String, company db: String) -> Int { rows(set, company: db).count }
+
+    /// Master data changed in SAP by hand (a profit center deactivated, an account added):
+    /// the entity of `set` whose key property equals `key` gets `fields`, or is added when absent.
+    public func upsert(_ set: String, company db: String, key: String, fields: [String: JSONValue]) {
+        guard let schema = SAPB1EntitySchema.all[set], let name = sets.keys.first(where: { $0.lowercased() == db.lowercased() }) else { return }
+        var rows = sets[name]?[set] ?? []
+        if let at = rows.firstIndex(where: { $0[schema.key]?.scalarText == key }) {
+            var row = rows[at].objectValue ?? [:]
+            row.merge(fields) { _, new in new }
+            rows[at] = .object(row)
+        } else {
+            var row = fields
+            row[schema.key] = .string(key)
+            rows.append(.object(row))
+        }
+        sets[name, default: [:]][set] = rows
+    }
+
+    /// A posting period's status changed, as finance does at month end. - Returns: whether it exists.
+    public func setPostingPeriod(company db: String, code: String, status: String) -> Bool {
+        guard let c = companies.firstIndex(where: { $0.companyDB.lowercased() == db.lowercased() }),
+            let p = companies[c].postingPeriods?.firstIndex(where: { $0.code == code })
+        else { return false }
+        companies[c].postingPeriods?[p].status = status
+        return true
+    }
+
     func checkAccount(_ db: String, _ code: String, table: String) -> Refusal? {
         guard let account = (sets[db]?["ChartOfAccounts"] ?? []).first(where: { $0["Code"]?.stringValue == code }) else {
             return Refusal(code: -5002, text: "Invalid account code [\(table).AcctCode] , '\(code)'")
@@ -308,8 +366,8 @@ extension SAPB1Backend {
             if let project = line["ProjectCode"]?.stringValue, !exists(db, "Projects", "Code", project) {
                 return .failure(Refusal(code: -5002, text: "Invalid project code [PCH1.Project][line: \(number)] , '\(project)'"))
             }
-            if let center = line["CostingCode"]?.stringValue, !exists(db, "ProfitCenters", "CenterCode", center) {
-                return .failure(Refusal(code: -5002, text: "Invalid distribution rule [PCH1.OcrCode][line: \(number)] , '\(center)'"))
+            if let center = line["CostingCode"]?.stringValue, let refusal = checkCenter(db, center, table: "PCH1", line: number) {
+                return .failure(refusal)
             }
             let rate: Double
             switch taxRate(db, line: line, number: number) {
@@ -327,6 +385,7 @@ extension SAPB1Backend {
             lines.append(.object(fields))
         }
         guard !lines.isEmpty else { return .failure(Refusal(code: -5002, text: "Document has no lines [PCH1]")) }
+        if let refusal = checkPeriod(db, body["DocDate"], table: "OPCH") { return .failure(refusal) }
         entity["DocType"] = .string(service ? "dDocument_Service" : "dDocument_Items")
         entity["CardName"] = partner["CardName"] ?? .null
         entity["VatSum"] = .number(round(vat))
@@ -354,8 +413,8 @@ extension SAPB1Backend {
             } else {
                 return .failure(Refusal(code: -5002, text: "Enter a G/L account or business partner [JDT1.Account][line: \(number)]"))
             }
-            if let center = line["CostingCode"]?.stringValue, !exists(db, "ProfitCenters", "CenterCode", center) {
-                return .failure(Refusal(code: -5002, text: "Invalid distribution rule [JDT1.ProfitCode][line: \(number)] , '\(center)'"))
+            if let center = line["CostingCode"]?.stringValue, let refusal = checkCenter(db, center, table: "JDT1", line: number) {
+                return .failure(refusal)
             }
             var fields = line.objectValue ?? [:]
             let (d, c) = (round(line["Debit"]?.doubleValue ?? 0), round(line["Credit"]?.doubleValue ?? 0))
@@ -367,6 +426,7 @@ extension SAPB1Backend {
             lines.append(.object(fields))
         }
         guard lines.count >= 2 else { return .failure(Refusal(code: -5002, text: "A journal entry needs at least two lines [JDT1]")) }
+        if let refusal = checkPeriod(db, body["ReferenceDate"], table: "OJDT") { return .failure(refusal) }
         guard round(debit) == round(credit) else {
             return .failure(Refusal(code: -5002, text: "Unbalanced transaction: debit \(round(debit)) and credit \(round(credit)) differ [OJDT]"))
         }

@@ -22,6 +22,18 @@ public actor SAPB1Backend {
         public var localCurrency: String?
         public var totalsAccuracy: Int?
         public var users: [User]
+        /// Posting periods (Administration › System Initialization › Posting Periods): a posting
+        /// date outside all of them, or in a locked one, is refused. None configured: any date.
+        public var postingPeriods: [PostingPeriod]?
+    }
+
+    /// One posting period: `from`…`to` (days, inclusive) and its status — `unlocked`,
+    /// `unlockedExceptSales`, `closing` or `locked` (SAP's period statuses).
+    public struct PostingPeriod: Sendable, Codable, Equatable {
+        public var code: String
+        public var from: String
+        public var to: String
+        public var status: String
     }
 
     public struct Settings: Sendable, Codable, Equatable {

@@ -11,6 +11,8 @@ public struct RegisteredFlow: Sendable {
     public var systems: [BusinessSystem]
     /// Its entities' summary labels, in the order a cycle handles them.
     public var entityLabels: [String]
+    /// How often `sync --watch` runs it when the config says nothing (`intervalMinutes`).
+    public var defaultIntervalMinutes = 10
 }
 
 /// Every flow this build knows. A new flow is a definition on the flow runtime plus one entry here.
@@ -24,6 +26,10 @@ public enum FlowRegistry {
             name: ProcurifySyspro.name,
             summary: "Procurify vendors → SYSPRO suppliers, purchased POs → PORTOI purchase orders, approved bills → APSTIN AP invoices",
             systems: [.procurify, .syspro], entityLabels: ProcurifySyspro.entityLabels),
+        RegisteredFlow(
+            name: ProcoreSAPB1.name,
+            summary: "Procore commitments and approved change orders → SAP B1 purchase invoices (or journal entries), direct costs and approved subcontractor invoices → journal entries, on profit centers",
+            systems: [.procore, .sapb1], entityLabels: ProcoreSAPB1.entityLabels, defaultIntervalMinutes: 1440),
     ]
 
     /// The names, for messages.

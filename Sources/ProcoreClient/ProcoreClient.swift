@@ -104,7 +104,10 @@ public actor ProcoreClient {
         }
     }
 
-    private func send(_ method: String, _ url: String, body: JSONValue?) async throws -> HTTPReply {
+    private func send(_ method: String, _ rawURL: String, body: JSONValue?) async throws -> HTTPReply {
+        // a next link may carry raw brackets (`filters[updated_at]=…`); encoded here so the URL
+        // stays valid and is sent as it is, not encoded a second time
+        let url = rawURL.replacingOccurrences(of: "[", with: "%5B").replacingOccurrences(of: "]", with: "%5D")
         try await paceForRateLimit()
         inFlight += 1
         defer { inFlight -= 1 }
@@ -191,5 +194,8 @@ public actor ProcoreClient {
 
     static func formEncode(_ text: String) -> String { text.percentEncoded(keeping: "-._~") }
 
-    static func queryEncode(_ text: String) -> String { text.percentEncoded(keeping: "-._~[]") }
+    /// Brackets are encoded too (`filters%5Bupdated_at%5D`): a raw `[` makes the URL invalid to
+    /// Foundation's parser under AsyncHTTPClient, which then encodes the whole query again —
+    /// every `%3A` of a date-time became `%253A` and Procore read garbage.
+    static func queryEncode(_ text: String) -> String { text.percentEncoded(keeping: "-._~") }
 }

@@ -49,10 +49,16 @@ public struct SourcePage: Sendable {
     /// An opaque cursor the flow understands (an OData `$skip`, a `nextLink`, a `Link` header's
     /// `rel="next"`, `metadata.pagination.next`); `nil` on the last page.
     public var next: String?
+    /// The watermark this page completes, when the flow knows it better than its records do: a
+    /// source read in partitions (Procore's lists are per project) gives its records none and
+    /// sets this on the last page of the last partition, so the watermark moves only once every
+    /// partition has been read (a crash halfway reads them all again).
+    public var completes: String?
 
-    public init(records: [SourceRecord], next: String?) {
+    public init(records: [SourceRecord], next: String?, completes: String? = nil) {
         self.records = records
         self.next = next
+        self.completes = completes
     }
 }
 

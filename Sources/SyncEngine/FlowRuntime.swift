@@ -191,7 +191,7 @@ public actor FlowRuntime<Definition: FlowDefinition> {
         do {
             let mark = try await store.watermark(flow: scope, entity: entity.name)
             try await eachPage(entity, .polling, read: { try await self.definition.read(entity, since: mark, cursor: $0) }) { page in
-                try await self.advanceWatermark(entity, to: page.records.compactMap(\.watermark).max())
+                try await self.advanceWatermark(entity, to: page.completes ?? page.records.compactMap(\.watermark).max())
             }
         } catch let crash as SimulatedCrash {
             throw crash

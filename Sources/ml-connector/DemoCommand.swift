@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConnectorApp
 import Flows
+import Logging
 import SyncEngine
 
 struct Demo: AsyncParsableCommand {
@@ -17,8 +18,13 @@ struct Demo: AsyncParsableCommand {
 
     func run() async throws {
         let logger = log.bootstrap()
-        if flow == ProcurifySyspro.name {
-            let (first, second) = try await ConnectorApp.Demo.runProcurifySyspro(databasePath: database, logger: logger) { print($0) }
+        let twoCycles: (@Sendable (String, Logger, @escaping @Sendable (String) -> Void) async throws -> (CycleSummary, CycleSummary))? = switch flow {
+        case ProcurifySyspro.name: ConnectorApp.Demo.runProcurifySyspro
+        case ProcoreSAPB1.name: ConnectorApp.Demo.runProcoreSAPB1
+        default: nil
+        }
+        if let twoCycles {
+            let (first, second) = try await twoCycles(database, logger) { print($0) }
             if !first.errors.isEmpty || !second.errors.isEmpty { throw ExitCode(1) }
             return
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConnectorApp
+import Flows
 import Logging
 import SyncEngine
 import ServiceLifecycle
@@ -27,7 +28,8 @@ struct Sync: AsyncParsableCommand {
                 if !summary.errors.isEmpty { throw ExitCode(1) }
                 return
             }
-            let poller = Poller(flow: flow, interval: .seconds(60 * (chosen.intervalMinutes ?? 10)), logger: logger, progress: progress)
+            let minutes = try chosen.intervalMinutes ?? FlowRegistry.named(chosen.flow).defaultIntervalMinutes
+            let poller = Poller(flow: flow, interval: .seconds(60 * minutes), logger: logger, progress: progress)
             let group = ServiceGroup(configuration: .init(
                 services: [poller], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()

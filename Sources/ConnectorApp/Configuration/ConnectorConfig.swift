@@ -22,10 +22,10 @@ import Yams
 /// | `integrations[].name` | text | required |
 /// | `integrations[].flow` | `syspro-procore` | required |
 /// | `integrations[].sandbox` | whether these are sandbox systems (`scenario run --against real` refuses others) | `false` |
-/// | `integrations[].intervalMinutes` | polling interval for `sync --watch` | `10` |
+/// | `integrations[].intervalMinutes` | polling interval for `sync --watch` | `10`; `1440` (daily) for `procore-sapb1` |
 /// | `integrations[].syspro` | enetBase, odataRoot, operator, operatorPassword*, companyId, companyPassword*, odataUser, odataPassword* | required |
 /// | `integrations[].procore` | loginBase, apiBase, clientId, clientSecret*, companyId | required |
-/// | `integrations[].settings` | ``SysproProcoreSettings`` (flow `syspro-procore`) or ``ProcurifySysproSettings`` (flow `procurify-syspro`) | defaults per key |
+/// | `integrations[].settings` | ``SysproProcoreSettings`` (flow `syspro-procore`), ``ProcurifySysproSettings`` (flow `procurify-syspro`) or ``ProcoreSAPB1Settings`` (flow `procore-sapb1`) | defaults per key |
 /// | `connections[].name` | text, for systems no flow uses yet (`ping`, `contract verify`) | — |
 /// | `connections[].cin7` | baseURL, accountId, applicationKey* | — |
 /// | `connections[].procurify` | baseURL, tokenURL (default `{baseURL}/oauth/token`), clientId, clientSecret* | — |
@@ -204,6 +204,8 @@ public struct ConnectorConfig: Codable, Sendable {
         /// Flow 001's settings (when `flow` is `procurify-syspro`): the same `settings` key, read
         /// as the flow's own type.
         public var procurifySysproSettings: ProcurifySysproSettings?
+        /// Flow 002's settings (when `flow` is `procore-sapb1`).
+        public var procoreSAPB1Settings: ProcoreSAPB1Settings?
         public var sections: Systems
         /// The systems its sections name.
         public var systems: [String] { sections.names }
@@ -219,6 +221,8 @@ public struct ConnectorConfig: Codable, Sendable {
             intervalMinutes = try c.decodeIfPresent(Int.self, forKey: .intervalMinutes)
             if flow == ProcurifySyspro.name {
                 procurifySysproSettings = try c.decodeIfPresent(ProcurifySysproSettings.self, forKey: .settings)
+            } else if flow == ProcoreSAPB1.name {
+                procoreSAPB1Settings = try c.decodeIfPresent(ProcoreSAPB1Settings.self, forKey: .settings)
             } else {
                 settings = try c.decodeIfPresent(SysproProcoreSettings.self, forKey: .settings)
             }
@@ -231,7 +235,13 @@ public struct ConnectorConfig: Codable, Sendable {
             try c.encode(flow, forKey: .flow)
             try c.encodeIfPresent(sandbox, forKey: .sandbox)
             try c.encodeIfPresent(intervalMinutes, forKey: .intervalMinutes)
-            if let procurifySysproSettings { try c.encode(procurifySysproSettings, forKey: .settings) } else { try c.encodeIfPresent(settings, forKey: .settings) }
+            if let procurifySysproSettings {
+                try c.encode(procurifySysproSettings, forKey: .settings)
+            } else if let procoreSAPB1Settings {
+                try c.encode(procoreSAPB1Settings, forKey: .settings)
+            } else {
+                try c.encodeIfPresent(settings, forKey: .settings)
+            }
             try sections.encode(to: encoder)
         }
 
@@ -353,12 +363,13 @@ public struct ConnectorConfig: Codable, Sendable {
                 case "connections":
                     for item in value.sequence ?? [] { try check(item, Connection.keys + BusinessSystem.names, "a connection") }
                 case "settings":
-                    let keys = flow == ProcurifySyspro.name ? ProcurifySysproSettings.keys : SysproProcoreSettings.keys
+                    let keys = [ProcurifySyspro.name: ProcurifySysproSettings.keys, ProcoreSAPB1.name: ProcoreSAPB1Settings.keys][flow] ?? SysproProcoreSettings.keys
                     try check(value, keys, "\(context).settings", flow: flow)
                 case "ledgerCodes":
                     for row in value.sequence ?? [] { try check(row, LedgerMapping.keys, "a ledgerCodes row") }
                 case "costCodes":
-                    for row in value.sequence ?? [] { try check(row, CostCodeMapping.keys, "a costCodes row") }
+                    let keys = flow == ProcoreSAPB1.name ? CostCodeAccount.keys : CostCodeMapping.keys
+                    for row in value.sequence ?? [] { try check(row, keys, "a costCodes row") }
                 default:
                     break
                 }
@@ -459,6 +470,8 @@ extension ConnectorConfig.Integration {
         case SysproProcore.name: try makeFlow(http: http, store: store, clock: clock, logger: logger, vault: vault)
         case ProcurifySyspro.name:
             try makeProcurifySyspro(http: http, store: store, clock: clock, logger: logger, vault: vault)
+        case ProcoreSAPB1.name:
+            try makeProcoreSAPB1(http: http, store: store, clock: clock, logger: logger, vault: vault)
         default: throw SyncError(.invalidConfig, "flow \(flow) is registered but has no wiring in ConnectorConfig.makeRunner")
         }
     }
@@ -474,6 +487,20 @@ extension ConnectorConfig.Integration {
             settings: procurifySysproSettings ?? ProcurifySysproSettings(),
             procurify: ProcurifyClient(connection: procurify, transport: HTTPTransport(http: http, system: "procurify", clock: clock, logger: logger)),
             syspro: SysproClient(connection: try sysproConnection(vault: vault), transport: HTTPTransport(http: http, system: "syspro", clock: clock, logger: logger)),
+            store: store, clock: clock, logger: logger, scope: name)
+    }
+
+    /// Flow 002 with its clients, secrets resolved from their references.
+    public func makeProcoreSAPB1(
+        http: HTTPClient, store: any SyncStateStore, clock: any SyncClock, logger: Logger, vault: ((String) throws -> String)? = nil
+    ) throws -> ProcoreSAPB1Flow {
+        guard let sap = try sections.sapb1Connection(owner: name, vault: vault) else {
+            throw SyncError(.invalidConfig, "integration \(name) has no sapb1 section")
+        }
+        return ProcoreSAPB1Flow(
+            settings: procoreSAPB1Settings ?? ProcoreSAPB1Settings(),
+            procore: ProcoreClient(connection: try procoreConnection(vault: vault), transport: HTTPTransport(http: http, system: "procore", clock: clock, logger: logger)),
+            sap: SAPB1Client(connection: sap, transport: HTTPTransport(http: http, system: "sapb1", clock: clock, logger: logger)),
             store: store, clock: clock, logger: logger, scope: name)
     }
 }

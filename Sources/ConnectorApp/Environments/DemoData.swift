@@ -279,6 +279,83 @@ public struct DemoData: Sendable {
         ]
     }
 
+    /// The demo data set for flow 002: the Procore projects carry `commitments` approved
+    /// commitments (one or two lines, spread over the three projects and eight vendors), an
+    /// approved change order on every third, a pending one on every seventh, an approved
+    /// subcontractor invoice (40 %) on every second, and an approved direct cost for every
+    /// second commitment, all dated today; SAP B1 has the vendors as suppliers, the GL accounts,
+    /// profit centers PC100–PC130 and posting periods: last month locked, this and next unlocked.
+    public static func procoreSAPB1(commitments count: Int, today: Date) -> DemoData {
+        var data = generate(purchaseOrders: 1, today: today)
+        let day = dayString(today)
+        guard case .object(var procore) = data.procore, case .array(var projects) = procore["projects"] else { return data }
+        for index in 0..<count {
+            let at = index % projects.count
+            guard case .object(var project) = projects[at] else { continue }
+            let vendor = suppliers[index % suppliers.count]
+            var lines: [JSONValue] = []
+            for line in 0..<(1 + index % 2) {
+                let code = costCodes[(index + line) % costCodes.count]
+                lines.append(["cost_code": .string(code.code), "description": .string("\(code.name) package \(index + 1)"),
+                              "amount": .string(String(format: "%.2f", Double(12_000 + index * 750 + line * 1_125) + 0.25 * Double(line)))])
+            }
+            var commitment: [String: JSONValue] = [
+                "number": .string("PC-\(1000 + index)"), "title": .string("\(vendor.1) package \(index + 1)"), "status": "Approved",
+                "vendor_origin_id": .string(vendor.0), "line_items": .array(lines),
+            ]
+            var changes: [JSONValue] = []
+            if index % 3 == 2 {
+                changes.append(["number": "001", "title": "Added scope", "status": "approved",
+                                "line_items": [["cost_code": lines[0]["cost_code"] ?? "03-300", "description": "Added scope", "amount": "1850.50"]]])
+            }
+            if index % 7 == 6 {
+                changes.append(["number": .string(changes.isEmpty ? "001" : "002"), "title": "Pending change", "status": "pending",
+                                "line_items": [["cost_code": lines[0]["cost_code"] ?? "03-300", "description": "Pending", "amount": "999.00"]]])
+            }
+            if !changes.isEmpty { commitment["change_orders"] = .array(changes) }
+            if index % 2 == 1 { commitment["requisitions"] = [["invoice_number": .string("SUB-\(1000 + index)-1"), "status": "approved", "percent": 40]] }
+            project["commitments"] = .array((project["commitments"]?.arrayValue ?? []) + [.object(commitment)])
+            if index % 2 == 0 {
+                let code = costCodes[index % costCodes.count]
+                let cost: JSONValue = [
+                    "direct_cost_type": "invoice", "invoice_number": .string("DC-\(2000 + index)"), "direct_cost_date": .string(day),
+                    "status": "approved", "vendor_origin_id": .string(vendor.0),
+                    "line_items": [["cost_code": .string(code.code), "description": "Site materials", "quantity": .number(Double(10 + index)), "unit_cost": 42.5, "uom": "ea"]],
+                ]
+                project["direct_costs"] = .array((project["direct_costs"]?.arrayValue ?? []) + [cost])
+            }
+            projects[at] = .object(project)
+        }
+        procore["projects"] = .array(projects)
+        data.procore = .object(procore)
+        // posting periods around today: last month locked, this month and the next unlocked
+        let calendar = Calendar(identifier: .gregorian)
+        var utc = calendar
+        utc.timeZone = TimeZone(identifier: "UTC")!
+        let start = utc.date(from: utc.dateComponents([.year, .month], from: today))!
+        var periods: [JSONValue] = []
+        for (offset, status) in [(-1, "locked"), (0, "unlocked"), (1, "unlocked")] {
+            let from = utc.date(byAdding: .month, value: offset, to: start)!
+            let to = utc.date(byAdding: .day, value: -1, to: utc.date(byAdding: .month, value: 1, to: from)!)!
+            periods.append(["code": .string(String(dayString(from).prefix(7))), "from": .string(dayString(from)), "to": .string(dayString(to)), "status": .string(status)])
+        }
+        if case .object(var sap) = data.sapb1, case .array(var companies) = sap["companies"], case .object(var company) = companies.first {
+            company["postingPeriods"] = .array(periods)
+            companies[0] = .object(company)
+            sap["companies"] = .array(companies)
+            data.sapb1 = .object(sap)
+        }
+        return data
+    }
+
+    /// Flow 002's settings for the demo data set: the three projects and their SAP project
+    /// codes, each cost code on its GL account and profit center.
+    public static var procoreSAPB1Settings: ProcoreSAPB1Settings {
+        ProcoreSAPB1Settings(
+            projects: projects.map { ProjectLink(procoreProject: $0.id, sapProject: "PRJ-\($0.number)") },
+            costCodes: costCodes.enumerated().map { index, code in CostCodeAccount(costCode: code.code, account: code.gl, profitCenter: "PC\(100 + index * 10)") })
+    }
+
     /// The demo data set for flow 001 with `count` purchased Procurify POs (one in six
     /// cancelled, bills for half) instead of six: what its bench and scenarios run on.
     public static func procurify(purchaseOrders count: Int, today: Date) -> DemoData {
