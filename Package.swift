@@ -109,7 +109,7 @@ let package = Package(
         .target(
             name: "Scenarios",
             dependencies: [
-                "ConnectorApp", "Flows", "SyncEngine", "SyncStore", "SimulatorKit", "SysproSimulator", "ProcoreSimulator", "ProcurifySimulator",
+                "ConnectorApp", "Flows", "SyncEngine", "SyncStore", "SimulatorKit", "SysproSimulator", "ProcoreSimulator", "ProcurifySimulator", "SAPB1Simulator",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],

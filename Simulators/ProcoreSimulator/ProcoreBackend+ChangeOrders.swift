@@ -145,6 +145,46 @@ extension ProcoreBackend {
     }
 }
 
+/// One financial record as flow 002 reads it, for assertions: a commitment, a change order
+/// package, a direct cost or a subcontractor invoice.
+public struct ProcoreFinancialRecord: Sendable {
+    public var kind: String  // commitment | changeOrder | directCost | invoice
+    public var id: Int64
+    /// The number people use: `PC-1000`, `PC-1000/001`, a direct cost's or invoice's invoice number.
+    public var number: String
+    public var status: String
+    public var total: Money
+    public var commitmentID: Int64?
+    public var projectID: Int64
+}
+
+extension ProcoreBackend {
+    public func financialRecords() -> [ProcoreFinancialRecord] {
+        var all: [ProcoreFinancialRecord] = commitments.values.sorted { $0.id < $1.id }.map {
+            ProcoreFinancialRecord(kind: "commitment", id: $0.id, number: $0.number, status: $0.status, total: $0.grandTotal, commitmentID: nil, projectID: $0.projectID)
+        }
+        all += changeOrders.values.sorted { $0.id < $1.id }.map {
+            ProcoreFinancialRecord(kind: "changeOrder", id: $0.id, number: "\(commitments[$0.contractID]?.number ?? "?")/\($0.number)", status: $0.status,
+                                   total: $0.grandTotal, commitmentID: $0.contractID, projectID: $0.projectID)
+        }
+        all += directCosts.values.sorted { $0.id < $1.id }.map {
+            ProcoreFinancialRecord(kind: "directCost", id: $0.id, number: $0.invoiceNumber ?? String($0.id), status: $0.status, total: $0.total,
+                                   commitmentID: nil, projectID: $0.projectID)
+        }
+        all += requisitions.values.sorted { $0.id < $1.id }.map {
+            ProcoreFinancialRecord(kind: "invoice", id: $0.id, number: $0.invoiceNumber ?? String($0.id), status: $0.status, total: $0.totalClaimed,
+                                   commitmentID: $0.commitmentID, projectID: $0.projectID)
+        }
+        return all
+    }
+
+    /// Adds a direct cost to a project by its number (a scenario step). - Returns: its id.
+    public func addDirectCost(projectNumber: String, seed: JSONValue) throws -> Int64 {
+        guard let project = projectID(number: projectNumber) else { throw ProcoreError.notFound("Project \(projectNumber) not found") }
+        return try addDirectCost(projectID: project, seed: seed)
+    }
+}
+
 struct ProcoreChangeOrderLine: Sendable {
     var id: Int64
     var costCodeID: Int64

@@ -272,6 +272,11 @@ extension SAPB1Backend {
 
     public func count(_ set: String, company db: String) -> Int { rows(set, company: db).count }
 
+    /// The company's `TotalsAccuracy` (2 when not set).
+    public func totalsAccuracy(company db: String) -> Int {
+        companies.first { $0.companyDB.lowercased() == db.lowercased() }?.totalsAccuracy ?? 2
+    }
+
     /// Master data changed in SAP by hand (a profit center deactivated, an account added):
     /// the entity of `set` whose key property equals `key` gets `fields`, or is added when absent.
     public func upsert(_ set: String, company db: String, key: String, fields: [String: JSONValue]) {

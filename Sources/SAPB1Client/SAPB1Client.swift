@@ -60,6 +60,19 @@ public actor SAPB1Client {
 
     public var isLoggedIn: Bool { session != nil }
 
+    /// A login under way: calls that find the session gone while it runs wait for it instead of
+    /// logging in again (each login takes a licence seat until it times out).
+    private var pendingLogin: Task<Void, any Error>?
+
+    /// Logs in unless a login is already under way, then waits for that one.
+    private func sharedLogin() async throws {
+        if let pendingLogin { return try await pendingLogin.value }
+        let task = Task { try await self.login() }
+        pendingLogin = task
+        defer { pendingLogin = nil }
+        try await task.value
+    }
+
     /// Opens a session.
     /// - Throws: `.authFailed` when SAP refuses the company/user/password (401, code -304 or
     ///   100000027 — SAP does not say which of the three is wrong), `.unexpectedResponse` for
@@ -131,12 +144,18 @@ public actor SAPB1Client {
         let url = path.hasPrefix("http") ? path : (path.hasPrefix("/") ? connection.origin + path : "\(connection.serviceRoot)/\(path)")
         var relogged = false
         while true {
-            if session == nil { try await login() }
+            if session == nil { try await sharedLogin() }
+            let used = session
             var headers = cookieHeaders() + [("Accept", "application/json")] + extra
             if let contentType { headers.append(("Content-Type", contentType)) }
             let reply = try await transport.send(method, url, headers: headers, body: rawBody)
             guard reply.status == 401 else { return reply }
-            session = nil
+            // a call in flight beside this one may have logged in again already: use its session
+            if session != nil && session != used && !relogged {
+                relogged = true
+                continue
+            }
+            if session == used { session = nil }
             guard !relogged else {
                 throw SyncError(.authFailed, "SAP B1 answered 401 again right after a fresh login on \(HTTPTransport.pathOnly(path))")
             }

@@ -14,7 +14,8 @@ import SysproSimulator
 struct ProcurifyWorld: ScenarioWorld {
     let clock: ManualClock
     let store: any SyncStateStore
-    let syspro: SysproBackend
+    let sysproBackend: SysproBackend
+    var syspro: SysproBackend? { sysproBackend }
     let procurify: ProcurifyBackend
     let simulators: ProcurifySysproEnvironment.Simulators
     let settings: ProcurifySysproSettings
@@ -43,7 +44,7 @@ struct ProcurifyWorld: ScenarioWorld {
             let main: @Sendable () -> any SyncRunner = { simulators.makeFlow(settings: flowSettings, timeout: setup.clientTimeout) }
             var state = RunState(systems: setup.systems, labels: setup.labels, makers: [Scenario.mainIntegration: main])
             state.inFlight = 4  // POs and bills go four at a time
-            let world = ProcurifyWorld(clock: clock, store: store, syspro: syspro, procurify: procurify, simulators: simulators, settings: flowSettings)
+            let world = ProcurifyWorld(clock: clock, store: store, sysproBackend: syspro, procurify: procurify, simulators: simulators, settings: flowSettings)
             return await runner.steps(of: scenario, world: world, state: &state)
         }
     }
@@ -131,19 +132,19 @@ struct ProcurifyWorld: ScenarioWorld {
 
     /// SYSPRO POs carrying a Procurify PO number.
     func orders() async -> [[String: JSONValue]] {
-        await syspro.rows("PorMasterHdr").filter { $0["CustomerPoNumber"]?.stringValue?.hasPrefix("PRC-PO-") == true }
+        await sysproBackend.rows("PorMasterHdr").filter { $0["CustomerPoNumber"]?.stringValue?.hasPrefix("PRC-PO-") == true }
     }
 
     /// SYSPRO AP invoices posted from Procurify bills.
     func invoices() async -> [[String: JSONValue]] {
-        await syspro.rows("ApInvoice").filter { $0["Reference"]?.stringValue?.hasPrefix("PRC-BILL-") == true }
+        await sysproBackend.rows("ApInvoice").filter { $0["Reference"]?.stringValue?.hasPrefix("PRC-BILL-") == true }
     }
 
     static func cents(_ value: Double) -> Int64 { Int64((value * 100).rounded()) }
 
     /// A SYSPRO PO's lines and their value in cents.
     func lines(of po: JSONValue?) async -> (count: Int, cents: Int64) {
-        let lines = await syspro.rows("PorMasterDetail").filter { $0["PurchaseOrder"] == po }
+        let lines = await sysproBackend.rows("PorMasterDetail").filter { $0["PurchaseOrder"] == po }
         return (lines.count, lines.reduce(0) { $0 + Self.cents(($1["MOrderQty"]?.doubleValue ?? 0) * ($1["MPrice"]?.doubleValue ?? 0)) })
     }
 
@@ -176,14 +177,14 @@ struct ProcurifyWorld: ScenarioWorld {
                 return "AP invoice \(invoice): expected \(total), found \(row["OrigInvValue"]?.canonicalJSON() ?? "?")"
             }
             if let procurifyPO {
-                let po = await syspro.rows("PorMasterHdr").first { $0["PurchaseOrder"] == row["PurchaseOrder"] }
+                let po = await sysproBackend.rows("PorMasterHdr").first { $0["PurchaseOrder"] == row["PurchaseOrder"] }
                 if po?["CustomerPoNumber"]?.stringValue != "PRC-PO-\(procurifyPO)" {
                     return "AP invoice \(invoice): expected it on the SYSPRO PO of Procurify PO \(procurifyPO), it is on '\(row["PurchaseOrder"]?.stringValue ?? "")'"
                 }
             }
             return nil
         case .sysproSupplier(let code, let exists, let name):
-            let matches = await syspro.rows("ApSupplier").filter { $0["Supplier"]?.stringValue == code }
+            let matches = await sysproBackend.rows("ApSupplier").filter { $0["Supplier"]?.stringValue == code }
             if !exists { return matches.isEmpty ? nil : "expected no SYSPRO supplier \(code), found \(matches.count)" }
             guard matches.count == 1, let row = matches.first else { return "expected one SYSPRO supplier \(code), found \(matches.count)" }
             if let name, row["SupplierName"]?.stringValue != name { return "supplier \(code): expected name \(name), found \(row["SupplierName"]?.stringValue ?? "?")" }
@@ -201,9 +202,9 @@ struct ProcurifyWorld: ScenarioWorld {
                 dupes += Dictionary(grouping: keys, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted().map { "\(what) \($0)" }
             }
             twice(await orders().compactMap { $0["CustomerPoNumber"]?.stringValue }, "PO")
-            twice(await syspro.rows("ApInvoice").compactMap { row in row["Invoice"]?.stringValue.map { "\(row["Supplier"]?.stringValue ?? "")/\($0)" } }, "invoice")
+            twice(await sysproBackend.rows("ApInvoice").compactMap { row in row["Invoice"]?.stringValue.map { "\(row["Supplier"]?.stringValue ?? "")/\($0)" } }, "invoice")
             twice(await invoices().compactMap { $0["Reference"]?.stringValue }, "bill")
-            twice(await syspro.rows("ApSupplier").compactMap { $0["Supplier"]?.stringValue }, "supplier")
+            twice(await sysproBackend.rows("ApSupplier").compactMap { $0["Supplier"]?.stringValue }, "supplier")
             return dupes.isEmpty ? nil : "duplicate records in SYSPRO: \(dupes.prefix(5).joined(separator: ", "))"
         case .converged:
             return try await converged(scope: state.flow.scope)
@@ -219,7 +220,7 @@ struct ProcurifyWorld: ScenarioWorld {
     func converged(scope: String) async throws -> String? {
         var problems: [String] = []
         let held = Set(try await store.quarantined(flow: scope, status: .held).map(\.sourceID))
-        let suppliers = Set(await syspro.rows("ApSupplier").compactMap { $0["Supplier"]?.stringValue })
+        let suppliers = Set(await sysproBackend.rows("ApSupplier").compactMap { $0["Supplier"]?.stringValue })
         for vendor in await vendors() {
             guard let id = vendor["id"]?.scalarText, !held.contains(id) else { continue }
             let code = settings.supplierOverrides[id] ?? vendor["external_id"]?.stringValue ?? ""

@@ -27,6 +27,10 @@ public struct Scenario: Sendable {
         public var syspro: JSONValue = [:]
         /// Overrides of the Procurify simulator settings (`tokenLifetimeSeconds`, `callsPerMinute`, …).
         public var procurify: JSONValue = [:]
+        /// Overrides of the SAP B1 simulator settings (`sessionTimeoutMinutes`, `pageSize`, `userFields`, …).
+        public var sapb1: JSONValue = [:]
+        /// Flow 002: SAP's `TotalsAccuracy` (amount decimals) in the demo company.
+        public var totalsAccuracy: Int?
         /// The engine's per-request deadline.
         public var clientTimeout: Duration = .seconds(30)
         /// More integrations of the flow beside the main one, in the same store and the same
@@ -81,6 +85,14 @@ public struct Scenario: Sendable {
         case procurifyBill(po: Int, invoice: String, status: Int, fields: [String: JSONValue])
         /// Flow 001: a bill's approval state changing.
         case procurifyBillStatus(invoice: String, status: Int)
+        /// Flow 002: a change order package on a commitment (by its number), or a status change of one.
+        case procoreChangeOrder(commitment: String, number: String?, status: String, lines: [JSONValue])
+        case procoreChangeOrderStatus(changeOrder: String, status: String)
+        /// Flow 002: a direct cost entered in a project (by its number).
+        case procoreDirectCost(project: String, seed: JSONValue)
+        /// Flow 002: finance locks or unlocks a SAP posting period; master data changed in SAP.
+        case sapb1PostingPeriod(code: String, status: String)
+        case sapb1Master(set: String, key: String, fields: [String: JSONValue])
     }
 
     public enum Assertion: Sendable {
@@ -90,7 +102,7 @@ public struct Scenario: Sendable {
         case requisition(origin: String, exists: Bool, total: String?, commitmentOrigin: String?)
         case quarantine(source: String, status: String?, code: String?, reasonContains: String?)
         case quarantineCount(count: Int, status: String?, code: String?)
-        case audit(source: String?, outcome: String?, count: Int?, outcomes: [String]?)
+        case audit(source: String?, outcome: String?, count: Int?, outcomes: [String]?, warningContains: String? = nil)
         case watermark(entity: String, equals: String?)
         case summary(path: String, equals: Int)
         case journal(system: String, method: String?, path: String?, status: Int?, count: Int?, atLeast: Int?, atMost: Int?)
@@ -110,6 +122,10 @@ public struct Scenario: Sendable {
         case sysproSupplier(code: String, exists: Bool, name: String?)
         /// Flow 001: the SYSPRO supplier code written back into a Procurify vendor's `external_id`.
         case procurifyVendor(name: String, externalID: String?)
+        /// Flow 002: SAP documents from Procore (`U_PROCORE_ID` set), of one set or both.
+        case sapDocuments(set: String?, count: Int)
+        /// Flow 002: the SAP document of one Procore record (`commitment:PC-1000`, …).
+        case sapDocument(source: String, exists: Bool, set: String?, total: String?)
     }
 
     public struct Step: Sendable {
@@ -171,16 +187,27 @@ public struct Scenario: Sendable {
 
     static func parseSetup(_ reader: YAMLReader) throws -> Setup {
         let keys = try reader.mapping(allowed: [
-            "flow", "dataset", "purchaseOrders", "budget", "clock", "settings", "procore", "syspro", "procurify", "clientTimeout", "integrations",
+            "flow", "dataset", "purchaseOrders", "commitments", "budget", "clock", "settings", "procore", "syspro", "procurify", "sapb1",
+            "totalsAccuracy", "clientTimeout", "integrations",
         ])
         var setup = Setup()
         if let flow = keys["flow"] { setup.flow = try flow.oneOf(FlowRegistry.names) }
-        let only: [String: String] = [
-            "dataset": SysproProcore.name, "budget": SysproProcore.name, "integrations": SysproProcore.name, "procore": SysproProcore.name,
-            "procurify": ProcurifySyspro.name,
+        let only: [String: [String]] = [
+            "dataset": [SysproProcore.name], "budget": [SysproProcore.name], "integrations": [SysproProcore.name],
+            "procore": [SysproProcore.name, ProcoreSAPB1.name], "procurify": [ProcurifySyspro.name], "sapb1": [ProcoreSAPB1.name],
+            "commitments": [ProcoreSAPB1.name], "totalsAccuracy": [ProcoreSAPB1.name], "syspro": [SysproProcore.name, ProcurifySyspro.name],
+            "purchaseOrders": [SysproProcore.name, ProcurifySyspro.name],
         ]
-        for (key, flow) in only where setup.flow != flow {
-            if let reader = keys[key] { throw reader.fail("setup.\(key) applies to flow \(flow), not \(setup.flow)") }
+        for (key, flows) in only where !flows.contains(setup.flow) {
+            if let reader = keys[key] { throw reader.fail("setup.\(key) applies to flow \(flows.joined(separator: " and ")), not \(setup.flow)") }
+        }
+        if let count = keys["commitments"] {
+            setup.purchaseOrders = try count.int()
+            guard setup.purchaseOrders >= 0 else { throw count.fail("commitments must be 0 or more") }
+        }
+        if let accuracy = keys["totalsAccuracy"] {
+            setup.totalsAccuracy = try accuracy.int()
+            guard (0...6).contains(setup.totalsAccuracy!) else { throw accuracy.fail("totalsAccuracy is 0…6 decimals") }
         }
         if let dataset = keys["dataset"] {
             let value = try dataset.string()
@@ -223,6 +250,7 @@ public struct Scenario: Sendable {
             setup.settings = try settings.json()
             switch setup.flow {
             case ProcurifySyspro.name: try checkSettings(setup.settings, defaults: ProcurifySysproSettings(), reader: settings)
+            case ProcoreSAPB1.name: try checkSettings(setup.settings, defaults: ProcoreSAPB1Settings(), reader: settings)
             default: try checkSettings(setup.settings, defaults: SysproProcoreSettings(), reader: settings)
             }
         }
@@ -233,6 +261,10 @@ public struct Scenario: Sendable {
         if let procurify = keys["procurify"] {
             setup.procurify = try procurify.json()
             try checkKeys(setup.procurify, allowed: ["tokenLifetimeSeconds", "defaultPageSize", "maxPageSize", "callsPerMinute"], reader: procurify)
+        }
+        if let sapb1 = keys["sapb1"] {
+            setup.sapb1 = try sapb1.json()
+            try checkKeys(setup.sapb1, allowed: ["sessionTimeoutMinutes", "pageSize", "loginFailureCode", "v4ErrorsOnV1", "userFields"], reader: sapb1)
         }
         if let syspro = keys["syspro"] {
             setup.syspro = try syspro.json()
@@ -270,13 +302,17 @@ public struct Scenario: Sendable {
         }
     }
 
-    static let commonSteps = ["sync", "replay", "advance", "fault", "clearFaults", "crash", "insertRows", "updateRows", "deleteRows", "expect"]
+    static let commonSteps = ["sync", "replay", "advance", "fault", "clearFaults", "crash", "expect"]
+    static let sysproRowSteps = ["insertRows", "updateRows", "deleteRows"]
     static let flowSteps = [
-        SysproProcore.name: [
+        SysproProcore.name: sysproRowSteps + [
             "createCostCode", "addLatePurchaseOrder", "procoreSettings", "procoreCommitment", "procoreBillingPeriod", "registerHook", "receiver",
             "webhooks", "use",
         ],
-        ProcurifySyspro.name: ["procurifyPurchase", "procurifyRevise", "procurifyCancel", "procurifyVendor", "procurifyBill", "procurifyBillStatus"],
+        ProcurifySyspro.name: sysproRowSteps + ["procurifyPurchase", "procurifyRevise", "procurifyCancel", "procurifyVendor", "procurifyBill", "procurifyBillStatus"],
+        ProcoreSAPB1.name: [
+            "procoreSettings", "procoreChangeOrder", "procoreChangeOrderStatus", "procoreDirectCost", "sapb1PostingPeriod", "sapb1Master",
+        ],
     ]
 
     /// The steps a scenario of `flow` may take: the common ones and the flow's own.
@@ -404,6 +440,49 @@ public struct Scenario: Sendable {
             let o = try body.mapping(allowed: ["po", "invoice", "status", "fields"])
             guard let po = o["po"], let invoice = o["invoice"] else { throw body.fail("procurifyBill needs po (the procurify_PO it bills) and invoice (its number)") }
             action = .procurifyBill(po: try po.int(), invoice: try invoice.string(), status: try o["status"]?.int() ?? 2, fields: try fields(o["fields"]))
+        case "procoreChangeOrder":
+            let o = try body.mapping(allowed: ["commitment", "number", "status", "lines"])
+            guard let commitment = o["commitment"], let lines = o["lines"] else {
+                throw body.fail("procoreChangeOrder needs commitment (its number, e.g. PC-1000) and lines: [{costCode, amount, description?}]")
+            }
+            action = .procoreChangeOrder(
+                commitment: try commitment.string(), number: try o["number"]?.string(),
+                status: try o["status"]?.oneOf(["draft", "pending", "proceeding", "approved", "rejected", "void"]) ?? "approved",
+                lines: try lines.sequence().map { line in
+                    let l = try line.mapping(allowed: ["costCode", "amount", "description"])
+                    guard let code = l["costCode"], let amount = l["amount"] else { throw line.fail("a change order line needs costCode and amount") }
+                    return ["cost_code": .string(try code.string()), "amount": try amount.json(), "description": .string(try l["description"]?.string() ?? "")]
+                })
+        case "procoreChangeOrderStatus":
+            let o = try body.mapping(allowed: ["changeOrder", "status"])
+            guard let co = o["changeOrder"], let status = o["status"] else { throw body.fail("procoreChangeOrderStatus needs changeOrder (PC-1000/002) and status") }
+            action = .procoreChangeOrderStatus(changeOrder: try co.string(), status: try status.oneOf(["draft", "pending", "proceeding", "approved", "rejected", "void"]))
+        case "procoreDirectCost":
+            let o = try body.mapping(allowed: ["project", "invoice", "status", "date", "lines"])
+            guard let project = o["project"], let invoice = o["invoice"], let lines = o["lines"] else {
+                throw body.fail("procoreDirectCost needs project (2301…), invoice and lines: [{costCode, quantity, unitCost}]")
+            }
+            var seed: [String: JSONValue] = [
+                "direct_cost_type": "invoice", "invoice_number": .string(try invoice.string()), "status": .string(try o["status"]?.string() ?? "approved"),
+                "line_items": .array(try lines.sequence().map { line in
+                    let l = try line.mapping(allowed: ["costCode", "quantity", "unitCost", "description"])
+                    guard let code = l["costCode"] else { throw line.fail("a direct cost line needs costCode") }
+                    return ["cost_code": .string(try code.string()), "quantity": .number(try l["quantity"]?.double() ?? 1),
+                            "unit_cost": .number(try l["unitCost"]?.double() ?? 0), "description": .string(try l["description"]?.string() ?? "")]
+                }),
+            ]
+            if let date = o["date"] { seed["direct_cost_date"] = .string(try date.string()) }
+            action = .procoreDirectCost(project: try project.oneOf(["2301", "2302", "2303"]), seed: .object(seed))
+        case "sapb1PostingPeriod":
+            let o = try body.mapping(allowed: ["code", "status"])
+            guard let code = o["code"], let status = o["status"] else { throw body.fail("sapb1PostingPeriod needs code (YYYY-MM) and status") }
+            action = .sapb1PostingPeriod(code: try code.string(), status: try status.oneOf(["unlocked", "unlockedExceptSales", "closing", "locked"]))
+        case "sapb1Master":
+            let o = try body.mapping(allowed: ["set", "key", "fields"])
+            guard let set = o["set"], let key = o["key"], let fields = try o["fields"]?.json().objectValue else {
+                throw body.fail("sapb1Master needs set (ProfitCenters, ChartOfAccounts, BusinessPartners, Projects), key and fields")
+            }
+            action = .sapb1Master(set: try set.oneOf(["ProfitCenters", "ChartOfAccounts", "BusinessPartners", "Projects"]), key: try key.string(), fields: fields)
         case "procurifyBillStatus":
             let o = try body.mapping(allowed: ["invoice", "status"])
             guard let invoice = o["invoice"], let status = o["status"] else { throw body.fail("procurifyBillStatus needs invoice and status (procurify.md §6.1: 0 pending … 2 approved, 4 paid)") }
@@ -459,7 +538,7 @@ public struct Scenario: Sendable {
         if let action = keys["action"] {
             effect.action = FaultAction(rawValue: try action.oneOf(["expire-tokens", "kill-sessions"]))
             if effect.action == .expireTokens && !["procore", "procurify"].contains(system) { throw action.fail("expire-tokens applies to procore and procurify") }
-            if effect.action == .killSessions && system != "syspro" { throw action.fail("kill-sessions applies to syspro") }
+            if effect.action == .killSessions && !["syspro", "sapb1"].contains(system) { throw action.fail("kill-sessions applies to syspro and sapb1") }
         }
         effect.truncateBody = try keys["truncateBody"]?.bool()
         effect.dropConnection = try keys["dropConnection"]?.bool()
@@ -491,9 +570,13 @@ public struct Scenario: Sendable {
     static let flowAssertions = [
         SysproProcore.name: ["commitments", "requisitions", "commitment", "requisition", "noRepeatedPost", "received", "deliveries"],
         ProcurifySyspro.name: ["sysproOrders", "sysproOrder", "sysproInvoices", "sysproInvoice", "sysproSupplier", "procurifyVendor"],
+        ProcoreSAPB1.name: ["sapDocuments", "sapDocument"],
     ]
     /// The entities whose watermarks a scenario of the flow may check.
-    static let flowEntities = [SysproProcore.name: ["PorMasterHdr", "ApInvoice"], ProcurifySyspro.name: ["purchaseOrders", "bills"]]
+    static let flowEntities = [
+        SysproProcore.name: ["PorMasterHdr", "ApInvoice"], ProcurifySyspro.name: ["purchaseOrders", "bills"],
+        ProcoreSAPB1.name: ProcoreSAPB1.entityLabels,
+    ]
 
     static func parseAssertion(_ reader: YAMLReader, setup: Setup) throws -> Assertion {
         let systems = setup.systems
@@ -535,10 +618,10 @@ public struct Scenario: Sendable {
             return .quarantineCount(count: try count.int(), status: try o["status"]?.oneOf(["held", "released"]),
                                     code: try o["code"]?.oneOf(SyncError.Code.allCases.map(\.rawValue)))
         case "audit":
-            let o = try body.mapping(allowed: ["source", "outcome", "count", "outcomes"])
+            let o = try body.mapping(allowed: ["source", "outcome", "count", "outcomes", "warningContains"])
             let outcomes = Outcome.allCases.map(\.rawValue)
             return .audit(source: try o["source"]?.string(), outcome: try o["outcome"]?.oneOf(outcomes), count: try o["count"]?.int(),
-                          outcomes: try o["outcomes"]?.sequence().map { try $0.oneOf(outcomes) })
+                          outcomes: try o["outcomes"]?.sequence().map { try $0.oneOf(outcomes) }, warningContains: try o["warningContains"]?.string())
         case "watermark":
             let o = try body.mapping(allowed: ["entity", "equals"])
             guard let entity = o["entity"] else { throw body.fail("watermark needs entity: \(entities.joined(separator: " or "))") }
@@ -596,6 +679,17 @@ public struct Scenario: Sendable {
             let o = try body.mapping(allowed: ["name", "externalId"])
             guard let name = o["name"] else { throw body.fail("procurifyVendor needs name") }
             return .procurifyVendor(name: try name.string(), externalID: try o["externalId"]?.string())
+        case "sapDocuments":
+            let o = try body.mapping(allowed: ["set", "count"])
+            guard let count = o["count"] else { throw body.fail("sapDocuments needs count") }
+            return .sapDocuments(set: try o["set"]?.oneOf(["PurchaseInvoices", "JournalEntries"]), count: try count.int())
+        case "sapDocument":
+            let o = try body.mapping(allowed: ["source", "exists", "set", "total"])
+            guard let source = o["source"] else {
+                throw body.fail("sapDocument needs source: commitment:PC-1000, changeOrder:PC-1000/001, directCost:DC-2000 or invoice:SUB-1001-1")
+            }
+            return .sapDocument(source: try source.string(), exists: try o["exists"]?.bool() ?? true,
+                                set: try o["set"]?.oneOf(["PurchaseInvoices", "JournalEntries"]), total: try o["total"]?.string())
         case "no_duplicates": return .noDuplicates
         case "converged": return .converged
         case "noExpiredTokenReused": return .noExpiredTokenReused

@@ -17,7 +17,8 @@ extension ScenarioRunner {
     private func evaluate(_ assertion: Scenario.Assertion, world: some ScenarioWorld, state: RunState) async throws -> String? {
         let flow = state.flow.scope  // the integration steps act on now
         switch assertion {
-        case .quarantine(let source, let status, let code, let reasonContains):
+        case .quarantine(let named, let status, let code, let reasonContains):
+            let source = await world.resolve(named)
             let entries = try await world.store.quarantined(flow: flow, status: nil).filter { $0.sourceID == source }
             guard let entry = entries.first else { return "expected \(source) in quarantine, it is not there" }
             if let status, entry.status.rawValue != status { return "\(source): expected quarantine status \(status), found \(entry.status.rawValue)" }
@@ -32,13 +33,18 @@ extension ScenarioRunner {
             guard entries.count != count else { return nil }
             let listed = entries.prefix(4).map { "\($0.sourceID) [\($0.errorCode): \($0.reason.prefix(120))]" }
             return "expected \(count) quarantined record(s)\(status.map { " \($0)" } ?? "")\(code.map { " with code \($0)" } ?? ""), found \(entries.count): \(listed.joined(separator: "; "))\(entries.count > 4 ? " …" : "")"
-        case .audit(let source, let outcome, let count, let outcomes):
+        case .audit(let named, let outcome, let count, let outcomes, let warningContains):
+            var source = named
+            if let named { source = await world.resolve(named) }
             let rows = try await world.store.audit(AuditFilter(outcome: outcome.flatMap(Outcome.init), sourceID: source, flow: flow, limit: 1_000_000))
             if let count, rows.count != count {
                 return "expected \(count) audit row(s)\(source.map { " for \($0)" } ?? "")\(outcome.map { " with outcome \($0)" } ?? ""), found \(rows.count)"
             }
             if let outcomes, rows.map(\.outcome.rawValue) != outcomes {
                 return "expected audit outcomes \(outcomes) for \(source ?? "all"), found \(rows.map(\.outcome.rawValue))"
+            }
+            if let warningContains, !rows.contains(where: { $0.warning?.contains(warningContains) == true }) {
+                return "expected an audit row\(source.map { " for \($0)" } ?? "") with a warning mentioning '\(warningContains)', found: \(rows.compactMap(\.warning).prefix(3))"
             }
             return nil
         case .watermark(let entity, let equals):

@@ -6,6 +6,7 @@ import Logging
 import SimulatorKit
 import SyncEngine
 import SyncStore
+import SysproSimulator
 
 /// The result of one step.
 public struct StepResult: Sendable {
@@ -40,6 +41,7 @@ public struct ScenarioRunner: Sendable {
         do {
             switch scenario.setup.flow {
             case ProcurifySyspro.name: steps = try await ProcurifyWorld.execute(scenario, runner: self)
+            case ProcoreSAPB1.name: steps = try await ProcoreSAPB1World.execute(scenario, runner: self)
             default: steps = try await ProcoreWorld.execute(scenario, runner: self)
             }
         } catch {
@@ -108,7 +110,9 @@ public struct ScenarioRunner: Sendable {
             state.last = nil
             return StepResult(step: step, passed: true, detail: "steps now act on integration \(integration) (state under \(flow.scope))")
         case .replay(let ids, let overrideBudget):
-            let summary = try await state.flow.replay(sourceIDs: ids, overrideBudget: overrideBudget)
+            var resolved: [String] = []
+            for id in ids { resolved.append(await world.resolve(id)) }
+            let summary = try await state.flow.replay(sourceIDs: resolved, overrideBudget: overrideBudget)
             state.last = summary
             return StepResult(step: step, passed: summary.errors.isEmpty,
                               detail: describe(summary, labels: state.labels) + (summary.errors.isEmpty ? "" : "; errors: \(summary.errors.joined(separator: " | "))"))
@@ -125,13 +129,13 @@ public struct ScenarioRunner: Sendable {
             await state.flow.armCrash(at: point, skip: skip)
             return StepResult(step: step, passed: true, detail: "the next sync crashes at \(point.rawValue)")
         case .insertRows(let table, let rows):
-            await world.syspro.insert(table, rows: rows)
+            await (try sysproOf(world)).insert(table, rows: rows)
             return StepResult(step: step, passed: true, detail: "\(rows.count) row(s) inserted into \(table)")
         case .updateRows(let table, let column, let value, let set):
-            let changed = await world.syspro.update(table, where: column, equals: value, set: set)
+            let changed = await (try sysproOf(world)).update(table, where: column, equals: value, set: set)
             return StepResult(step: step, passed: changed > 0, detail: "\(changed) row(s) of \(table) changed" + (changed == 0 ? " — no row has \(column) = \(value.canonicalJSON())" : ""))
         case .deleteRows(let table, let column, let value):
-            let removed = await world.syspro.delete(table, where: column, equals: value)
+            let removed = await (try sysproOf(world)).delete(table, where: column, equals: value)
             return StepResult(step: step, passed: removed > 0, detail: "\(removed) row(s) of \(table) deleted")
         case .expect(let assertions):
             var failures: [String] = []
@@ -143,6 +147,12 @@ public struct ScenarioRunner: Sendable {
         default:
             return try await world.perform(step, state: &state)
         }
+    }
+
+    /// The world's SYSPRO; the parser only lets SYSPRO row steps into flows that have one.
+    func sysproOf(_ world: some ScenarioWorld) throws -> SysproBackend {
+        guard let syspro = world.syspro else { throw SyncError(.invalidConfig, "this flow has no SYSPRO to change rows in") }
+        return syspro
     }
 
     /// `purchaseOrders read 3 created 2 …; bills read …`, in the flow's entity order.

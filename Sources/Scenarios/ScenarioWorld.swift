@@ -16,8 +16,8 @@ import SysproSimulator
 protocol ScenarioWorld: Sendable {
     var clock: ManualClock { get }
     var store: any SyncStateStore { get }
-    /// SYSPRO, which every flow so far reads or writes (`insertRows`, `updateRows`, `deleteRows`).
-    var syspro: SysproBackend { get }
+    /// SYSPRO, for the flows that read or write it (`insertRows`, `updateRows`, `deleteRows`).
+    var syspro: SysproBackend? { get }
     /// The system whose bearer tokens the flow renews (`noExpiredTokenReused`).
     var tokenSystem: String { get }
     func core(_ system: String) -> SimulatorCore
@@ -28,9 +28,13 @@ protocol ScenarioWorld: Sendable {
     func perform(_ step: Scenario.Step, state: inout RunState) async throws -> StepResult
     /// An assertion only this flow knows. - Returns: `nil` when it holds, else what was found.
     func evaluate(_ assertion: Scenario.Assertion, state: RunState) async throws -> String?
+    /// The source id a scenario names in its own words (`commitment:PC-1000` → Procore's id).
+    func resolve(_ source: String) async -> String
 }
 
 extension ScenarioWorld {
+    func resolve(_ source: String) async -> String { source }
+
     func unsupported(_ step: Scenario.Step) -> StepResult {
         StepResult(step: step, passed: false, detail: "this step does not apply to the scenario's flow")
     }
@@ -43,7 +47,7 @@ struct ProcoreWorld: ScenarioWorld {
     let data: DemoData
     var clock: ManualClock { env.clock }
     var store: any SyncStateStore { env.store }
-    var syspro: SysproBackend { env.syspro }
+    var syspro: SysproBackend? { env.syspro }
     var tokenSystem: String { "procore" }
 
     func core(_ system: String) -> SimulatorCore { system == "syspro" ? env.sysproCore : env.procoreCore }
