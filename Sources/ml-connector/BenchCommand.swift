@@ -17,6 +17,7 @@ struct Bench: AsyncParsableCommand {
     func validate() throws {
         try checkRegistered(flow: flow)
         guard pos > 0 else { throw ValidationError("--pos must be at least 1") }
+        guard !simulatedDay || flow == SysproProcore.name else { throw ValidationError("--simulated-day is measured for syspro-procore only so far") }
     }
 
     func run() async throws {
@@ -30,10 +31,14 @@ struct Bench: AsyncParsableCommand {
             }
             return
         }
-        if flow == ProcurifySyspro.name {
-            guard !simulatedDay else { throw ValidationError("--simulated-day is measured for syspro-procore only so far") }
+        switch flow {
+        case ProcurifySyspro.name:
             try await ConnectorApp.Bench.runProcurifySyspro(purchaseOrders: pos, databasePath: database, logger: logger) { print($0) }
             return
+        case ProcoreSAPB1.name:
+            try await ConnectorApp.Bench.runProcoreSAPB1(commitments: pos, databasePath: database, logger: logger) { print($0) }
+            return
+        default: break
         }
         let figures = try await ConnectorApp.Bench.run(purchaseOrders: pos, rawRequests: rawRequests, databasePath: database, logger: logger) { print($0) }
         if json {

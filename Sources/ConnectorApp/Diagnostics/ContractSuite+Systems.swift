@@ -425,6 +425,24 @@ extension ContractSuite {
                 try expect(reread["Comments"] == "ml-connector contract check, patched", "the PATCH was not stored")
                 return "DocEntry \(entry) (\(marker), 12.50, patched, left in the sandbox)"
             },
+            Check(name: "a balanced journal entry carrying U_PROCORE_ID is created with JdtNum and found again by that UDF (flow 002's look-up)", intrusive: true) {
+                let (_, account) = try await postingTargets()
+                let marker = "contract:\(UUID().uuidString.prefix(8).lowercased())"
+                let reply = try await client.call("POST", "JournalEntries", body: [
+                    "Memo": "ml-connector contract check", "Reference": "ML-CONTRACT-JE", "U_PROCORE_ID": .string(marker),
+                    "JournalEntryLines": [["AccountCode": .string(account), "Debit": 2.5, "Credit": 0], ["AccountCode": .string(account), "Debit": 0, "Credit": 2.5]],
+                ])
+                if reply.status == 400, let error = SAPB1Error(reply), error.message.contains("U_PROCORE_ID") {
+                    throw Broken("the company has no U_PROCORE_ID field on journal entries (\(error.code): \(error.message)); create the UDF PROCORE_ID on OJDT and OPCH (UserFieldsMD) and restart the Service Layer")
+                }
+                try expect(reply.status == 201, "answered \(reply.status): \(reply.excerpt)")
+                let created = try JSONValue(parsing: reply.body)
+                guard let number = created["JdtNum"]?.scalarText else { throw Broken("no JdtNum in the answer") }
+                let filter = "U_PROCORE_ID eq '\(marker)'".percentEncoded(keeping: "-._~'")
+                let found = try await client.json("GET", "JournalEntries?$select=JdtNum&$filter=\(filter)", what: "JournalEntries by U_PROCORE_ID")
+                try expect(found["value"]?.arrayValue?.first?["JdtNum"]?.scalarText == number, "U_PROCORE_ID \(marker) does not find journal entry \(number)")
+                return "JdtNum \(number) (\(marker), left in the sandbox)"
+            },
             Check(name: "an unbalanced journal entry is refused with 400", intrusive: true) {
                 let (_, account) = try await postingTargets()
                 let reply = try await client.call("POST", "JournalEntries", body: [

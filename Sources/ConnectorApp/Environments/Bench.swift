@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import ProcoreClient
 import SyncEngine
+import SimulatorKit
 import SyncStore
 import SysproClient
 
@@ -126,6 +127,42 @@ public enum Bench {
     }
 
     /// `VmHWM` (peak resident set) of a process in MiB, from `/proc`; 0 where unavailable.
+    /// The simulators' raw rate through the flow's own clients: `call` one request at a time.
+    static func rawRate(requests: Int, output: (String) -> Void, _ call: (Int) async throws -> Void) async throws -> Double {
+        let started = ContinuousClock.now
+        for index in 0..<requests { try await call(index) }
+        let seconds = (ContinuousClock.now - started).timeInterval
+        output(String(format: "Raw simulator rate: %d requests in %.2f s = %.0f requests/s", requests, seconds, Double(requests) / seconds))
+        return Double(requests) / seconds
+    }
+
+    /// One cycle of a two-system flow measured: records/s read and written, the requests each
+    /// record cost on each side (from the simulators' journals), the engine's request rate beside
+    /// the raw one, and peak memory (engine and simulators share this process).
+    static func measure(
+        _ flow: any SyncRunner, labels: [String], source: (name: String, core: SimulatorCore), destination: (name: String, core: SimulatorCore),
+        rawRate: Double, output: (String) -> Void
+    ) async throws {
+        let (sourceBefore, destinationBefore) = (source.core.journal.all.count, destination.core.journal.all.count)
+        let started = ContinuousClock.now
+        let summary = try await flow.runCycle()
+        let seconds = max((ContinuousClock.now - started).timeInterval, 0.001)
+        let read = labels.reduce(0) { $0 + summary[$1].read }
+        let written = labels.reduce(0) { $0 + summary[$1].created + summary[$1].updated }
+        let sourceRequests = source.core.journal.all.count - sourceBefore
+        let destinationRequests = destination.core.journal.all.count - destinationBefore
+        let engineRate = Double(sourceRequests + destinationRequests) / seconds
+        output(summary.report)
+        output(String(format: "Flow: %d records read, %d written in %.2f s = %.0f records read/s, %.0f written/s",
+                      read, written, seconds, Double(read) / seconds, Double(written) / seconds))
+        output(String(format: "%@ requests per record read: %.2f (%d requests)", source.name, Double(sourceRequests) / Double(max(read, 1)), sourceRequests))
+        output(String(format: "%@ requests per record written: %.2f (%d requests)", destination.name, Double(destinationRequests) / Double(max(written, 1)), destinationRequests))
+        output(String(format: "Engine HTTP: %d requests = %.0f requests/s, %.2f of the raw simulator rate (writes overlap)",
+                      sourceRequests + destinationRequests, engineRate, engineRate / rawRate))
+        output(String(format: "Peak resident memory (engine and both simulators, one process): %.1f MiB", peakRSS(pid: nil)))
+        if !summary.errors.isEmpty { throw SyncError(.unexpectedResponse, "the measured cycle reported errors: \(summary.errors.joined(separator: " | "))") }
+    }
+
     static func peakRSS(pid: Int32?) -> Double {
         let path = pid.map { "/proc/\($0)/status" } ?? "/proc/self/status"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8),

@@ -95,3 +95,38 @@ extension Demo {
         }
     }
 }
+
+extension Bench {
+    /// `bench procore-sapb1 --records N`: N approved Procore commitments (with the demo set's
+    /// change orders, direct costs and invoices) through one cycle into SAP B1, both simulators in
+    /// this process on loopback. Procore's rate limits are lifted here: the figure is the engine's
+    /// cost per record, and the hourly budget is counted in requests per record.
+    public static func runProcoreSAPB1(commitments: Int, databasePath: String, logger: Logger, output: @Sendable (String) -> Void) async throws {
+        try? FileManager.default.removeItem(atPath: databasePath)
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
+        let store = try SQLiteSyncStore.open(path: databasePath)
+        let clock = ManualClock(start: Date(timeIntervalSince1970: 1_796_000_000))
+        var data = DemoData.procoreSAPB1(commitments: commitments, today: clock.now())
+        if case .object(var seed) = data.procore {
+            seed["settings"] = ["hourlyLimit": 100_000_000, "spikeLimit": nil]
+            data.procore = .object(seed)
+        }
+        output("Procore: \(commitments) approved commitments over 3 projects, with change orders, direct costs and invoices; one cycle into SAP B1…")
+        try await ProcoreSAPB1Environment.run(data: data, clock: clock, store: store, settings: DemoData.procoreSAPB1Settings, logger: logger) { flow, procore, _, simulators in
+            // the calls the flow makes most, bare: a Procore commitment read, a SAP look-up by U_PROCORE_ID
+            let (rawProcore, rawSAP) = simulators.makeClients()
+            let ids = await procore.allCommitments().map { ($0.id, $0.projectID) }
+            let rawRate = try await rawRate(requests: max(200, min(2_000, commitments)), output: output) { index in
+                if index.isMultiple(of: 2), let (id, project) = ids.isEmpty ? nil : ids[index % ids.count] {
+                    _ = try await rawProcore.json("GET", "/rest/v1.0/purchase_order_contracts/\(id)", query: [("project_id", String(project))], what: "a commitment")
+                } else {
+                    _ = try await rawSAP.json("GET", "PurchaseInvoices?$select=DocEntry&$filter=U_PROCORE_ID%20eq%20'cmt:\(index)'", what: "a look-up")
+                }
+            }
+            await rawSAP.logout()
+            try await measure(
+                flow, labels: ProcoreSAPB1.entityLabels, source: ("Procore", simulators.procore), destination: ("SAP B1", simulators.sapb1),
+                rawRate: rawRate, output: output)
+        }
+    }
+}

@@ -135,41 +135,21 @@ extension Bench {
         settings.pageSize = 100
         output("Procurify: \(orders.count) POs, \(bills.count) bills; one cycle into SYSPRO…")
         try await ProcurifySysproEnvironment.run(data: data, clock: clock, store: store, settings: settings, logger: logger) { flow, _, _, simulators in
-            // the simulators' raw rate through the same clients: a bare loop of the calls the flow
-            // makes most (a Procurify PO detail read, a SYSPRO COMFND look-up), one at a time
+            // the calls the flow makes most, bare: a Procurify PO detail read, a SYSPRO COMFND look-up
             let (rawProcurify, rawSyspro) = simulators.makeClients()
             try await rawProcurify.refreshToken()
             try await rawSyspro.logon()
-            let rawRequests = max(200, min(2_000, purchaseOrders))
-            let rawStart = ContinuousClock.now
-            for index in 0..<rawRequests {
+            let rawRate = try await rawRate(requests: max(200, min(2_000, purchaseOrders)), output: output) { index in
                 if index.isMultiple(of: 2) {
                     _ = try await rawProcurify.get("/api/v2/purchase_orders/\(1001 + index % max(1, purchaseOrders))/")
                 } else {
                     _ = try await rawSyspro.find(table: "PorMasterHdr", columns: ["PurchaseOrder"], whereEqual: [("CustomerPoNumber", "PRC-PO-\(1001 + index)")], maxRows: 1)
                 }
             }
-            let rawSeconds = (ContinuousClock.now - rawStart).timeInterval
             await rawSyspro.logoff()
-            let rawRate = Double(rawRequests) / rawSeconds
-            output(String(format: "Raw simulator rate: %d requests in %.2f s = %.0f requests/s", rawRequests, rawSeconds, rawRate))
-            let (procurifyBefore, sysproBefore) = (simulators.procurify.journal.all.count, simulators.syspro.journal.all.count)
-            let started = ContinuousClock.now
-            let summary = try await flow.runCycle()
-            let seconds = (ContinuousClock.now - started).timeInterval
-            let written = ["vendors", "purchaseOrders", "bills"].reduce(0) { $0 + summary[$1].created + summary[$1].updated }
-            let read = ["purchaseOrders", "bills"].reduce(0) { $0 + summary[$1].read }
-            let procurifyRequests = simulators.procurify.journal.all.count - procurifyBefore
-            let sysproRequests = simulators.syspro.journal.all.count - sysproBefore
-            let engineRate = Double(procurifyRequests + sysproRequests) / max(seconds, 0.001)
-            output(summary.report)
-            output(String(format: "Flow: %d POs + bills read, %d records written in %.2f s = %.0f records read/s, %.0f written/s",
-                          read, written, seconds, Double(read) / max(seconds, 0.001), Double(written) / max(seconds, 0.001)))
-            output(String(format: "Procurify requests per record read: %.2f (%d requests)", Double(procurifyRequests) / Double(max(read, 1)), procurifyRequests))
-            output(String(format: "SYSPRO requests per record written: %.2f (%d requests)", Double(sysproRequests) / Double(max(written, 1)), sysproRequests))
-            output(String(format: "Engine HTTP: %d requests = %.0f requests/s, %.2f of the raw simulator rate (up to 4 writes in flight)",
-                          procurifyRequests + sysproRequests, engineRate, engineRate / rawRate))
-            output(String(format: "Peak resident memory (engine and both simulators, one process): %.1f MiB", peakRSS(pid: nil)))
+            try await measure(
+                flow, labels: ProcurifySyspro.entityLabels, source: ("Procurify", simulators.procurify), destination: ("SYSPRO", simulators.syspro),
+                rawRate: rawRate, output: output)
         }
     }
 }
