@@ -61,6 +61,18 @@ import Testing
         }
     }
 
+    /// The documented example config of flow 002 loads with every key it shows.
+    @Test func theExampleConfigLoads() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/config/procore-sapb1.yaml").path
+        let config = try ConnectorConfig.load(path: path)
+        let settings = try #require(config.integrations.first?.procoreSAPB1Settings)
+        #expect(settings.projects.count == 2 && settings.costCodes.count == 5)
+        #expect(settings.costCodes.first { $0.project == 102 }?.account == "5310")
+        #expect(settings.vendors["4294967401"] == "V00042")
+        #expect(config.integrations.first?.intervalMinutes == 1440)
+    }
+
     /// Two writes in flight when SAP drops the session: both see 401/301, one logs in, the other
     /// uses that session (each login holds a licence seat until it times out).
     @Test func aDeadSessionMetByTwoCallsCostsOneLogin() async throws {
