@@ -156,6 +156,15 @@ public actor ProcoreSAPB1: FlowDefinition {
         }
         try await sap.login()
         accuracy = (try await sap.adminInfo())["TotalsAccuracy"].flatMap(Self.int64).map(Int.init) ?? 2
+        // the look-up before every post filters on U_PROCORE_ID: a company without the field
+        // would refuse every record alike, so the cycle stops here saying how to add it
+        for (set, table) in [("PurchaseInvoices", "OPCH"), ("JournalEntries", "OJDT")] {
+            let key = set == "JournalEntries" ? "JdtNum" : "DocEntry"
+            let reply = try await sap.call("GET", "\(set)?$select=\(key)&$top=1&$filter=" + "U_PROCORE_ID eq ''".percentEncoded(keeping: "-._~'"))
+            if reply.status == 400, let error = SAPB1Error(reply), error.message.contains("U_PROCORE_ID") {
+                throw SyncError(.invalidConfig, "SAP company \(sap.connection.companyDB) has no user-defined field U_PROCORE_ID on \(set) (\(error.code): \(error.message)); create PROCORE_ID (alphanumeric, 50) on \(table) with UserFieldsMD or in SAP's user-defined fields set-up, restart the Service Layer, then run again")
+            }
+        }
     }
 
     public func close() async { await sap.logout() }
