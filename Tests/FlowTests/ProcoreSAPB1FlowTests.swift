@@ -79,9 +79,10 @@ import Testing
         // twelve commitments: two direct costs in each project's page, written two at a time
         let data = DemoData.procoreSAPB1(commitments: 12, today: clock.now())
         try await ProcoreSAPB1Environment.run(data: data, clock: clock, store: try SQLiteSyncStore.inMemory(), settings: DemoData.procoreSAPB1Settings, logger: quiet) { flow, _, sap, simulators in
-            // every session dies at the first look-up of a journal entry; two documents are in flight then
+            // every session dies at the first look-up of a journal entry (the second GET: the first is the
+            // cycle's UDF probe); two documents are in flight then
             // (its answer comes late, so the second call meets the dead session while the first waits)
-            simulators.sapb1.faults.add(FaultRule(method: "GET", path: "/b1s/v1/JournalEntries", nth: 1, effect: FaultEffect(action: .killSessions, delayAfterMilliseconds: 300)))
+            simulators.sapb1.faults.add(FaultRule(method: "GET", path: "/b1s/v1/JournalEntries", nth: 2, effect: FaultEffect(action: .killSessions, delayAfterMilliseconds: 800)))
             let summary = try await flow.runCycle()
             #expect(summary.errors.isEmpty, "\(summary.errors)")
             #expect(simulators.sapb1.journal.all.filter { $0.status == 401 }.count == 2)  // both calls met the dead session
