@@ -103,6 +103,7 @@ let package = Package(
                 "ProcurifySimulator", "SAPB1Simulator", "CloudSuiteSimulator", "ProcurifyClient", "SAPB1Client", "CloudSuiteClient",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -217,6 +218,7 @@ let package = Package(
                 "SimulatorKit", "SysproSimulator", "ProcoreSimulator", "Cin7Simulator",
                 "ProcurifySimulator", "SAPB1Simulator", "CloudSuiteSimulator", "ProcurifyClient", "SAPB1Client", "CloudSuiteClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),

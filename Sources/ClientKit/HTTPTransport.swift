@@ -79,6 +79,31 @@ public final class TransportStats: Sendable {
             $0.waited += waited
         }
     }
+    /// Per system: answers that said "slow down" (429), and token or session renewals (calls to
+    /// a token endpoint or a logon), for `serve`'s metrics.
+    private let perSystem = Mutex<[String: (rateLimited: Int, renewals: Int)]>([:])
+
+    func note(system: String, status: Int, path: String) {
+        let renewal = Self.isRenewal(path)
+        guard status == 429 || (renewal && (200..<300).contains(status)) else { return }
+        perSystem.withLock {
+            var counts = $0[system] ?? (0, 0)
+            if status == 429 { counts.rateLimited += 1 } else { counts.renewals += 1 }
+            $0[system] = counts
+        }
+    }
+
+    /// Token endpoints and logons of the six systems: `/oauth/token`, `/connect/token`,
+    /// `…/token.oauth2`, SAP's `/Login`, SYSPRO's `/Logon`.
+    static func isRenewal(_ path: String) -> Bool {
+        let lower = path.lowercased()
+        return lower.hasSuffix("/oauth/token") || lower.hasSuffix("/connect/token") || lower.hasSuffix("token.oauth2")
+            || lower.hasSuffix("/login") || lower.hasSuffix("/logon")
+    }
+
+    /// 429 answers and renewals so far, by system.
+    public var bySystem: [String: (rateLimited: Int, renewals: Int)] { perSystem.withLock { $0 } }
+
     public var requests: Int { state.withLock { $0.requests } }
     public var retries: Int { state.withLock { $0.retries } }
     /// Seconds spent waiting in backoff (simulated seconds under a manual clock).
@@ -155,6 +180,7 @@ public struct HTTPTransport: Sendable {
                 continue
             }
             stats.noteRateLimits(reply.headers)
+            stats.note(system: system, status: reply.status, path: Self.pathOnly(url))
             let status = reply.status
             let retryable = status == 429 || status == 503 || (repeatable && [500, 502, 504].contains(status))
             stats.count(retry: false, waited: 0)

@@ -136,6 +136,19 @@ public struct SQLiteSyncStore: SyncStateStore {
                 t.column("expiresAt", .datetime).notNull()
             }
         }
+        migrator.registerMigration("v4: webhook inbox") { db in
+            try db.create(table: "webhookEvent") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("integration", .text).notNull()
+                t.column("eventID", .text).notNull()
+                t.column("orderKey", .text).notNull()
+                t.column("payload", .text).notNull()
+                t.column("receivedAt", .datetime).notNull()
+                t.column("processedAt", .datetime)
+                t.uniqueKey(["integration", "eventID"])
+            }
+            try db.create(index: "webhookEvent_pending", on: "webhookEvent", columns: ["integration", "processedAt"])
+        }
         return migrator
     }
 
@@ -363,6 +376,38 @@ public struct SQLiteSyncStore: SyncStateStore {
 
     // MARK: leases
 
+    // MARK: webhook inbox (`serve`)
+
+    /// Keeps a received webhook event before it is answered. - Returns: `false` for a
+    /// redelivery (the same event id for the same integration), which is kept once.
+    public func storeEvent(integration: String, eventID: String, orderKey: String, payload: String, at: Date) async throws -> Bool {
+        try await writer.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO webhookEvent (integration, eventID, orderKey, payload, receivedAt) VALUES (?, ?, ?, ?, ?)",
+                arguments: [integration, eventID, orderKey, payload, at])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Events not processed yet, oldest first (the order they arrived in).
+    public func pendingEvents(integration: String, limit: Int = 1_000) async throws -> [WebhookEvent] {
+        try await writer.read { db in
+            try WebhookEvent.filter(Column("integration") == integration && Column("processedAt") == nil)
+                .order(Column("id")).limit(limit).fetchAll(db)
+        }
+    }
+
+    /// Marks the integration's events received up to `receivedBefore` processed (a cycle that
+    /// began after them has read what they announced).
+    public func markEventsProcessed(integration: String, receivedBefore: Date, at: Date) async throws -> Int {
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE webhookEvent SET processedAt = ? WHERE integration = ? AND processedAt IS NULL AND receivedAt <= ?",
+                arguments: [at, integration, receivedBefore])
+            return db.changesCount
+        }
+    }
+
     public func acquireLease(scope: String, holder: String, now: Date, until: Date) async throws -> Lease {
         try await writer.write { db in
             // One statement: taking a free, expired or own lease cannot race another process.
@@ -461,4 +506,17 @@ public struct StoredCredential: Sendable, Equatable, Codable, FetchableRecord, P
         self.lastCheckedAt = lastCheckedAt
         self.lastCheckResult = lastCheckResult
     }
+}
+
+/// A webhook event as `serve` received and kept it.
+public struct WebhookEvent: Codable, FetchableRecord, PersistableRecord, Sendable, Equatable {
+    public static let databaseTableName = "webhookEvent"
+    public var id: Int64?
+    public var integration: String
+    public var eventID: String
+    /// What orders it against others (Procore: `project:<id>` or `company:<id>`).
+    public var orderKey: String
+    public var payload: String
+    public var receivedAt: Date
+    public var processedAt: Date?
 }

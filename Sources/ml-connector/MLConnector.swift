@@ -8,7 +8,7 @@ struct MLConnector: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ml-connector",
         abstract: "Move purchase orders and invoices between business systems, with simulators to prove it first.",
-        subcommands: [Demo.self, Sync.self, Audit.self, Replay.self, Credentials.self, PingCommand.self, Contract.self, Simulate.self, Bench.self, ScenarioCommand.self])
+        subcommands: [Demo.self, Sync.self, Audit.self, Replay.self, Credentials.self, PingCommand.self, Contract.self, Simulate.self, Bench.self, ScenarioCommand.self, Serve.self])
 }
 
 struct LogOptions: ParsableArguments {

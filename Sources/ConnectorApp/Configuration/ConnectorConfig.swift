@@ -206,12 +206,14 @@ public struct ConnectorConfig: Codable, Sendable {
         public var procurifySysproSettings: ProcurifySysproSettings?
         /// Flow 002's settings (when `flow` is `procore-sapb1`).
         public var procoreSAPB1Settings: ProcoreSAPB1Settings?
+        /// Webhooks `serve` receives for this integration.
+        public var webhook: WebhookSection?
         public var sections: Systems
         /// The systems its sections name.
         public var systems: [String] { sections.names }
 
-        static let keys = ["name", "flow", "sandbox", "intervalMinutes", "settings"]
-        enum CodingKeys: String, CodingKey { case name, flow, sandbox, intervalMinutes, settings }
+        static let keys = ["name", "flow", "sandbox", "intervalMinutes", "settings", "webhook"]
+        enum CodingKeys: String, CodingKey { case name, flow, sandbox, intervalMinutes, settings, webhook }
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -219,6 +221,7 @@ public struct ConnectorConfig: Codable, Sendable {
             flow = try c.decode(String.self, forKey: .flow)
             sandbox = try c.decodeIfPresent(Bool.self, forKey: .sandbox)
             intervalMinutes = try c.decodeIfPresent(Int.self, forKey: .intervalMinutes)
+            webhook = try c.decodeIfPresent(WebhookSection.self, forKey: .webhook)
             if flow == ProcurifySyspro.name {
                 procurifySysproSettings = try c.decodeIfPresent(ProcurifySysproSettings.self, forKey: .settings)
             } else if flow == ProcoreSAPB1.name {
@@ -235,6 +238,7 @@ public struct ConnectorConfig: Codable, Sendable {
             try c.encode(flow, forKey: .flow)
             try c.encodeIfPresent(sandbox, forKey: .sandbox)
             try c.encodeIfPresent(intervalMinutes, forKey: .intervalMinutes)
+            try c.encodeIfPresent(webhook, forKey: .webhook)
             if let procurifySysproSettings {
                 try c.encode(procurifySysproSettings, forKey: .settings)
             } else if let procoreSAPB1Settings {
@@ -277,9 +281,29 @@ public struct ConnectorConfig: Codable, Sendable {
         public subscript<T>(dynamicMember path: KeyPath<Systems, T>) -> T { sections[keyPath: path] }
     }
 
+    /// Where `serve` receives webhooks (and a Procore hook's custom header to check).
+    public struct WebhookSection: Codable, Sendable {
+        /// The shared secret Procore sends in `header` with every delivery (a reference:
+        /// `vault:NAME`, `env:NAME`, `file:PATH`), set as the hook's `destination_headers`.
+        public var secret: String
+        /// The header that carries it (`Authorization` by default, as `Bearer <secret>`).
+        public var header: String?
+        static let keys = ["secret", "header"]
+    }
+
+    /// `serve`'s listener: the webhook receiver, `/healthz` and `/metrics`.
+    public struct ServeSection: Codable, Sendable {
+        public var host: String?
+        public var port: Int?
+        /// Larger webhook bodies are refused with 413 (Procore's events are a few hundred bytes).
+        public var maxBodyBytes: Int?
+        static let keys = ["host", "port", "maxBodyBytes"]
+    }
+
     public var database: String?
     public var integrations: [Integration]
     public var connections: [Connection]?
+    public var serve: ServeSection?
 
     /// Reads and checks a config file.
     /// - Throws: ``SyncError`` `.invalidConfig` with the file and what is wrong.
@@ -327,6 +351,13 @@ public struct ConnectorConfig: Codable, Sendable {
             }
             if integration.flow == SysproProcore.name { try (integration.settings ?? SysproProcoreSettings()).validate() }
             try integration.sections.checkReferences(owner: integration.name, path: path)
+            if let webhook = integration.webhook {
+                do {
+                    _ = try CredentialReference(parsing: webhook.secret, field: "\(integration.name).webhook.secret")
+                } catch let error as CredentialError {
+                    throw SyncError(.invalidConfig, "\(path): \(error.message)")
+                }
+            }
         }
         try checkIntegrationsStayApart(config.integrations, path: path)
         return config
@@ -356,6 +387,10 @@ public struct ConnectorConfig: Codable, Sendable {
                 switch name {
                 case _ where Systems.sectionKeys[name] != nil && context != "the config":
                     try check(value, Systems.sectionKeys[name]!, "\(context).\(name)")
+                case "webhook" where context == "an integration":
+                    try check(value, WebhookSection.keys, "\(context).webhook")
+                case "serve" where context == "the config":
+                    try check(value, ServeSection.keys, "serve")
                 case "integrations":
                     for item in value.sequence ?? [] {
                         try check(item, Integration.keys + BusinessSystem.names, "an integration", flow: item.mapping?["flow"]?.string ?? SysproProcore.name)
@@ -375,7 +410,7 @@ public struct ConnectorConfig: Codable, Sendable {
                 }
             }
         }
-        try check(root, ["database", "integrations", "connections"], "the config")
+        try check(root, ["database", "integrations", "connections", "serve"], "the config")
     }
 
     /// Integrations keep their state under their name, and write into their destination under
@@ -449,14 +484,15 @@ extension ConnectorConfig.Integration {
     /// under the integration's name.
     /// - Parameter vault: opens `vault:NAME` references (secrets sealed in the state database).
     public func makeFlow(
-        http: HTTPClient, store: any SyncStateStore, clock: any SyncClock, logger: Logger, vault: ((String) throws -> String)? = nil
+        http: HTTPClient, store: any SyncStateStore, clock: any SyncClock, logger: Logger, vault: ((String) throws -> String)? = nil,
+        stats: TransportStats = TransportStats()
     ) throws -> SysproProcoreFlow {
         SysproProcoreFlow(
             settings: settings ?? SysproProcoreSettings(),
             syspro: SysproClient(
-                connection: try sysproConnection(vault: vault), transport: HTTPTransport(http: http, system: "syspro", clock: clock, logger: logger)),
+                connection: try sysproConnection(vault: vault), transport: HTTPTransport(http: http, system: "syspro", clock: clock, logger: logger, stats: stats)),
             procore: ProcoreClient(
-                connection: try procoreConnection(vault: vault), transport: HTTPTransport(http: http, system: "procore", clock: clock, logger: logger)),
+                connection: try procoreConnection(vault: vault), transport: HTTPTransport(http: http, system: "procore", clock: clock, logger: logger, stats: stats)),
             store: store, clock: clock, logger: logger, scope: name)
     }
 
@@ -464,43 +500,52 @@ extension ConnectorConfig.Integration {
     /// `scenario --against real` use.
     /// - Throws: `.invalidConfig` for a flow this build does not know (naming those it does).
     public func makeRunner(
-        http: HTTPClient, store: any SyncStateStore, clock: any SyncClock, logger: Logger, vault: ((String) throws -> String)? = nil
+        http: HTTPClient, store: any SyncStateStore, clock: any SyncClock, logger: Logger, vault: ((String) throws -> String)? = nil,
+        stats: TransportStats = TransportStats()
     ) throws -> any SyncRunner {
         switch try FlowRegistry.named(flow).name {
-        case SysproProcore.name: try makeFlow(http: http, store: store, clock: clock, logger: logger, vault: vault)
+        case SysproProcore.name: try makeFlow(http: http, store: store, clock: clock, logger: logger, vault: vault, stats: stats)
         case ProcurifySyspro.name:
-            try makeProcurifySyspro(http: http, store: store, clock: clock, logger: logger, vault: vault)
+            try makeProcurifySyspro(http: http, store: store, clock: clock, logger: logger, vault: vault, stats: stats)
         case ProcoreSAPB1.name:
-            try makeProcoreSAPB1(http: http, store: store, clock: clock, logger: logger, vault: vault)
+            try makeProcoreSAPB1(http: http, store: store, clock: clock, logger: logger, vault: vault, stats: stats)
         default: throw SyncError(.invalidConfig, "flow \(flow) is registered but has no wiring in ConnectorConfig.makeRunner")
         }
     }
 
     /// Flow 001 with its clients, secrets resolved from their references.
     public func makeProcurifySyspro(
-        http: HTTPClient, store: any SyncStateStore, clock: any SyncClock, logger: Logger, vault: ((String) throws -> String)? = nil
+        http: HTTPClient, store: any SyncStateStore, clock: any SyncClock, logger: Logger, vault: ((String) throws -> String)? = nil,
+        stats: TransportStats = TransportStats()
     ) throws -> ProcurifySysproFlow {
         guard let procurify = try sections.procurifyConnection(owner: name, vault: vault) else {
             throw SyncError(.invalidConfig, "integration \(name) has no procurify section")
         }
         return ProcurifySysproFlow(
             settings: procurifySysproSettings ?? ProcurifySysproSettings(),
-            procurify: ProcurifyClient(connection: procurify, transport: HTTPTransport(http: http, system: "procurify", clock: clock, logger: logger)),
-            syspro: SysproClient(connection: try sysproConnection(vault: vault), transport: HTTPTransport(http: http, system: "syspro", clock: clock, logger: logger)),
+            procurify: ProcurifyClient(connection: procurify, transport: HTTPTransport(http: http, system: "procurify", clock: clock, logger: logger, stats: stats)),
+            syspro: SysproClient(connection: try sysproConnection(vault: vault), transport: HTTPTransport(http: http, system: "syspro", clock: clock, logger: logger, stats: stats)),
             store: store, clock: clock, logger: logger, scope: name)
+    }
+
+    /// The webhook secret `serve` checks deliveries against, resolved from its reference.
+    public func webhookSecret(vault: ((String) throws -> String)? = nil) throws -> String? {
+        guard let webhook else { return nil }
+        return try sections.secret(webhook.secret, "webhook.secret", owner: name, vault: vault)
     }
 
     /// Flow 002 with its clients, secrets resolved from their references.
     public func makeProcoreSAPB1(
-        http: HTTPClient, store: any SyncStateStore, clock: any SyncClock, logger: Logger, vault: ((String) throws -> String)? = nil
+        http: HTTPClient, store: any SyncStateStore, clock: any SyncClock, logger: Logger, vault: ((String) throws -> String)? = nil,
+        stats: TransportStats = TransportStats()
     ) throws -> ProcoreSAPB1Flow {
         guard let sap = try sections.sapb1Connection(owner: name, vault: vault) else {
             throw SyncError(.invalidConfig, "integration \(name) has no sapb1 section")
         }
         return ProcoreSAPB1Flow(
             settings: procoreSAPB1Settings ?? ProcoreSAPB1Settings(),
-            procore: ProcoreClient(connection: try procoreConnection(vault: vault), transport: HTTPTransport(http: http, system: "procore", clock: clock, logger: logger)),
-            sap: SAPB1Client(connection: sap, transport: HTTPTransport(http: http, system: "sapb1", clock: clock, logger: logger)),
+            procore: ProcoreClient(connection: try procoreConnection(vault: vault), transport: HTTPTransport(http: http, system: "procore", clock: clock, logger: logger, stats: stats)),
+            sap: SAPB1Client(connection: sap, transport: HTTPTransport(http: http, system: "sapb1", clock: clock, logger: logger, stats: stats)),
             store: store, clock: clock, logger: logger, scope: name)
     }
 }
