@@ -192,6 +192,7 @@ extension ProcoreBackend {
             status: seed["status"]?.stringValue ?? "approved", terms: seed["terms"]?.stringValue, receivedDate: seed["received_date"]?.stringValue,
             paymentDate: seed["payment_date"]?.stringValue, vendorID: vendor, originID: seed["origin_id"]?.stringValue, lines: lines,
             createdAt: now, updatedAt: now)
+        emit("Direct Costs", "create", id: id, company: project.companyID, project: projectID)
         return id
     }
 

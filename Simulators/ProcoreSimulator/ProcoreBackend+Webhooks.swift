@@ -39,6 +39,8 @@ extension ProcoreBackend {
         ("Cost Codes", true, ["create", "update", "delete"]),
         ("Budget Line Items", true, ["create", "update", "delete"]),
         ("Company Vendors", false, ["create", "update"]),
+        ("Change Order Packages", true, ["create", "update", "delete"]),
+        ("Direct Costs", true, ["create", "update", "delete"]),
     ]
 
     func emit(_ resource: String, _ event: String, id: Int64, company: Int64, project: Int64?) {

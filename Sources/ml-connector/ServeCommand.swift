@@ -5,6 +5,7 @@ import ConnectorApp
 import Flows
 import Foundation
 import Logging
+import ProcoreClient
 import ServiceLifecycle
 import SyncEngine
 import SyncStore
@@ -31,6 +32,9 @@ struct Serve: AsyncParsableCommand {
                     let flow = try FlowRegistry.named(integration.flow)
                     let runner = try integration.makeRunner(http: http, store: store, clock: clock, logger: logger, vault: resolve, stats: stats)
                     let secret = try integration.webhookSecret(vault: resolve)
+                    if let webhook = integration.webhook, let publicURL = webhook.publicURL, let secret {
+                        await registerHook(integration, webhook: webhook, publicURL: publicURL, secret: secret, http: http, clock: clock, resolve: resolve, logger: logger)
+                    }
                     let minutes = integration.intervalMinutes ?? flow.defaultIntervalMinutes
                     served.append((ServedIntegration(
                         name: integration.name, runner: runner, interval: .seconds(60 * minutes), webhookSecret: secret,
@@ -54,6 +58,30 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(error.code == .invalidConfig ? 2 : 1)
         }
+    }
+}
+
+/// Registers or verifies the integration's Procore hook. A failure is logged, not fatal: the
+/// integration still polls on its schedule, which reads every change a lost webhook announced.
+func registerHook(
+    _ integration: ConnectorConfig.Integration, webhook: ConnectorConfig.WebhookSection, publicURL: String, secret: String, http: HTTPClient,
+    clock: any SyncClock, resolve: @escaping (String) throws -> String, logger: Logger
+) async {
+    let destination = publicURL.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/webhooks/" + integration.name
+    do {
+        let connection = try integration.procoreConnection(vault: resolve)
+        let procore = ProcoreClient(connection: connection, transport: HTTPTransport(http: http, system: "procore", clock: clock, logger: logger))
+        let report = try await ProcoreHooks.ensure(
+            procore: procore, destination: destination, header: webhook.header ?? "Authorization", secret: secret, resources: webhook.resources ?? [])
+        logger.notice("Procore webhook hook ready", metadata: [
+            "integration": "\(integration.name)", "hook": "\(report.hookID)", "created": "\(report.created)",
+            "headers.updated": "\(report.headersUpdated)", "triggers.added": "\(report.triggersAdded)",
+        ])
+        for refusal in report.triggersRefused { logger.warning("Procore refused a trigger", metadata: ["integration": "\(integration.name)", "trigger": "\(refusal)"]) }
+    } catch {
+        logger.error("Procore webhook hook not registered; the integration still polls on its schedule", metadata: [
+            "integration": "\(integration.name)", "destination": "\(destination)", "error": "\(error)",
+        ])
     }
 }
 

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import ClientKit
 import ConnectorApp
 import Foundation
+import ProcoreSimulator
 import Hummingbird
 import Logging
 import NIOCore
@@ -125,6 +126,49 @@ import Testing
             let text = String(buffer: try await metrics.body.collect(upTo: 1 << 20))
             #expect(text.contains(#"mlc_webhook_events_total{integration="hooks",result="too_large"} 1"#))
             group.cancelAll()
+        }
+    }
+}
+
+extension ServeTests {
+    /// `serve`'s start registers the hook through Procore's own API; Procore's simulator then
+    /// delivers a direct cost's event, with the secret in the hook's headers, to the listener
+    /// over HTTP, which keeps it. A second start finds the hook and adds nothing; a rotated
+    /// secret corrects the hook's headers.
+    @Test func theHookIsRegisteredOnceAndProcoreDeliversToTheListener() async throws {
+        let (listener, _, _) = try listener()
+        let quiet = { var logger = Logger(label: "test"); logger.logLevel = .critical; return logger }()
+        let data = DemoData.generate(purchaseOrders: 1, today: clock.now())
+        try await SimulatedEnvironment.run(data: data, clock: clock, store: try SQLiteSyncStore.inMemory(), logger: quiet) { env in
+            let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+            let app = ConnectorApp.Serve.application(receiver: listener, stats: TransportStats(), host: "127.0.0.1", port: 0, logger: quiet) { continuation.yield($0) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await app.run() }
+                var iterator = ports.makeAsyncIterator()
+                let port = try #require(await iterator.next())
+                let destination = "http://127.0.0.1:\(port)/webhooks/hooks"
+                let procore = env.makeProcoreClient()
+                let first = try await ProcoreHooks.ensure(procore: procore, destination: destination, header: "Authorization", secret: Self.secret, resources: ["Direct Costs"])
+                #expect(first.created && first.triggersAdded == 2 && first.triggersRefused.isEmpty)
+                let again = try await ProcoreHooks.ensure(procore: procore, destination: destination, header: "Authorization", secret: Self.secret, resources: ["Direct Costs"])
+                #expect(!again.created && !again.headersUpdated && again.triggersAdded == 0 && again.hookID == first.hookID)
+                // a change in Procore: the event arrives at the listener with the hook's header
+                _ = try await env.procore.addDirectCost(projectNumber: "2301", seed: [
+                    "direct_cost_type": "invoice", "invoice_number": "DC-HOOK", "status": "approved",
+                    "line_items": [["cost_code": "03-300", "quantity": 1, "unit_cost": 10]],
+                ])
+                // the simulator turns changes into events as it answers its next request
+                _ = try await procore.list("/rest/v1.0/projects", query: [("company_id", "8")], what: "projects")
+                await env.webhooks.settle()
+                let kept = try await listener.store.pendingEvents(integration: "hooks")
+                let attempts = await env.webhooks.attempts.map(\.outcome)
+                #expect(kept.count == 1, "\(attempts)")
+                #expect(kept.first?.payload.contains("Direct Costs") == true && kept.first?.orderKey == "project:101")
+                // the secret rotated: the hook's headers follow, nothing else changes
+                let rotated = try await ProcoreHooks.ensure(procore: procore, destination: destination, header: "Authorization", secret: "whsec-rotated", resources: ["Direct Costs"])
+                #expect(rotated.headersUpdated && !rotated.created && rotated.triggersAdded == 0)
+                group.cancelAll()
+            }
         }
     }
 }

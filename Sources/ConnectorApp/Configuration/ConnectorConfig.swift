@@ -288,7 +288,12 @@ public struct ConnectorConfig: Codable, Sendable {
         public var secret: String
         /// The header that carries it (`Authorization` by default, as `Bearer <secret>`).
         public var header: String?
-        static let keys = ["secret", "header"]
+        /// Where Procore reaches this `serve` (`https://hooks.acme.example`): with it, `serve`
+        /// registers (or verifies) the hook at `<publicURL>/webhooks/<integration>` at start.
+        public var publicURL: String?
+        /// The Procore resources whose create/update events the hook subscribes to.
+        public var resources: [String]?
+        static let keys = ["secret", "header", "publicURL", "resources"]
     }
 
     /// `serve`'s listener: the webhook receiver, `/healthz` and `/metrics`.
