@@ -71,6 +71,7 @@ import Testing
         #expect(settings.costCodes.first { $0.project == 102 }?.account == "5310")
         #expect(settings.vendors["4294967401"] == "V00042")
         #expect(config.integrations.first?.intervalMinutes == 1440)
+        #expect(config.serve?.port == 8080 && config.integrations.first?.webhook?.resources?.count == 3)
     }
 
     /// Two writes in flight when SAP drops the session: both see 401/301, one logs in, the other

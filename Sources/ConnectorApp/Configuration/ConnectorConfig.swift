@@ -22,6 +22,8 @@ import Yams
 /// | `integrations[].name` | text | required |
 /// | `integrations[].flow` | `syspro-procore` | required |
 /// | `integrations[].sandbox` | whether these are sandbox systems (`scenario run --against real` refuses others) | `false` |
+/// | `integrations[].webhook` | `serve`'s webhooks: secret* (checked against `header`, default `Authorization: Bearer …`), publicURL and resources (the Procore hook `serve` registers) | none |
+/// | `serve` | host (`127.0.0.1`), port (`8080`), maxBodyBytes (1 MiB) of `serve`'s listener | — |
 /// | `integrations[].intervalMinutes` | polling interval for `sync --watch` | `10`; `1440` (daily) for `procore-sapb1` |
 /// | `integrations[].syspro` | enetBase, odataRoot, operator, operatorPassword*, companyId, companyPassword*, odataUser, odataPassword* | required |
 /// | `integrations[].procore` | loginBase, apiBase, clientId, clientSecret*, companyId | required |
