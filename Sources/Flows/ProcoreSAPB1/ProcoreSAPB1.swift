@@ -309,7 +309,7 @@ public actor ProcoreSAPB1: FlowDefinition {
             return cached
         }
         let filter = "CardName eq '\(name.replacingOccurrences(of: "'", with: "''"))' and CardType eq 'cSupplier'"
-        let found = try await sap.json("GET", "BusinessPartners?$select=CardCode&$filter=\(filter.percentEncoded(keeping: "-._~'= "))".replacingOccurrences(of: " ", with: "%20"), what: "the supplier named \(name)")
+        let found = try await sap.json("GET", "BusinessPartners?$select=CardCode&$filter=" + filter.percentEncoded(keeping: "-._~'"), what: "the supplier named \(name)")
         let code = found["value"]?.arrayValue?.first?["CardCode"]?.stringValue
         cards[name] = code
         guard let code else { throw Self.noCard(name, vendorID) }
@@ -462,10 +462,18 @@ public actor ProcoreSAPB1: FlowDefinition {
     public func write(_ entity: FlowEntity, _ planned: Planned<Plan>, run: RunContext) async throws -> Written {
         guard case .document(let set, let body, let note) = planned.plan else { throw SyncError(.invalidRecord, "nothing to write") }
         let keyField = set == "JournalEntries" ? "JdtNum" : "DocEntry"
-        let lookup = "\(set)?$select=\(keyField)&$filter=" + "U_PROCORE_ID eq '\(planned.key.replacingOccurrences(of: "'", with: "''"))'".percentEncoded(keeping: "-._~'")
+        let select = set == "JournalEntries" ? keyField : "\(keyField),DocTotal"
+        let lookup = "\(set)?$select=\(select)&$filter=" + "U_PROCORE_ID eq '\(planned.key.replacingOccurrences(of: "'", with: "''"))'".percentEncoded(keeping: "-._~'")
         let what = "\(set == "JournalEntries" ? "journal entry" : "purchase invoice") \(planned.key)"
-        if let found = try await sap.json("GET", lookup, what: "the \(what) look-up")["value"]?.arrayValue?.first?[keyField]?.scalarText {
-            return Written(outcome: .skippedDuplicate, destinationID: "\(set)(\(found))", transformed: body, response: "\(what) exists in SAP as \(set)(\(found))", warning: note)
+        if let existing = try await sap.json("GET", lookup, what: "the \(what) look-up")["value"]?.arrayValue?.first, let found = existing[keyField]?.scalarText {
+            // posted before; if Procore's amount moved since (a commitment edited after approval),
+            // say so: SAP keeps what was posted, a change order is the way to amend it
+            var warning = note
+            let planned = (body["DocumentLines"]?.arrayValue ?? []).reduce(Money.zero) { $0 + (Money.parse($1["LineTotal"] ?? nil) ?? .zero) }
+            if let total = Money.parse(existing["DocTotal"] ?? nil), set == "PurchaseInvoices", total != planned {
+                warning = [note, "Procore now says \(planned.decimalString), SAP's \(set)(\(found)) holds \(total.decimalString): amend it in SAP or through a change order"].compactMap { $0 }.joined(separator: "; ")
+            }
+            return Written(outcome: .skippedDuplicate, destinationID: "\(set)(\(found))", transformed: body, response: "\(what) exists in SAP as \(set)(\(found))", warning: warning)
         }
         let reply = try await sap.call("POST", set, body: body)
         guard reply.status == 201 else {
