@@ -196,6 +196,6 @@ struct ProcoreSAPB1World: ScenarioWorld {
         for key in documents.keys where !expected.contains(key) && !held.contains(String(key.split(separator: ":").last ?? "")) {
             problems.append("SAP document \(key) has no postable Procore record")
         }
-        return problems.isEmpty ? nil : "not converged: " + problems.prefix(6).joined(separator: "; ") + (problems.count > 6 ? " (+\(problems.count - 6) more)" : "")
+        return Scenario.notConverged(problems)
     }
 }

@@ -268,6 +268,6 @@ struct ProcurifyWorld: ScenarioWorld {
             }
         }
         for key in sysproInvoices.keys where !references.contains(key) { problems.append("SYSPRO AP invoice \(key) has no Procurify bill") }
-        return problems.isEmpty ? nil : "not converged: " + problems.prefix(6).joined(separator: "; ") + (problems.count > 6 ? " (+\(problems.count - 6) more)" : "")
+        return Scenario.notConverged(problems)
     }
 }

@@ -199,7 +199,7 @@ extension ProcoreWorld {
             }
         }
         for origin in requisitions.keys where !invoiceOrigins.contains(origin) { problems.append("requisition \(origin) has no SYSPRO invoice") }
-        return problems.isEmpty ? nil : "not converged: " + problems.prefix(6).joined(separator: "; ") + (problems.count > 6 ? " (+\(problems.count - 6) more)" : "")
+        return Scenario.notConverged(problems)
     }
 
     /// `/rest/v1.0/purchase_order_contracts/123/line_items` → `purchase_order_contracts/*/line_items`.

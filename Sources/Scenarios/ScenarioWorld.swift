@@ -32,6 +32,13 @@ protocol ScenarioWorld: Sendable {
     func resolve(_ source: String) async -> String
 }
 
+extension Scenario {
+    /// What `converged` reports: nothing when every check held, else the first six problems.
+    static func notConverged(_ problems: [String]) -> String? {
+        problems.isEmpty ? nil : "not converged: " + problems.prefix(6).joined(separator: "; ") + (problems.count > 6 ? " (+\(problems.count - 6) more)" : "")
+    }
+}
+
 extension ScenarioWorld {
     func resolve(_ source: String) async -> String { source }
 

@@ -15,14 +15,21 @@ import Testing
 /// redeliveries kept once), `/healthz` and `/metrics` over real HTTP, and a poller that a
 /// webhook wakes early and whose cycle marks the events it covered processed.
 @Suite(.serialized, .timeLimit(.minutes(2))) struct ServeTests {
-    /// A stand-in engine: counts its cycles.
+    /// A stand-in engine: counts its cycles and tells each one on `finished`.
     actor CountingRunner: SyncRunner {
         nonisolated let scope = "hooks"
+        nonisolated let (finished, announce) = AsyncStream.makeStream(of: Int.self)
+        /// Flipped by the cycle numbered `stopAfter`, so the loop ends after reporting it.
+        nonisolated let stop = Stop()
+        var stopAfter = Int.max
         var cycles = 0
         func runCycle(runID: String) async throws -> CycleSummary {
             cycles += 1
+            if cycles >= stopAfter { stop.value = true }
+            announce.yield(cycles)
             return CycleSummary(runID: runID)
         }
+        func stop(after cycles: Int) { stopAfter = cycles }
         func replay(runID: String, sourceIDs: [String], overrideBudget: Bool) async throws -> CycleSummary { CycleSummary(runID: runID) }
         func armCrash(at point: CrashPoint, skip: Int) {}
         func onProgress(_ handler: (@Sendable (FlowProgress) -> Void)?) {}
@@ -71,27 +78,21 @@ import Testing
 
     @Test func aWebhookWakesThePollerAndItsCycleMarksTheEventProcessed() async throws {
         let (listener, runner, integration) = try listener()
-        let stop = Stop()
+        await runner.stop(after: 2)
+        let stop = runner.stop
         let loop = Task {
             await ConnectorApp.Serve.poll(
                 integration, labels: [], receiver: listener, clock: clock, logger: Logger(label: "test"),
-                sleep: { wait in try await Task.sleep(for: wait) },  // an hour: only a webhook ends it here
+                sleep: { _ in try await Forever.wait() },  // the interval never ends here: only a webhook does
                 keepGoing: { !stop.value })
         }
-        // the first cycle runs at once; then the loop waits its hour
-        while await runner.cycles < 1 { try await Task.sleep(for: .milliseconds(5)) }
+        var cycles = runner.finished.makeAsyncIterator()
+        // the first cycle runs at once; then the loop waits
+        #expect(await cycles.next() == 1)
         clock.advance(by: .seconds(60))
         #expect(await listener.receive(integration: "hooks", headers: ["Authorization": Self.secret], body: Data(Self.event.utf8)).status == 202)
-        clock.advance(by: .seconds(1))
-        var waited = 0
-        while await runner.cycles < 2 && waited < 400 {
-            try await Task.sleep(for: .milliseconds(5))
-            waited += 1
-        }
-        #expect(await runner.cycles == 2)
-        stop.value = true
-        loop.cancel()
-        await loop.value
+        #expect(await cycles.next() == 2)  // woken by the event
+        await loop.value  // the second cycle reported, the loop ends
         #expect(try await listener.store.pendingEvents(integration: "hooks").isEmpty)
         #expect(listener.metrics.value("mlc_cycles_total", [("integration", "hooks"), ("result", "ok")]) == 2)
     }
@@ -169,6 +170,33 @@ extension ServeTests {
                 #expect(rotated.headersUpdated && !rotated.created && rotated.triggersAdded == 0)
                 group.cancelAll()
             }
+        }
+    }
+}
+
+/// A wait that ends only when its task is cancelled (no clock involved).
+enum Forever {
+    static func wait() async throws {
+        let gate = Gate()
+        await withTaskCancellationHandler {
+            await gate.wait()
+        } onCancel: {
+            Task { await gate.open() }
+        }
+        try Task.checkCancellation()
+    }
+
+    actor Gate {
+        var opened = false
+        var waiter: CheckedContinuation<Void, Never>?
+        func wait() async {
+            if opened { return }
+            await withCheckedContinuation { waiter = $0 }
+        }
+        func open() {
+            opened = true
+            waiter?.resume()
+            waiter = nil
         }
     }
 }
