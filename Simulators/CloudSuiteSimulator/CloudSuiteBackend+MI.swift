@@ -32,7 +32,7 @@ extension CloudSuiteBackend {
         "CRS620MI/UpdSupplier": ["SUNO"],
         "PPS370MI/StartEntry": ["BAOR"], "PPS370MI/AddHead": ["MSGN", "FACI", "WHLO", "SUNO", "DWDT"], "PPS370MI/AddLine": ["MSGN", "ITNO", "ORQA"],
         "PPS370MI/FinishEntry": ["MSGN"], "PPS370MI/DeleteEntry": ["MSGN"],
-        "PPS200MI/GetHead": ["PUNO"], "PPS200MI/LstLine": ["PUNO"], "PPS200MI/AddLine": ["PUNO", "ITNO", "ORQA"],
+        "PPS200MI/GetHead": ["PUNO"], "PPS200MI/SearchHead": ["SQRY"], "PPS200MI/LstLine": ["PUNO"], "PPS200MI/AddLine": ["PUNO", "ITNO", "ORQA"],
         "APS450MI/AddHead": ["SUNO", "IVDT"], "APS450MI/AddLine": ["INBN", "RDTP"], "APS450MI/GetHead": ["INBN"], "APS450MI/LstLines": ["INBN"],
         "APS450MI/LstInvBySupInv": ["SPYN", "SUNO", "SINO"],
     ]
@@ -123,7 +123,7 @@ extension CloudSuiteBackend {
     static let transactions: [String: Set<String>] = [
         "CRS620MI": ["GetBasicData", "LstByNumber", "LstSuppliers", "AddSupplier", "UpdSupplier"],
         "PPS370MI": ["StartEntry", "AddHead", "AddLine", "FinishEntry", "DeleteEntry"],
-        "PPS200MI": ["GetHead", "LstLine", "AddLine"],
+        "PPS200MI": ["GetHead", "LstLine", "AddLine", "SearchHead"],
         "APS450MI": ["AddHead", "AddLine", "GetHead", "LstLines", "LstInvBySupInv"],
         "MMS200MI": ["GetItmBasic"],
         "MMS005MI": ["GetWarehouse"],
@@ -247,6 +247,21 @@ extension CloudSuiteBackend {
     }
 
     func purchaseOrderMI(_ transaction: String, _ fields: [String: String], _ company: Int) -> MIOutcome {
+        if transaction == "SearchHead" {
+            // Infor's search query: `FIELD:value` terms, all of which must hold (a subset of the
+            // Enterprise Search syntax M3's Search transactions take; inferred)
+            let terms = (fields["SQRY"] ?? "").split(separator: " ").compactMap { term -> (String, String)? in
+                let parts = term.split(separator: ":", maxSplits: 1)
+                return parts.count == 2 ? (String(parts[0]).uppercased(), String(parts[1])) : nil
+            }
+            guard !terms.isEmpty else { return .failure(type: "ServerReturnedNOK", code: "", field: "SQRY", message: "The search query is not valid") }
+            let heads = (purchaseOrders[company] ?? [:]).filter { _, order in terms.allSatisfy { order.head[$0.0] == $0.1 } }
+            return .records(heads.keys.sorted().map { number in
+                var head = heads[number]!.head
+                head["PUNO"] = number
+                return head
+            })
+        }
         let number = fields["PUNO"] ?? ""
         guard let order = purchaseOrders[company]?[number] else {
             return .nok("WPU0803", "PUNO", "Purchase order number \(number) does not exist")

@@ -69,6 +69,17 @@ public actor CloudSuiteBackend {
 
     public func setSettings(_ settings: Settings) { self.settings = settings }
 
+    /// What a company holds (tests, scenarios): suppliers, finished purchase orders with their
+    /// lines, supplier invoice batches with theirs, and PPS370MI entries not finished.
+    public func allSuppliers(company: Int) -> [[String: String]] { suppliers[company] ?? [] }
+    public func allPurchaseOrders(company: Int) -> [(number: String, head: [String: String], lines: [[String: String]])] {
+        (purchaseOrders[company] ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value.head, $0.value.lines) }
+    }
+    public func allInvoices(company: Int) -> [(batch: String, head: [String: String], lines: [[String: String]])] {
+        (invoices[company] ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value.head, $0.value.lines) }
+    }
+    public var stagedEntries: Int { entries.count }
+
     public func reset() {
         apps = []
         suppliers = [:]

@@ -201,10 +201,18 @@ public actor CloudSuiteClient {
         var url = "\(connection.ionapi.apiBase)/M3/m3api-rest/v2/execute/\(program)/\(transaction)"
         if let maxRecords { url += ";maxrecs=\(maxRecords)" }  // some servers honour only one spelling
         if !query.isEmpty { url += "?" + query.map { "\($0.0)=\($0.1.percentEncoded())" }.joined(separator: "&") }
+        // MI writes travel as GETs too; only reads may be sent again after a lost answer or a 5xx
+        // (AddSupplier, AddHead, AddLine are not idempotent: a blind repeat makes a second one)
+        let repeatable = Self.isRead(transaction)
         let reply = try await tokens.call(fetch: { try await self.nextToken() }) { token in
-            try await transport.send("GET", url, headers: [("Authorization", "Bearer \(token)"), ("Accept", "application/json")])
+            try await transport.send("GET", url, headers: [("Authorization", "Bearer \(token)"), ("Accept", "application/json")], idempotent: repeatable)
         }
         return try Self.result(reply, program: program, transaction: transaction)
+    }
+
+    /// `Get…`, `Lst…`, `Search…` transactions only read.
+    public static func isRead(_ transaction: String) -> Bool {
+        ["Get", "Lst", "Search", "Sel"].contains { transaction.hasPrefix($0) }
     }
 
     static func result(_ reply: HTTPReply, program: String, transaction: String) throws -> MIResult {

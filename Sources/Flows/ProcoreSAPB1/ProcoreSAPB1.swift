@@ -176,14 +176,7 @@ public actor ProcoreSAPB1: FlowDefinition {
 
     // MARK: reading Procore
 
-    /// `<project index>|<next link>`: which project a page belongs to and where it goes on.
-    static func cursor(_ text: String?) -> (Int, String?) {
-        guard let text, let bar = text.firstIndex(of: "|"), let index = Int(text[..<bar]) else { return (0, nil) }
-        let link = String(text[text.index(after: bar)...])
-        return (index, link.isEmpty ? nil : link)
-    }
-
-    func listPath(_ entity: FlowEntity, project: Int64) -> (String, [(String, String)]) {
+    nonisolated func listPath(_ entity: FlowEntity, project: Int64) -> (String, [(String, String)]) {
         let scope = [("project_id", String(project))]
         switch entity {
         case Self.commitments: return ("/rest/v1.0/purchase_order_contracts", scope + [("filters[status]", "Approved")])
@@ -194,38 +187,16 @@ public actor ProcoreSAPB1: FlowDefinition {
     }
 
     public func read(_ entity: FlowEntity, since watermark: String?, cursor: String?) async throws -> SourcePage {
-        let (index, link) = Self.cursor(cursor)
         if cursor == nil { readStarted[entity.name] = clock.now().formatted(.iso8601) }
-        guard index < settings.projects.count else { return SourcePage(records: [], next: nil, completes: readStarted[entity.name]) }
-        let project = settings.projects[index].procoreProject
-        let reply: HTTPReply
-        if let link {
-            reply = try await procore.call("GET", link)
-        } else {
-            var (path, query) = listPath(entity, project: project)
-            if let since = watermark.flatMap({ try? Date($0, strategy: .iso8601) }) {
-                let from = since.addingTimeInterval(-Double(settings.overlapMinutes) * 60).formatted(.iso8601)
-                query.append(("filters[updated_at]", "\(from)...\(clock.now().addingTimeInterval(86_400).formatted(.iso8601))"))
-            }
-            reply = try await procore.call("GET", path, query: query + [("per_page", String(settings.pageSize))])
-        }
-        guard let items = try ProcoreClient.decode(reply, what: "\(entity.name) of project \(project)").arrayValue else {
-            throw SyncError(.unexpectedResponse, "Procore answered the \(entity.name) of project \(project) with something that is not a list")
-        }
-        var records: [SourceRecord] = []
-        for item in items {
-            guard let id = item["id"].flatMap(Self.int64) else {
-                records.append(SourceRecord(id: SourceRecord.unreadableID(entity: entity.name, row: item), payload: item, watermark: nil))
-                continue
-            }
-            if entity == Self.changeOrders, item["status"]?.stringValue != "approved" { continue }  // only approved change orders post
-            if entity == Self.directCosts, item["status"]?.stringValue != "approved" { continue }
-            records.append(SourceRecord(id: String(id), payload: try await detail(entity, id: id, project: project, summary: item), watermark: nil))
-        }
-        let next = items.isEmpty ? nil : ProcoreClient.nextLink(reply.header("Link"))
-        if let next { return SourcePage(records: records, next: "\(index)|\(next)") }
-        if index + 1 < settings.projects.count { return SourcePage(records: records, next: "\(index + 1)|") }
-        return SourcePage(records: records, next: nil, completes: readStarted[entity.name])
+        let reader = ProcoreProjectReader(
+            procore: procore, projects: settings.projects.map(\.procoreProject), overlapMinutes: settings.overlapMinutes, pageSize: settings.pageSize,
+            clock: clock)
+        return try await reader.page(
+            entity, since: watermark, cursor: cursor, started: readStarted[entity.name] ?? clock.now().formatted(.iso8601),
+            list: { self.listPath(entity, project: $0) },
+            // only approved change orders and direct costs post (commitments and invoices are filtered by Procore)
+            keep: { entity != Self.changeOrders && entity != Self.directCosts || $0["status"]?.stringValue == "approved" },
+            detail: { id, project, item in try await self.detail(entity, id: id, project: project, summary: item) })
     }
 
     /// The record with what planning needs: its lines (one more read per record: lists carry
