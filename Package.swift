@@ -92,7 +92,7 @@ let package = Package(
         ),
         .target(
             name: "Flows",
-            dependencies: ["SyncEngine", "SyncStore", "ClientKit", "SysproClient", "ProcoreClient", "ProcurifyClient", "SAPB1Client"],
+            dependencies: ["SyncEngine", "SyncStore", "ClientKit", "SysproClient", "ProcoreClient", "ProcurifyClient", "SAPB1Client", "CloudSuiteClient"],
             swiftSettings: swiftSettings
         ),
         .target(

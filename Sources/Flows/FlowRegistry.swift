@@ -30,6 +30,10 @@ public enum FlowRegistry {
             name: ProcoreSAPB1.name,
             summary: "Procore commitments and approved change orders → SAP B1 purchase invoices (or journal entries), direct costs and approved subcontractor invoices → journal entries, on profit centers",
             systems: [.procore, .sapb1], entityLabels: ProcoreSAPB1.entityLabels, defaultIntervalMinutes: 1440),
+        RegisteredFlow(
+            name: ProcoreCloudSuite.name,
+            summary: "Procore vendors → Infor CloudSuite M3 suppliers (CRS620MI), approved PO contracts → POs (PPS370MI), approved invoices → supplier invoices (APS450MI); woken by Procore webhooks under serve",
+            systems: [.procore, .cloudsuite], entityLabels: ProcoreCloudSuite.entityLabels, defaultIntervalMinutes: 60),
     ]
 
     /// The names, for messages.

@@ -208,6 +208,8 @@ public struct ConnectorConfig: Codable, Sendable {
         public var procurifySysproSettings: ProcurifySysproSettings?
         /// Flow 002's settings (when `flow` is `procore-sapb1`).
         public var procoreSAPB1Settings: ProcoreSAPB1Settings?
+        /// Flow 003's settings (when `flow` is `procore-cloudsuite`).
+        public var procoreCloudSuiteSettings: ProcoreCloudSuiteSettings?
         /// Webhooks `serve` receives for this integration.
         public var webhook: WebhookSection?
         public var sections: Systems
@@ -228,6 +230,8 @@ public struct ConnectorConfig: Codable, Sendable {
                 procurifySysproSettings = try c.decodeIfPresent(ProcurifySysproSettings.self, forKey: .settings)
             } else if flow == ProcoreSAPB1.name {
                 procoreSAPB1Settings = try c.decodeIfPresent(ProcoreSAPB1Settings.self, forKey: .settings)
+            } else if flow == ProcoreCloudSuite.name {
+                procoreCloudSuiteSettings = try c.decodeIfPresent(ProcoreCloudSuiteSettings.self, forKey: .settings)
             } else {
                 settings = try c.decodeIfPresent(SysproProcoreSettings.self, forKey: .settings)
             }
@@ -245,6 +249,8 @@ public struct ConnectorConfig: Codable, Sendable {
                 try c.encode(procurifySysproSettings, forKey: .settings)
             } else if let procoreSAPB1Settings {
                 try c.encode(procoreSAPB1Settings, forKey: .settings)
+            } else if let procoreCloudSuiteSettings {
+                try c.encode(procoreCloudSuiteSettings, forKey: .settings)
             } else {
                 try c.encodeIfPresent(settings, forKey: .settings)
             }
@@ -405,7 +411,10 @@ public struct ConnectorConfig: Codable, Sendable {
                 case "connections":
                     for item in value.sequence ?? [] { try check(item, Connection.keys + BusinessSystem.names, "a connection") }
                 case "settings":
-                    let keys = [ProcurifySyspro.name: ProcurifySysproSettings.keys, ProcoreSAPB1.name: ProcoreSAPB1Settings.keys][flow] ?? SysproProcoreSettings.keys
+                    let keys = [
+                        ProcurifySyspro.name: ProcurifySysproSettings.keys, ProcoreSAPB1.name: ProcoreSAPB1Settings.keys,
+                        ProcoreCloudSuite.name: ProcoreCloudSuiteSettings.keys,
+                    ][flow] ?? SysproProcoreSettings.keys
                     try check(value, keys, "\(context).settings", flow: flow)
                 case "ledgerCodes":
                     for row in value.sequence ?? [] { try check(row, LedgerMapping.keys, "a ledgerCodes row") }
@@ -516,6 +525,8 @@ extension ConnectorConfig.Integration {
             try makeProcurifySyspro(http: http, store: store, clock: clock, logger: logger, vault: vault, stats: stats)
         case ProcoreSAPB1.name:
             try makeProcoreSAPB1(http: http, store: store, clock: clock, logger: logger, vault: vault, stats: stats)
+        case ProcoreCloudSuite.name:
+            try makeProcoreCloudSuite(http: http, store: store, clock: clock, logger: logger, vault: vault, stats: stats)
         default: throw SyncError(.invalidConfig, "flow \(flow) is registered but has no wiring in ConnectorConfig.makeRunner")
         }
     }
@@ -532,6 +543,21 @@ extension ConnectorConfig.Integration {
             settings: procurifySysproSettings ?? ProcurifySysproSettings(),
             procurify: ProcurifyClient(connection: procurify, transport: HTTPTransport(http: http, system: "procurify", clock: clock, logger: logger, stats: stats)),
             syspro: SysproClient(connection: try sysproConnection(vault: vault), transport: HTTPTransport(http: http, system: "syspro", clock: clock, logger: logger, stats: stats)),
+            store: store, clock: clock, logger: logger, scope: name)
+    }
+
+    /// Flow 003 with its clients, secrets resolved from their references.
+    public func makeProcoreCloudSuite(
+        http: HTTPClient, store: any SyncStateStore, clock: any SyncClock, logger: Logger, vault: ((String) throws -> String)? = nil,
+        stats: TransportStats = TransportStats()
+    ) throws -> ProcoreCloudSuiteFlow {
+        guard let m3 = try sections.cloudSuiteConnection(owner: name, vault: vault) else {
+            throw SyncError(.invalidConfig, "integration \(name) has no cloudsuite section")
+        }
+        return ProcoreCloudSuiteFlow(
+            settings: procoreCloudSuiteSettings ?? ProcoreCloudSuiteSettings(),
+            procore: ProcoreClient(connection: try procoreConnection(vault: vault), transport: HTTPTransport(http: http, system: "procore", clock: clock, logger: logger, stats: stats)),
+            m3: CloudSuiteClient(connection: m3, transport: HTTPTransport(http: http, system: "cloudsuite", clock: clock, logger: logger, stats: stats)),
             store: store, clock: clock, logger: logger, scope: name)
     }
 

@@ -24,6 +24,21 @@ public struct ProcoreProjectReader: Sendable {
         self.clock = clock
     }
 
+    /// Every configured project is in the connection's company (the service account sees it):
+    /// checked before anything else is asked of Procore for them.
+    /// - Throws: `.invalidConfig` naming the first project that is not.
+    public func checkProjects() async throws {
+        guard !projects.isEmpty else {
+            throw SyncError(.invalidConfig, "settings.projects is empty: name the Procore projects this integration covers")
+        }
+        let company = procore.connection.companyID
+        let listed = try await procore.list("/rest/v1.0/projects", query: [("company_id", String(company))], what: "the projects of company \(company)")
+        let ids = Set(listed.compactMap { $0["id"].flatMap(Self.int64) })
+        if let missing = projects.first(where: { !ids.contains($0) }) {
+            throw SyncError(.invalidConfig, "Procore project \(missing) is not in company \(company) (or the service account cannot see it); fix settings.projects or the connection's companyId")
+        }
+    }
+
     static func cursor(_ text: String?) -> (Int, String?) {
         guard let text, let bar = text.firstIndex(of: "|"), let index = Int(text[..<bar]) else { return (0, nil) }
         let link = String(text[text.index(after: bar)...])

@@ -145,15 +145,7 @@ public actor ProcoreSAPB1: FlowDefinition {
     /// SAP once for the cycle and reads its amount precision.
     public func open() async throws {
         (known, cards, costCodeNames, contracts, readStarted) = ([:], [:], [:], [:], [:])
-        guard !settings.projects.isEmpty else {
-            throw SyncError(.invalidConfig, "settings.projects is empty: name the Procore projects this integration covers ({procoreProject: <id>, sapProject: <code>})")
-        }
-        let company = procore.connection.companyID
-        let listed = try await procore.list("/rest/v1.0/projects", query: [("company_id", String(company))], what: "the projects of company \(company)")
-        let ids = Set(listed.compactMap { $0["id"].flatMap(Self.int64) })
-        if let missing = settings.projects.first(where: { !ids.contains($0.procoreProject) }) {
-            throw SyncError(.invalidConfig, "Procore project \(missing.procoreProject) is not in company \(company) (or the service account cannot see it); fix settings.projects or the connection's companyId")
-        }
+        try await reader.checkProjects()
         try await sap.login()
         accuracy = (try await sap.adminInfo())["TotalsAccuracy"].flatMap(Self.int64).map(Int.init) ?? 2
         // the look-up before every post filters on U_PROCORE_ID: a company without the field
@@ -186,11 +178,14 @@ public actor ProcoreSAPB1: FlowDefinition {
         }
     }
 
-    public func read(_ entity: FlowEntity, since watermark: String?, cursor: String?) async throws -> SourcePage {
-        if cursor == nil { readStarted[entity.name] = clock.now().formatted(.iso8601) }
-        let reader = ProcoreProjectReader(
+    var reader: ProcoreProjectReader {
+        ProcoreProjectReader(
             procore: procore, projects: settings.projects.map(\.procoreProject), overlapMinutes: settings.overlapMinutes, pageSize: settings.pageSize,
             clock: clock)
+    }
+
+    public func read(_ entity: FlowEntity, since watermark: String?, cursor: String?) async throws -> SourcePage {
+        if cursor == nil { readStarted[entity.name] = clock.now().formatted(.iso8601) }
         return try await reader.page(
             entity, since: watermark, cursor: cursor, started: readStarted[entity.name] ?? clock.now().formatted(.iso8601),
             list: { self.listPath(entity, project: $0) },
