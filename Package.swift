@@ -111,6 +111,7 @@ let package = Package(
             name: "Scenarios",
             dependencies: [
                 "ConnectorApp", "Flows", "SyncEngine", "SyncStore", "SimulatorKit", "SysproSimulator", "ProcoreSimulator", "ProcurifySimulator", "SAPB1Simulator",
+                "CloudSuiteSimulator",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -99,7 +99,7 @@ public struct RealScenarioRunner: Sendable {
         case .registerHook, .receiver, .webhooks: return skip(step, "webhook control needs the simulator and its test receiver")
         case .procurifyPurchase, .procurifyRevise, .procurifyCancel, .procurifyVendor, .procurifyBill, .procurifyBillStatus:
             return skip(step, "it acts as a Procurify user would; do it in the sandbox by hand")
-        case .procoreChangeOrder, .procoreChangeOrderStatus, .procoreDirectCost:
+        case .procoreChangeOrder, .procoreChangeOrderStatus, .procoreDirectCost, .procoreVendor:
             return skip(step, "it acts as a Procore user would; do it in the sandbox by hand")
         case .sapb1PostingPeriod, .sapb1Master: return skip(step, "it changes SAP set-up; do it in the sandbox company by hand")
         case .expect(let assertions):

@@ -31,6 +31,8 @@ public struct Scenario: Sendable {
         public var sapb1: JSONValue = [:]
         /// Flow 002: SAP's `TotalsAccuracy` (amount decimals) in the demo company.
         public var totalsAccuracy: Int?
+        /// Overrides of the CloudSuite simulator settings (`callsPerMinute`, `tokenLifetimeSeconds`, …).
+        public var cloudsuite: JSONValue = [:]
         /// The engine's per-request deadline.
         public var clientTimeout: Duration = .seconds(30)
         /// More integrations of the flow beside the main one, in the same store and the same
@@ -93,6 +95,8 @@ public struct Scenario: Sendable {
         /// Flow 002: finance locks or unlocks a SAP posting period; master data changed in SAP.
         case sapb1PostingPeriod(code: String, status: String)
         case sapb1Master(set: String, key: String, fields: [String: JSONValue])
+        /// Flow 003: a vendor added to the Procore company directory.
+        case procoreVendor(name: String)
     }
 
     public enum Assertion: Sendable {
@@ -126,6 +130,11 @@ public struct Scenario: Sendable {
         case sapDocuments(set: String?, count: Int)
         /// Flow 002: the SAP document of one Procore record (`commitment:PC-1000`, …).
         case sapDocument(source: String, exists: Bool, set: String?, total: String?)
+        /// Flow 003: M3 purchase orders carrying a Procore contract id (`YRE1`), invoice batches,
+        /// and one supplier by name.
+        case m3Orders(count: Int)
+        case m3Invoices(count: Int)
+        case m3Supplier(name: String, number: String?)
     }
 
     public struct Step: Sendable {
@@ -188,14 +197,15 @@ public struct Scenario: Sendable {
     static func parseSetup(_ reader: YAMLReader) throws -> Setup {
         let keys = try reader.mapping(allowed: [
             "flow", "dataset", "purchaseOrders", "commitments", "budget", "clock", "settings", "procore", "syspro", "procurify", "sapb1",
-            "totalsAccuracy", "clientTimeout", "integrations",
+            "totalsAccuracy", "cloudsuite", "clientTimeout", "integrations",
         ])
         var setup = Setup()
         if let flow = keys["flow"] { setup.flow = try flow.oneOf(FlowRegistry.names) }
         let only: [String: [String]] = [
             "dataset": [SysproProcore.name], "budget": [SysproProcore.name], "integrations": [SysproProcore.name],
-            "procore": [SysproProcore.name, ProcoreSAPB1.name], "procurify": [ProcurifySyspro.name], "sapb1": [ProcoreSAPB1.name],
-            "commitments": [ProcoreSAPB1.name], "totalsAccuracy": [ProcoreSAPB1.name], "syspro": [SysproProcore.name, ProcurifySyspro.name],
+            "procore": [SysproProcore.name, ProcoreSAPB1.name, ProcoreCloudSuite.name], "procurify": [ProcurifySyspro.name], "sapb1": [ProcoreSAPB1.name],
+            "commitments": [ProcoreSAPB1.name, ProcoreCloudSuite.name], "totalsAccuracy": [ProcoreSAPB1.name],
+            "syspro": [SysproProcore.name, ProcurifySyspro.name], "cloudsuite": [ProcoreCloudSuite.name],
             "purchaseOrders": [SysproProcore.name, ProcurifySyspro.name],
         ]
         for (key, flows) in only where !flows.contains(setup.flow) {
@@ -251,6 +261,7 @@ public struct Scenario: Sendable {
             switch setup.flow {
             case ProcurifySyspro.name: try checkSettings(setup.settings, defaults: ProcurifySysproSettings(), reader: settings)
             case ProcoreSAPB1.name: try checkSettings(setup.settings, defaults: ProcoreSAPB1Settings(), reader: settings)
+            case ProcoreCloudSuite.name: try checkSettings(setup.settings, defaults: ProcoreCloudSuiteSettings(), reader: settings)
             default: try checkSettings(setup.settings, defaults: SysproProcoreSettings(), reader: settings)
             }
         }
@@ -261,6 +272,10 @@ public struct Scenario: Sendable {
         if let procurify = keys["procurify"] {
             setup.procurify = try procurify.json()
             try checkKeys(setup.procurify, allowed: ["tokenLifetimeSeconds", "defaultPageSize", "maxPageSize", "callsPerMinute"], reader: procurify)
+        }
+        if let cloudsuite = keys["cloudsuite"] {
+            setup.cloudsuite = try cloudsuite.json()
+            try checkKeys(setup.cloudsuite, allowed: ["callsPerMinute", "tokenLifetimeSeconds", "issueRefreshTokens", "defaultMaxRecords", "rightTrimByDefault"], reader: cloudsuite)
         }
         if let sapb1 = keys["sapb1"] {
             setup.sapb1 = try sapb1.json()
@@ -313,6 +328,7 @@ public struct Scenario: Sendable {
         ProcoreSAPB1.name: [
             "procoreSettings", "procoreChangeOrder", "procoreChangeOrderStatus", "procoreDirectCost", "sapb1PostingPeriod", "sapb1Master",
         ],
+        ProcoreCloudSuite.name: ["procoreSettings", "procoreVendor"],
     ]
 
     /// The steps a scenario of `flow` may take: the common ones and the flow's own.
@@ -440,6 +456,10 @@ public struct Scenario: Sendable {
             let o = try body.mapping(allowed: ["po", "invoice", "status", "fields"])
             guard let po = o["po"], let invoice = o["invoice"] else { throw body.fail("procurifyBill needs po (the procurify_PO it bills) and invoice (its number)") }
             action = .procurifyBill(po: try po.int(), invoice: try invoice.string(), status: try o["status"]?.int() ?? 2, fields: try fields(o["fields"]))
+        case "procoreVendor":
+            let o = try body.mapping(allowed: ["name"])
+            guard let name = o["name"] else { throw body.fail("procoreVendor needs name") }
+            action = .procoreVendor(name: try name.string())
         case "procoreChangeOrder":
             let o = try body.mapping(allowed: ["commitment", "number", "status", "lines"])
             guard let commitment = o["commitment"], let lines = o["lines"] else {
@@ -537,7 +557,7 @@ public struct Scenario: Sendable {
         effect.delayAfterMilliseconds = try keys["delayAfterMs"]?.int()
         if let action = keys["action"] {
             effect.action = FaultAction(rawValue: try action.oneOf(["expire-tokens", "kill-sessions"]))
-            if effect.action == .expireTokens && !["procore", "procurify"].contains(system) { throw action.fail("expire-tokens applies to procore and procurify") }
+            if effect.action == .expireTokens && !["procore", "procurify", "cloudsuite"].contains(system) { throw action.fail("expire-tokens applies to procore, procurify and cloudsuite") }
             if effect.action == .killSessions && !["syspro", "sapb1"].contains(system) { throw action.fail("kill-sessions applies to syspro and sapb1") }
         }
         effect.truncateBody = try keys["truncateBody"]?.bool()
@@ -571,11 +591,12 @@ public struct Scenario: Sendable {
         SysproProcore.name: ["commitments", "requisitions", "commitment", "requisition", "noRepeatedPost", "received", "deliveries"],
         ProcurifySyspro.name: ["sysproOrders", "sysproOrder", "sysproInvoices", "sysproInvoice", "sysproSupplier", "procurifyVendor"],
         ProcoreSAPB1.name: ["sapDocuments", "sapDocument"],
+        ProcoreCloudSuite.name: ["m3Orders", "m3Invoices", "m3Supplier"],
     ]
     /// The entities whose watermarks a scenario of the flow may check.
     static let flowEntities = [
         SysproProcore.name: ["PorMasterHdr", "ApInvoice"], ProcurifySyspro.name: ["purchaseOrders", "bills"],
-        ProcoreSAPB1.name: ProcoreSAPB1.entityLabels,
+        ProcoreSAPB1.name: ProcoreSAPB1.entityLabels, ProcoreCloudSuite.name: ProcoreCloudSuite.entityLabels,
     ]
 
     static func parseAssertion(_ reader: YAMLReader, setup: Setup) throws -> Assertion {
@@ -679,6 +700,13 @@ public struct Scenario: Sendable {
             let o = try body.mapping(allowed: ["name", "externalId"])
             guard let name = o["name"] else { throw body.fail("procurifyVendor needs name") }
             return .procurifyVendor(name: try name.string(), externalID: try o["externalId"]?.string())
+        case "m3Orders", "m3Invoices":
+            guard let count = try body.mapping(allowed: ["count"])["count"] else { throw body.fail("\(kind) needs count") }
+            return kind == "m3Orders" ? .m3Orders(count: try count.int()) : .m3Invoices(count: try count.int())
+        case "m3Supplier":
+            let o = try body.mapping(allowed: ["name", "number"])
+            guard let name = o["name"] else { throw body.fail("m3Supplier needs name") }
+            return .m3Supplier(name: try name.string(), number: try o["number"]?.string())
         case "sapDocuments":
             let o = try body.mapping(allowed: ["set", "count"])
             guard let count = o["count"] else { throw body.fail("sapDocuments needs count") }

@@ -42,6 +42,7 @@ public struct ScenarioRunner: Sendable {
             switch scenario.setup.flow {
             case ProcurifySyspro.name: steps = try await ProcurifyWorld.execute(scenario, runner: self)
             case ProcoreSAPB1.name: steps = try await ProcoreSAPB1World.execute(scenario, runner: self)
+            case ProcoreCloudSuite.name: steps = try await ProcoreCloudSuiteWorld.execute(scenario, runner: self)
             default: steps = try await ProcoreWorld.execute(scenario, runner: self)
             }
         } catch {

@@ -85,7 +85,7 @@ import Testing
         // watermarks and summaries name the flow's entities; tokens expire on the systems that have them
         #expect(loadError(flow001 + "steps:\n  - expect:\n      - watermark: {entity: PorMasterHdr}\n")?.message.contains("purchaseOrders") == true)
         #expect(loadError(flow001 + "steps:\n  - expect:\n      - summary: {invoices.created: 1}\n")?.message.contains("bills") == true)
-        #expect(loadError(flow001 + "steps:\n  - fault: {system: syspro, action: expire-tokens}\n")?.message.contains("procore and procurify") == true)
+        #expect(loadError(flow001 + "steps:\n  - fault: {system: syspro, action: expire-tokens}\n")?.message.contains("procore, procurify and cloudsuite") == true)
         #expect(loadError(flow001 + "steps:\n  - procurifyPurchase: {lines: [{accountCode: '5100'}]}\n")?.message.contains("accountCode, quantity and price") == true)
         #expect(loadError(flow001 + "steps:\n  - sync: {}\n  - expect:\n      - sysproOrders: {count: 1}\n      - converged\n") == nil)
     }
