@@ -183,7 +183,8 @@ public struct ServeListener: Sendable {
     /// One delivery, as the router hands it over (also what tests call directly).
     public func receive(integration name: String, headers: [String: String], body: Data?) async -> Answer {
         guard let integration = integrations[name] else {
-            metrics.add("mlc_webhook_events_total", [("integration", name), ("result", "unknown")])
+            // one series for every unknown name: a caller must not be able to mint metric series
+            metrics.add("mlc_webhook_events_total", [("integration", "(unknown)"), ("result", "unknown")])
             return Answer(status: 404, body: ["error": .string("no integration named \(name) receives webhooks here")])
         }
         guard let secret = integration.webhookSecret else {
