@@ -21,6 +21,7 @@ struct Demo: AsyncParsableCommand {
         let twoCycles: (@Sendable (String, Logger, @escaping @Sendable (String) -> Void) async throws -> (CycleSummary, CycleSummary))? = switch flow {
         case ProcurifySyspro.name: ConnectorApp.Demo.runProcurifySyspro
         case ProcoreSAPB1.name: ConnectorApp.Demo.runProcoreSAPB1
+        case ProcoreCloudSuite.name: ConnectorApp.Demo.runProcoreCloudSuite
         default: nil
         }
         if let twoCycles {

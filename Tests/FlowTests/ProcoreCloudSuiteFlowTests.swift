@@ -7,6 +7,7 @@ import ProcoreSimulator
 import SimulatorKit
 import SyncEngine
 import SyncStore
+import Synchronization
 import Testing
 
 /// Flow 003 end to end against the Procore and CloudSuite simulators over HTTP: vendors matched
@@ -47,6 +48,18 @@ import Testing
             #expect(await m3.allPurchaseOrders(company: company).count == 6)
             #expect(await m3.allInvoices(company: company).count == 3)
         }
+    }
+
+    /// The demo: flow 003 under serve; the contract approved in Procore reaches M3 by the cycle its
+    /// webhook woke, not by the hourly poll.
+    @Test func theDemoRunsFlow003UnderServe() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("demo003-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let lines = Mutex<[String]>([])
+        let (first, second) = try await Demo.runProcoreCloudSuite(databasePath: path, logger: quiet) { line in lines.withLock { $0.append(line) } }
+        #expect(first["contracts"].created == 6 && first.errors.isEmpty, "\(first.report)")
+        #expect(second["contracts"].created == 1 && second.errors.isEmpty, "\(second.report)")
+        #expect(lines.withLock { $0.contains { $0.hasPrefix("serve received 2 webhook event(s)") } })
     }
 
     @Test func aNewVendorBecomesASupplierAndAnUnmappedCostCodeIsHeld() async throws {

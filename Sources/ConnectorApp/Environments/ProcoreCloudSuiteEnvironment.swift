@@ -66,3 +66,112 @@ public enum ProcoreCloudSuiteEnvironment {
         }
     }
 }
+
+extension Demo {
+    /// `ml-connector demo procore-cloudsuite`: flow 003 under `serve` — the listener on loopback,
+    /// the Procore hook registered through Procore's API, a first cycle of the demo projects into
+    /// M3; then a contract approved in Procore, whose webhook reaches the running service and
+    /// wakes the integration at once (no waiting for the hourly poll).
+    public static func runProcoreCloudSuite(databasePath: String, logger: Logger, output: @Sendable (String) -> Void) async throws -> (CycleSummary, CycleSummary) {
+        try? FileManager.default.removeItem(atPath: databasePath)
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
+        let store = try SQLiteSyncStore.open(path: databasePath)
+        let clock = ManualClock(start: Date(timeIntervalSince1970: 1_796_000_000))  // 2026-11-30
+        let data = DemoData.procoreSAPB1(commitments: 6, today: clock.now())
+        let secret = "demo-webhook-" + UUID().uuidString.prefix(8).lowercased()
+        return try await ProcoreCloudSuiteEnvironment.run(data: data, clock: clock, store: store, settings: ProcoreCloudSuiteEnvironment.demoSettings, logger: logger) { flow, procore, m3, simulators in
+            let summaries = Summaries()
+            let integration = ServedIntegration(name: "procore-to-m3", runner: Reporting(flow: flow, summaries: summaries), interval: .seconds(3600), webhookSecret: secret)
+            let listener = ServeListener(integrations: [integration], store: store, metrics: ServeMetrics(), clock: clock)
+            let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+            let app = Serve.application(receiver: listener, stats: TransportStats(), host: "127.0.0.1", port: 0, logger: logger) { continuation.yield($0) }
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await app.run() }
+                var iterator = ports.makeAsyncIterator()
+                guard let port = await iterator.next() else { throw SyncError(.unexpectedResponse, "the listener did not start") }
+                output("Simulators: Procore at \(simulators.urls["procore"]!), CloudSuite at \(simulators.urls["cloudsuite"]!)")
+                output("serve: listening on http://127.0.0.1:\(port) (/webhooks/procore-to-m3, /healthz, /metrics)")
+                let (procoreClient, _) = try simulators.makeClients()
+                let hook = try await ProcoreHooks.ensure(
+                    procore: procoreClient, destination: "http://127.0.0.1:\(port)/webhooks/procore-to-m3", header: "Authorization", secret: secret,
+                    resources: ["Purchase Order Contracts"])
+                output("Procore hook \(hook.hookID) registered (Purchase Order Contracts create/update), the secret in its Authorization header")
+                group.addTask {
+                    await Serve.poll(
+                        integration, labels: ProcoreCloudSuite.entityLabels, receiver: listener, clock: clock, logger: logger,
+                        sleep: { wait in try await Task.sleep(for: wait) }, keepGoing: { !Task.isCancelled })
+                }
+                output("\n== First cycle (at start)")
+                let first = try await summaries.next()
+                output(first.report)
+                output("\n== A contract approved in Procore: PC-2000 for Pacific Rebar Supply, 18,400.00")
+                clock.advance(by: .seconds(600))
+                guard let project = await procore.projectID(number: "2301") else { throw SyncError(.unexpectedResponse, "no demo project 2301") }
+                try await procore.seedCommitment(projectID: project, seed: [
+                    "number": "PC-2000", "title": "Rebar, level 4", "status": "Approved", "vendor_origin_id": "SUP001",
+                    "line_items": [["cost_code": "03-300", "description": "Rebar, level 4", "amount": "18400.00"]],
+                ])
+                // Procore's simulator turns changes into events as it answers its next request
+                _ = try await procoreClient.list("/rest/v1.0/projects", query: [("company_id", String(DemoData.companyID))], what: "projects")
+                await (simulators.procore.system.webhooks)?.settle()
+                let received = Int(listener.metrics.value("mlc_webhook_events_total", [("integration", "procore-to-m3"), ("result", "accepted")]) ?? 0)
+                output("serve received \(received) webhook event(s) from Procore (the contract created, then approved) and woke the integration")
+                output("\n== The woken cycle")
+                let second = try await summaries.next()
+                output(second.report)
+                let orders = await m3.allPurchaseOrders(company: DemoData.m3Company)
+                output("\nM3 now holds \(orders.count) purchase orders from Procore contracts (YRE1 = contract id) and \(await m3.allInvoices(company: DemoData.m3Company).count) supplier invoice batches.")
+                output("Metrics (as /metrics serves them):")
+                for line in (await listener.metricsText(stats: TransportStats())).split(separator: "\n") where !line.hasPrefix("#") { output("  \(line)") }
+                group.cancelAll()
+                return (first, second)
+            }
+        }
+    }
+
+    /// The demo's engine, telling each cycle's summary to the demo as it finishes.
+    actor Reporting: SyncRunner {
+        let flow: ProcoreCloudSuiteFlow
+        let summaries: Summaries
+        nonisolated var scope: String { flow.scope }
+        init(flow: ProcoreCloudSuiteFlow, summaries: Summaries) {
+            self.flow = flow
+            self.summaries = summaries
+        }
+        func runCycle(runID: String) async throws -> CycleSummary {
+            let summary = try await flow.runCycle(runID: runID)
+            await summaries.add(summary)
+            return summary
+        }
+        func replay(runID: String, sourceIDs: [String], overrideBudget: Bool) async throws -> CycleSummary {
+            try await flow.replay(runID: runID, sourceIDs: sourceIDs, overrideBudget: overrideBudget)
+        }
+        // the demo arms no crash and shows no progress lines; handed on for completeness
+        func armCrash(at point: CrashPoint, skip: Int) {
+            let flow = self.flow
+            Task { await flow.armCrash(at: point, skip: skip) }
+        }
+        func onProgress(_ handler: (@Sendable (FlowProgress) -> Void)?) {
+            let flow = self.flow
+            Task { await flow.onProgress(handler) }
+        }
+    }
+
+    /// Cycle summaries in the order they finish, handed out one by one.
+    actor Summaries {
+        var ready: [CycleSummary] = []
+        var waiter: CheckedContinuation<CycleSummary, Never>?
+        func add(_ summary: CycleSummary) {
+            if let waiter {
+                self.waiter = nil
+                waiter.resume(returning: summary)
+            } else {
+                ready.append(summary)
+            }
+        }
+        func next() async throws -> CycleSummary {
+            if !ready.isEmpty { return ready.removeFirst() }
+            return await withCheckedContinuation { waiter = $0 }
+        }
+    }
+}
