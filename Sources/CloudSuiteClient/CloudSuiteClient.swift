@@ -73,10 +73,15 @@ public struct CloudSuiteConnection: Sendable {
     public var ionapi: IonAPIFile
     /// The M3 company (`CONO`) to run in; `nil` = the service user's default company.
     public var company: Int?
+    /// The gateway's quota for this client, in calls per minute (Infor's policies are per tenant;
+    /// the seed plans 100–500). When set, calls are spaced evenly so a burst never meets a 429;
+    /// `nil` sends at once and backs off only when told.
+    public var callsPerMinute: Int?
 
-    public init(ionapi: IonAPIFile, company: Int? = nil) {
+    public init(ionapi: IonAPIFile, company: Int? = nil, callsPerMinute: Int? = nil) {
         self.ionapi = ionapi
         self.company = company
+        self.callsPerMinute = callsPerMinute
     }
 }
 
@@ -194,7 +199,23 @@ public actor CloudSuiteClient {
     /// - Throws: `.authFailed` when a fresh token is refused too, `.rateLimited` past the
     ///   retries, `.wrongTenant` for a 403 or an unknown gateway path, `.unexpectedResponse`
     ///   for anything but the results envelope.
+    /// When the next call may go, under ``CloudSuiteConnection/callsPerMinute``.
+    private var nextSlot: Date?
+
+    /// Waits for this call's slot: one every 60/`callsPerMinute` seconds (and a millisecond, so
+    /// that clock rounding never lets a quota's worth plus one into the gateway's minute), on the
+    /// transport's clock.
+    private func pace() async throws {
+        guard let limit = connection.callsPerMinute, limit > 0 else { return }
+        let now = transport.clock.now()
+        let slot = max(now, nextSlot ?? now)
+        nextSlot = slot.addingTimeInterval(60 / Double(limit) + 0.001)
+        let wait = slot.timeIntervalSince(now)
+        if wait > 0 { try await transport.clock.sleep(for: .milliseconds(Int64((wait * 1000).rounded(.up)))) }
+    }
+
     public func execute(_ program: String, _ transaction: String, fields: [(String, String)] = [], maxRecords: Int? = nil) async throws -> MIResult {
+        try await pace()
         var query = fields
         if let company = connection.company { query.append(("cono", String(company))) }
         if let maxRecords { query.append(("maxrecs", String(maxRecords))) }

@@ -40,11 +40,12 @@ struct ProcoreCloudSuiteWorld: ScenarioWorld {
             if let overrides = setup.procore.objectValue, !overrides.isEmpty {
                 await procore.setSettings(try merge(await procore.settings, overrides))
             }
-            if let overrides = setup.cloudsuite.objectValue, !overrides.isEmpty {
-                await m3.setSettings(try merge(await m3.settings, overrides))
-            }
-            let flow = try simulators.makeFlow(settings: flowSettings, timeout: setup.clientTimeout)
-            let main: @Sendable () -> any SyncRunner = { (try? simulators.makeFlow(settings: flowSettings, timeout: setup.clientTimeout)) ?? flow }
+            // `clientCallsPerMinute` paces our client; every other key sets the simulator
+            var overrides = setup.cloudsuite.objectValue ?? [:]
+            let pace = overrides.removeValue(forKey: "clientCallsPerMinute").flatMap { $0.doubleValue.map(Int.init) }
+            if !overrides.isEmpty { await m3.setSettings(try merge(await m3.settings, overrides)) }
+            let flow = try simulators.makeFlow(settings: flowSettings, timeout: setup.clientTimeout, callsPerMinute: pace)
+            let main: @Sendable () -> any SyncRunner = { (try? simulators.makeFlow(settings: flowSettings, timeout: setup.clientTimeout, callsPerMinute: pace)) ?? flow }
             var state = RunState(systems: setup.systems, labels: setup.labels, makers: [Scenario.mainIntegration: main])
             state.inFlight = 2
             let world = ProcoreCloudSuiteWorld(clock: clock, store: store, procore: procore, m3: m3, simulators: simulators, settings: flowSettings)

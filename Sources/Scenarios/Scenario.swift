@@ -275,7 +275,7 @@ public struct Scenario: Sendable {
         }
         if let cloudsuite = keys["cloudsuite"] {
             setup.cloudsuite = try cloudsuite.json()
-            try checkKeys(setup.cloudsuite, allowed: ["callsPerMinute", "tokenLifetimeSeconds", "issueRefreshTokens", "defaultMaxRecords", "rightTrimByDefault"], reader: cloudsuite)
+            try checkKeys(setup.cloudsuite, allowed: ["callsPerMinute", "tokenLifetimeSeconds", "issueRefreshTokens", "defaultMaxRecords", "rightTrimByDefault", "clientCallsPerMinute"], reader: cloudsuite)
         }
         if let sapb1 = keys["sapb1"] {
             setup.sapb1 = try sapb1.json()

@@ -24,6 +24,7 @@ import Yams
 /// | `integrations[].sandbox` | whether these are sandbox systems (`scenario run --against real` refuses others) | `false` |
 /// | `integrations[].webhook` | `serve`'s webhooks: secret* (checked against `header`, default `Authorization: Bearer …`), publicURL and resources (the Procore hook `serve` registers) | none |
 /// | `serve` | host (`127.0.0.1`), port (`8080`), maxBodyBytes (1 MiB) of `serve`'s listener | — |
+/// | `…cloudsuite.callsPerMinute` | the ION gateway quota the CloudSuite client paces its calls to | no pacing (back off on 429) |
 /// | `integrations[].intervalMinutes` | polling interval for `sync --watch` | `10`; `1440` (daily) for `procore-sapb1` |
 /// | `integrations[].syspro` | enetBase, odataRoot, operator, operatorPassword*, companyId, companyPassword*, odataUser, odataPassword* | required |
 /// | `integrations[].procore` | loginBase, apiBase, clientId, clientSecret*, companyId | required |
@@ -83,7 +84,9 @@ public struct ConnectorConfig: Codable, Sendable {
         public var ionapi: String
         /// The M3 company (`CONO`); default: the service user's own.
         public var company: Int?
-        static let keys = ["ionapi", "company"]
+        /// The gateway quota to pace calls to (per minute); default: no pacing, back off on 429.
+        public var callsPerMinute: Int?
+        static let keys = ["ionapi", "company", "callsPerMinute"]
     }
 
     /// How to reach each system, in the same shape wherever it appears: an integration carries
@@ -177,7 +180,7 @@ public struct ConnectorConfig: Codable, Sendable {
             guard let cloudsuite else { return nil }
             let text = try secret(cloudsuite.ionapi, "cloudsuite.ionapi", owner: owner, vault: vault)
             let file = try IonAPIFile(text: text, source: "the .ionapi file of \(owner) (\(cloudsuite.ionapi))")
-            return CloudSuiteConnection(ionapi: file, company: cloudsuite.company)
+            return CloudSuiteConnection(ionapi: file, company: cloudsuite.company, callsPerMinute: cloudsuite.callsPerMinute)
         }
 
         /// Every credential reference parses (the secret itself is resolved only when used).

@@ -23,7 +23,8 @@ public enum ProcoreCloudSuiteEnvironment {
         let store: any SyncStateStore
         let logger: Logger
 
-        public func makeClients(timeout: Duration = .seconds(30)) throws -> (ProcoreClient, CloudSuiteClient) {
+        /// - Parameter callsPerMinute: the CloudSuite client paces itself to this quota (nil: it does not).
+        public func makeClients(timeout: Duration = .seconds(30), callsPerMinute: Int? = nil) throws -> (ProcoreClient, CloudSuiteClient) {
             let procore = ProcoreClient(
                 connection: ProcoreConnection(
                     loginBase: urls["procore"]!, apiBase: urls["procore"]!, clientID: DemoData.clientID, clientSecret: DemoData.clientSecret,
@@ -31,13 +32,13 @@ public enum ProcoreCloudSuiteEnvironment {
                 transport: HTTPTransport(http: http, system: "procore", clock: clock, timeout: timeout, logger: logger))
             let file = try IonAPIFile(text: DemoData.ionapiFile(base: urls["cloudsuite"]!).canonicalJSON(), source: "the demo .ionapi file")
             let m3 = CloudSuiteClient(
-                connection: CloudSuiteConnection(ionapi: file, company: DemoData.m3Company),
+                connection: CloudSuiteConnection(ionapi: file, company: DemoData.m3Company, callsPerMinute: callsPerMinute),
                 transport: HTTPTransport(http: http, system: "cloudsuite", clock: clock, timeout: timeout, logger: logger, seed: 2))
             return (procore, m3)
         }
 
-        public func makeFlow(settings: ProcoreCloudSuiteSettings, timeout: Duration = .seconds(30)) throws -> ProcoreCloudSuiteFlow {
-            let (procore, m3) = try makeClients(timeout: timeout)
+        public func makeFlow(settings: ProcoreCloudSuiteSettings, timeout: Duration = .seconds(30), callsPerMinute: Int? = nil) throws -> ProcoreCloudSuiteFlow {
+            let (procore, m3) = try makeClients(timeout: timeout, callsPerMinute: callsPerMinute)
             return ProcoreCloudSuiteFlow(settings: settings, procore: procore, m3: m3, store: store, clock: clock, logger: logger)
         }
     }
