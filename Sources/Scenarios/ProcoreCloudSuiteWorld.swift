@@ -53,17 +53,12 @@ struct ProcoreCloudSuiteWorld: ScenarioWorld {
         }
     }
 
-    func resolve(_ source: String) async -> String {
-        guard let colon = source.firstIndex(of: ":") else { return source }
-        let kind = String(source[..<colon]), number = String(source[source.index(after: colon)...])
-        return await procore.financialRecords().first { $0.kind == kind && $0.number == number }.map { String($0.id) } ?? source
-    }
+    func resolve(_ source: String) async -> String { await procore.scenarioID(source) }
 
     func perform(_ step: Scenario.Step, state: inout RunState) async throws -> StepResult {
         switch step.action {
         case .procoreSettings(let overrides):
-            await procore.setSettings(try merge(await procore.settings, overrides.objectValue ?? [:]))
-            return StepResult(step: step, passed: true, detail: "Procore simulator settings changed")
+            return try await procore.changeSettings(overrides, step: step)
         case .procoreVendor(let name):
             let id = await procore.addVendor(companyID: DemoData.companyID, name: name, originID: nil)
             return StepResult(step: step, passed: true, detail: "vendor \(id) (\(name)) added to Procore's company directory")

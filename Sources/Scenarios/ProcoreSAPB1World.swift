@@ -61,19 +61,14 @@ struct ProcoreSAPB1World: ScenarioWorld {
     }
 
     /// `kind:number` → Procore's id; anything else as it is.
-    func resolve(_ source: String) async -> String {
-        guard let colon = source.firstIndex(of: ":") else { return source }
-        let kind = String(source[..<colon]), number = String(source[source.index(after: colon)...])
-        return await procore.financialRecords().first { $0.kind == kind && $0.number == number }.map { String($0.id) } ?? source
-    }
+    func resolve(_ source: String) async -> String { await procore.scenarioID(source) }
 
     // MARK: steps
 
     func perform(_ step: Scenario.Step, state: inout RunState) async throws -> StepResult {
         switch step.action {
         case .procoreSettings(let overrides):
-            await procore.setSettings(try merge(await procore.settings, overrides.objectValue ?? [:]))
-            return StepResult(step: step, passed: true, detail: "Procore simulator settings changed")
+            return try await procore.changeSettings(overrides, step: step)
         case .procoreChangeOrder(let number, let coNumber, let status, let lines):
             guard let commitment = await procore.financialRecords().first(where: { $0.kind == "commitment" && $0.number == number }) else {
                 return StepResult(step: step, passed: false, detail: "Procore has no commitment \(number)")

@@ -39,6 +39,21 @@ extension Scenario {
     }
 }
 
+extension ProcoreBackend {
+    /// `kind:number` (`commitment:PC-1000`, `invoice:SUB-1001-1`) → Procore's id; anything else as it is.
+    func scenarioID(_ source: String) async -> String {
+        guard let colon = source.firstIndex(of: ":") else { return source }
+        let kind = String(source[..<colon]), number = String(source[source.index(after: colon)...])
+        return financialRecords().first { $0.kind == kind && $0.number == number }.map { String($0.id) } ?? source
+    }
+
+    /// The `procoreSettings` step.
+    func changeSettings(_ overrides: JSONValue, step: Scenario.Step) throws -> StepResult {
+        setSettings(try merge(settings, overrides.objectValue ?? [:]))
+        return StepResult(step: step, passed: true, detail: "Procore simulator settings changed")
+    }
+}
+
 extension ScenarioWorld {
     func resolve(_ source: String) async -> String { source }
 
@@ -139,8 +154,7 @@ struct ProcoreWorld: ScenarioWorld {
             await env.syspro.insert("PorMasterDetail", rows: data.latePurchaseOrder.lines)
             return StepResult(step: step, passed: true, detail: "PO DEMO-LATE entered in SYSPRO")
         case .procoreSettings(let overrides):
-            await env.procore.setSettings(try merge(await env.procore.settings, overrides.objectValue ?? [:]))
-            return StepResult(step: step, passed: true, detail: "Procore simulator settings changed")
+            return try await env.procore.changeSettings(overrides, step: step)
         case .procoreCommitment(let origin, let status):
             let found = await env.procore.setCommitmentStatus(originID: origin, status: status)
             return StepResult(step: step, passed: found, detail: found ? "commitment \(origin) set to \(status) in Procore" : "no commitment with origin_id \(origin)")
