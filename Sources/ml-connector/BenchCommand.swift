@@ -38,6 +38,9 @@ struct Bench: AsyncParsableCommand {
         case ProcoreSAPB1.name:
             try await ConnectorApp.Bench.runProcoreSAPB1(commitments: pos, databasePath: database, logger: logger) { print($0) }
             return
+        case ProcoreCloudSuite.name:
+            try await ConnectorApp.Bench.runProcoreCloudSuite(contracts: pos, databasePath: database, logger: logger) { print($0) }
+            return
         default: break
         }
         let figures = try await ConnectorApp.Bench.run(purchaseOrders: pos, rawRequests: rawRequests, databasePath: database, logger: logger) { print($0) }

@@ -176,3 +176,63 @@ extension Demo {
         }
     }
 }
+
+extension Bench {
+    /// `bench procore-cloudsuite --records N`: N approved Procore contracts (with the demo set's
+    /// invoices), one webhook event each handed to `serve`'s listener (kept in the store), then the
+    /// cycle those events wake — run here directly — paced to the gateway quota (300 a minute, the
+    /// client at 270), which marks them processed.
+    /// Prints the listener's events/s, the records/s into M3 (wall clock), the M3 calls, the share
+    /// of the quota they used over the simulated minutes the pacing took, the 429s and peak memory.
+    public static func runProcoreCloudSuite(contracts: Int, databasePath: String, logger: Logger, output: @Sendable (String) -> Void) async throws {
+        try? FileManager.default.removeItem(atPath: databasePath)
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
+        let store = try SQLiteSyncStore.open(path: databasePath)
+        let clock = ManualClock(start: Date(timeIntervalSince1970: 1_796_000_000))
+        var data = DemoData.procoreSAPB1(commitments: contracts, today: clock.now())
+        if case .object(var seed) = data.procore {
+            seed["settings"] = ["hourlyLimit": 100_000_000, "spikeLimit": nil]
+            data.procore = .object(seed)
+        }
+        if case .object(var seed) = data.cloudsuite {
+            seed["settings"] = ["tenant": .string(DemoData.ionTenant), "callsPerMinute": 300]
+            data.cloudsuite = .object(seed)
+        }
+        let settings = { var s = ProcoreCloudSuiteEnvironment.demoSettings; s.pageSize = 100; return s }()
+        let quota = 300, pace = 270
+        output("Procore: \(contracts) approved contracts with invoices; one webhook event per contract into serve; M3 quota \(quota)/min, client paced at \(pace)/min…")
+        try await ProcoreCloudSuiteEnvironment.run(data: data, clock: clock, store: store, settings: settings, logger: logger) { _, procore, m3, simulators in
+            let flow = try simulators.makeFlow(settings: settings, callsPerMinute: pace)
+            let integration = ServedIntegration(name: "bench", runner: flow, interval: .seconds(3600), webhookSecret: "bench-secret")
+            let listener = ServeListener(integrations: [integration], store: store, metrics: ServeMetrics(), clock: clock)
+            let ids = await procore.financialRecords().filter { $0.kind == "commitment" }.map { ($0.id, $0.projectID) }
+            // the events, as Procore would post them, through the listener's own handler (the HTTP
+            // layer's load is measured by Tests/Load/serve-load)
+            let received = ContinuousClock.now
+            for (id, project) in ids {
+                let event = #"{"id":\#(id),"ulid":"bench-\#(id)","event_type":"update","resource_name":"Purchase Order Contracts","resource_id":\#(id),"company_id":8,"project_id":\#(project)}"#
+                _ = await listener.receive(integration: "bench", headers: ["Authorization": "Bearer bench-secret"], body: Data(event.utf8))
+            }
+            let receiveSeconds = (ContinuousClock.now - received).timeInterval
+            output(String(format: "Listener: %d events kept in %.2f s = %.0f events/s", ids.count, receiveSeconds, Double(ids.count) / max(receiveSeconds, 0.001)))
+            let simulatedStart = clock.now()
+            let m3Before = simulators.cloudsuite.journal.all.count
+            let started = ContinuousClock.now
+            let began = clock.now()
+            let summary = try await flow.runCycle()
+            await listener.cycleFinished("bench", began: began, summary: summary, labels: ProcoreCloudSuite.entityLabels)
+            let seconds = max((ContinuousClock.now - started).timeInterval, 0.001)
+            let written = ProcoreCloudSuite.entityLabels.reduce(0) { $0 + summary[$1].created }
+            let calls = simulators.cloudsuite.journal.all.count - m3Before
+            let throttled = simulators.cloudsuite.journal.all.filter { $0.status == 429 }.count
+            let minutes = max(clock.now().timeIntervalSince(simulatedStart) / 60, 1.0 / 60)
+            let pending = try await store.pendingEvents(integration: "bench").count
+            output(summary.report)
+            output(String(format: "Into M3: %d records in %.2f s wall = %.0f records/s; %d events still pending", written, seconds, Double(written) / seconds, pending))
+            output(String(format: "M3 calls: %d (%.2f per record written) over %.1f simulated minutes = %.0f%% of the %d/min quota; %d answered 429",
+                          calls, Double(calls) / Double(max(written, 1)), minutes, 100 * Double(calls) / (Double(quota) * minutes), quota, throttled))
+            output(String(format: "%d M3 POs, %d invoice batches; peak resident memory (engine and both simulators): %.1f MiB",
+                          await m3.allPurchaseOrders(company: DemoData.m3Company).count, await m3.allInvoices(company: DemoData.m3Company).count, peakRSS(pid: nil)))
+        }
+    }
+}
