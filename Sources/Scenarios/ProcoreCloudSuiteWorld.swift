@@ -46,10 +46,8 @@ struct ProcoreCloudSuiteWorld: ScenarioWorld {
             if !overrides.isEmpty { await m3.setSettings(try merge(await m3.settings, overrides)) }
             let flow = try simulators.makeFlow(settings: flowSettings, timeout: setup.clientTimeout, callsPerMinute: pace)
             let main: @Sendable () -> any SyncRunner = { (try? simulators.makeFlow(settings: flowSettings, timeout: setup.clientTimeout, callsPerMinute: pace)) ?? flow }
-            var state = RunState(systems: setup.systems, labels: setup.labels, makers: [Scenario.mainIntegration: main])
-            state.inFlight = 2
             let world = ProcoreCloudSuiteWorld(clock: clock, store: store, procore: procore, m3: m3, simulators: simulators, settings: flowSettings)
-            return await runner.steps(of: scenario, world: world, state: &state)
+            return await runner.steps(of: scenario, world: world, main: main, inFlight: 2)
         }
     }
 

@@ -53,10 +53,8 @@ struct ProcoreSAPB1World: ScenarioWorld {
                 await sap.setSettings(try merge(await sap.settings, overrides))
             }
             let main: @Sendable () -> any SyncRunner = { simulators.makeFlow(settings: flowSettings, timeout: setup.clientTimeout) }
-            var state = RunState(systems: setup.systems, labels: setup.labels, makers: [Scenario.mainIntegration: main])
-            state.inFlight = 2
             let world = ProcoreSAPB1World(clock: clock, store: store, procore: procore, sap: sap, simulators: simulators, settings: flowSettings)
-            return await runner.steps(of: scenario, world: world, state: &state)
+            return await runner.steps(of: scenario, world: world, main: main, inFlight: 2)
         }
     }
 

@@ -42,10 +42,8 @@ struct ProcurifyWorld: ScenarioWorld {
                 await syspro.setSettings(try merge(await syspro.settings, overrides))
             }
             let main: @Sendable () -> any SyncRunner = { simulators.makeFlow(settings: flowSettings, timeout: setup.clientTimeout) }
-            var state = RunState(systems: setup.systems, labels: setup.labels, makers: [Scenario.mainIntegration: main])
-            state.inFlight = 4  // POs and bills go four at a time
             let world = ProcurifyWorld(clock: clock, store: store, sysproBackend: syspro, procurify: procurify, simulators: simulators, settings: flowSettings)
-            return await runner.steps(of: scenario, world: world, state: &state)
+            return await runner.steps(of: scenario, world: world, main: main, inFlight: 4)  // POs and bills go four at a time
         }
     }
 

@@ -53,6 +53,14 @@ public struct ScenarioRunner: Sendable {
         return ScenarioResult(scenario: scenario, steps: steps, seconds: (ContinuousClock.now - started).timeInterval)
     }
 
+    /// Runs a one-integration world: the main engine made by `main` (again after a crash),
+    /// `inFlight` requests of it in flight at once.
+    func steps(of scenario: Scenario, world: some ScenarioWorld, main: @escaping @Sendable () -> any SyncRunner, inFlight: Int) async -> [StepResult] {
+        var state = RunState(systems: scenario.setup.systems, labels: scenario.setup.labels, makers: [Scenario.mainIntegration: main])
+        state.inFlight = inFlight
+        return await steps(of: scenario, world: world, state: &state)
+    }
+
     /// Runs the steps in order until one fails.
     func steps(of scenario: Scenario, world: some ScenarioWorld, state: inout RunState) async -> [StepResult] {
         var results: [StepResult] = []

@@ -9,6 +9,13 @@ public struct SQLiteSyncStore: SyncStateStore {
 
     /// Opens (and migrates) the database file at `path`, creating it if needed.
     /// - Throws: when the file cannot be opened or a migration fails.
+    /// A new, empty state file at `path` (the old one and its WAL files removed first): what the
+    /// demos and benches start from.
+    public static func openFresh(path: String) throws -> SQLiteSyncStore {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        return try open(path: path)
+    }
+
     public static func open(path: String) throws -> SQLiteSyncStore {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

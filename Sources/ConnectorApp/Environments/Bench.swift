@@ -55,8 +55,7 @@ public enum Bench {
         else { throw SyncError(.unexpectedResponse, "the simulator child process did not announce its endpoints") }
         let endpoints = (syspro: sysproURL, procore: procoreURL)
 
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
-        let store = try SQLiteSyncStore.open(path: databasePath)
+        let store = try SQLiteSyncStore.openFresh(path: databasePath)
         let clock = SystemClock()
         var settings = SysproProcoreSettings(costCodes: DemoData.generate(purchaseOrders: 0, today: clock.now()).mappings)
         settings.pageSize = 500

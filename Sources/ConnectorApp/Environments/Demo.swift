@@ -17,9 +17,7 @@ public enum Demo {
     }
 
     public static func run(databasePath: String, purchaseOrders: Int = 60, logger: Logger, output: @Sendable (String) -> Void) async throws -> Result {
-        try? FileManager.default.removeItem(atPath: databasePath)
-        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
-        let store = try SQLiteSyncStore.open(path: databasePath)
+        let store = try SQLiteSyncStore.openFresh(path: databasePath)
         let clock = ManualClock(start: Date(timeIntervalSince1970: 1_796_000_000))  // 2026-11-30
         let data = DemoData.generate(purchaseOrders: purchaseOrders, today: clock.now())
         let settings = {

@@ -74,9 +74,7 @@ extension Demo {
     /// M3; then a contract approved in Procore, whose webhook reaches the running service and
     /// wakes the integration at once (no waiting for the hourly poll).
     public static func runProcoreCloudSuite(databasePath: String, logger: Logger, output: @Sendable (String) -> Void) async throws -> (CycleSummary, CycleSummary) {
-        try? FileManager.default.removeItem(atPath: databasePath)
-        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
-        let store = try SQLiteSyncStore.open(path: databasePath)
+        let store = try SQLiteSyncStore.openFresh(path: databasePath)
         let clock = ManualClock(start: Date(timeIntervalSince1970: 1_796_000_000))  // 2026-11-30
         let data = DemoData.procoreSAPB1(commitments: 6, today: clock.now())
         let secret = "demo-webhook-" + UUID().uuidString.prefix(8).lowercased()
@@ -185,9 +183,7 @@ extension Bench {
     /// Prints the listener's events/s, the records/s into M3 (wall clock), the M3 calls, the share
     /// of the quota they used over the simulated minutes the pacing took, the 429s and peak memory.
     public static func runProcoreCloudSuite(contracts: Int, databasePath: String, logger: Logger, output: @Sendable (String) -> Void) async throws {
-        try? FileManager.default.removeItem(atPath: databasePath)
-        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
-        let store = try SQLiteSyncStore.open(path: databasePath)
+        let store = try SQLiteSyncStore.openFresh(path: databasePath)
         let clock = ManualClock(start: Date(timeIntervalSince1970: 1_796_000_000))
         var data = DemoData.procoreSAPB1(commitments: contracts, today: clock.now())
         if case .object(var seed) = data.procore {

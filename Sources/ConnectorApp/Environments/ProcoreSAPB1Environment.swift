@@ -65,9 +65,7 @@ extension Demo {
     /// commitments, change orders, direct costs and subcontractor invoices into SAP B1; then a
     /// change order approved on a posted commitment, which the next day's cycle posts on its own.
     public static func runProcoreSAPB1(databasePath: String, logger: Logger, output: @Sendable (String) -> Void) async throws -> (CycleSummary, CycleSummary) {
-        try? FileManager.default.removeItem(atPath: databasePath)
-        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
-        let store = try SQLiteSyncStore.open(path: databasePath)
+        let store = try SQLiteSyncStore.openFresh(path: databasePath)
         let clock = ManualClock(start: Date(timeIntervalSince1970: 1_796_000_000))  // 2026-11-30
         let data = DemoData.procoreSAPB1(commitments: 6, today: clock.now())
         return try await ProcoreSAPB1Environment.run(data: data, clock: clock, store: store, settings: DemoData.procoreSAPB1Settings, logger: logger) { flow, procore, sap, simulators in
@@ -102,9 +100,7 @@ extension Bench {
     /// this process on loopback. Procore's rate limits are lifted here: the figure is the engine's
     /// cost per record, and the hourly budget is counted in requests per record.
     public static func runProcoreSAPB1(commitments: Int, databasePath: String, logger: Logger, output: @Sendable (String) -> Void) async throws {
-        try? FileManager.default.removeItem(atPath: databasePath)
-        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
-        let store = try SQLiteSyncStore.open(path: databasePath)
+        let store = try SQLiteSyncStore.openFresh(path: databasePath)
         let clock = ManualClock(start: Date(timeIntervalSince1970: 1_796_000_000))
         var data = DemoData.procoreSAPB1(commitments: commitments, today: clock.now())
         if case .object(var seed) = data.procore {

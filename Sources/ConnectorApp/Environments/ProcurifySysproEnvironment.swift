@@ -78,9 +78,7 @@ extension Demo {
     /// purchased and a new vendor, which the second cycle carries over as a PORTOI change, a new
     /// PO and a new supplier.
     public static func runProcurifySyspro(databasePath: String, logger: Logger, output: @Sendable (String) -> Void) async throws -> (CycleSummary, CycleSummary) {
-        try? FileManager.default.removeItem(atPath: databasePath)
-        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
-        let store = try SQLiteSyncStore.open(path: databasePath)
+        let store = try SQLiteSyncStore.openFresh(path: databasePath)
         let clock = ManualClock(start: Date(timeIntervalSince1970: 1_796_000_000))  // 2026-11-30
         let data = DemoData.generate(purchaseOrders: 2, today: clock.now())
         let settings = ProcurifySysproSettings(ledgerCodes: ProcurifySysproEnvironment.demoLedger)
@@ -121,9 +119,7 @@ extension Bench {
     /// loopback HTTP (so the peak memory includes theirs). Prints records/s and the requests each
     /// record written cost on each side, from the simulators' journals.
     public static func runProcurifySyspro(purchaseOrders: Int, databasePath: String, logger: Logger, output: @Sendable (String) -> Void) async throws {
-        try? FileManager.default.removeItem(atPath: databasePath)
-        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
-        let store = try SQLiteSyncStore.open(path: databasePath)
+        let store = try SQLiteSyncStore.openFresh(path: databasePath)
         let clock = ManualClock(start: Date(timeIntervalSince1970: 1_796_000_000))
         var data = DemoData.procurify(purchaseOrders: purchaseOrders, today: clock.now())
         if case .object(var seed) = data.procurify {
