@@ -31,10 +31,10 @@ extension CloudSuiteBackend {
         "MMS200MI/GetItmBasic": ["ITNO"], "MMS005MI/GetWarehouse": ["WHLO"],
         "CRS620MI/UpdSupplier": ["SUNO"],
         "PPS370MI/StartEntry": ["BAOR"], "PPS370MI/AddHead": ["MSGN", "FACI", "WHLO", "SUNO", "DWDT"], "PPS370MI/AddLine": ["MSGN", "ITNO", "ORQA"],
-        "PPS370MI/FinishEntry": ["MSGN"], "PPS370MI/DeleteEntry": ["MSGN"],
+        "PPS370MI/FinishEntry": ["MSGN"], "PPS370MI/AddAccString": ["MSGN"], "PPS370MI/DeleteEntry": ["MSGN"],
         "PPS200MI/GetHead": ["PUNO"], "PPS200MI/SearchHead": ["SQRY"], "PPS200MI/LstLine": ["PUNO"], "PPS200MI/AddLine": ["PUNO", "ITNO", "ORQA"],
         "APS450MI/AddHead": ["SUNO", "IVDT"], "APS450MI/AddLine": ["INBN", "RDTP"], "APS450MI/GetHead": ["INBN"], "APS450MI/LstLines": ["INBN"],
-        "APS450MI/LstInvBySupInv": ["SPYN", "SUNO", "SINO"],
+        "APS450MI/LstInvBySupInv": ["SPYN", "SUNO", "SINO"], "EXPORTMI/Select": ["QERY"],
     ]
 
     /// Field lengths (M3's A/N sizes) checked on input.
@@ -43,7 +43,7 @@ extension CloudSuiteBackend {
         "BAOR": 3, "MSGN": 15, "FACI": 3, "WHLO": 3, "PUNO": 10, "ITNO": 15, "YRE1": 10, "OURR": 10, "PROJ": 7, "ELNO": 8,
         "SINO": 24, "SPYN": 10, "INBN": 10, "RDTP": 1, "STAT": 2, "ECAR": 2, "DTFM": 3, "MEPF": 10, "SUCL": 3, "QUCL": 3, "ORTY": 3,
         "TEDL": 3, "MODL": 3, "TEAF": 3, "TEPA": 3, "ATPR": 10, "ACRF": 8, "ITDS": 30, "FACN": 30, "WHNM": 36, "IBTP": 2, "SUPA": 2,
-        "PUUN": 3, "PPUN": 3, "VTCD": 2, "CORG": 11,
+        "PUUN": 3, "PPUN": 3, "VTCD": 2, "CORG": 11, "AIT1": 8, "AIT2": 8, "AIT3": 8, "AIT4": 8, "AIT5": 8, "AIT6": 8, "AIT7": 8,
     ]
 
     /// Numeric fields (M3 `N`): decimal text with `.`, an optional leading minus; never padded.
@@ -122,11 +122,12 @@ extension CloudSuiteBackend {
 
     static let transactions: [String: Set<String>] = [
         "CRS620MI": ["GetBasicData", "LstByNumber", "LstSuppliers", "AddSupplier", "UpdSupplier"],
-        "PPS370MI": ["StartEntry", "AddHead", "AddLine", "FinishEntry", "DeleteEntry"],
+        "PPS370MI": ["StartEntry", "AddHead", "AddLine", "AddAccString", "FinishEntry", "DeleteEntry"],
         "PPS200MI": ["GetHead", "LstLine", "AddLine", "SearchHead"],
         "APS450MI": ["AddHead", "AddLine", "GetHead", "LstLines", "LstInvBySupInv"],
         "MMS200MI": ["GetItmBasic"],
         "MMS005MI": ["GetWarehouse"],
+        "EXPORTMI": ["Select"],
     ]
 
     /// Runs one transaction in `company` (already authorised).
@@ -159,6 +160,7 @@ extension CloudSuiteBackend {
         case "CRS620MI": return suppliersMI(transaction, fields, company)
         case "PPS370MI": return batchEntryMI(transaction, fields, company)
         case "PPS200MI": return purchaseOrderMI(transaction, fields, company)
+        case "EXPORTMI": return exportMI(transaction, fields, company)
         default: return invoiceMI(transaction, fields, company)
         }
     }
@@ -235,6 +237,25 @@ extension CloudSuiteBackend {
             entry.lines.append(line)
             entries[message] = entry
             return .records([["PUNO": line["PUNO"]!, "PNLI": line["PNLI"]!]])
+        case "AddAccString":
+            // the accounting string of a staged line: each dimension (AIT1 = account, then the
+            // tenant's own order — cost centre, project…) must be an accounting identity of the
+            // company when the company keeps a chart for that dimension (FCHACC, M3 program CRS630)
+            guard entry.head != nil else { return .nok("WPU0803", "PUNO", "Purchase order number does not exist in entry \(message)") }
+            let lineText = fields["PNLI"] ?? ""
+            guard let number = Int(lineText), entry.lines.indices.contains(number - 1) else {
+                return .nok("WPN0103", "PNLI", "Purchase order line \(lineText) does not exist in entry \(message)")
+            }
+            for dimension in 1...7 {
+                let name = "AIT\(dimension)"
+                guard let value = fields[name], !value.isEmpty else { continue }
+                if let chart = accountingIdentities[company]?[dimension], !chart.contains(value) {
+                    return .nok("WAI\(dimension)103", name, "Accounting identity \(value) does not exist for dimension \(dimension)")
+                }
+                entry.lines[number - 1][name] = value
+            }
+            entries[message] = entry
+            return .records([])
         case "FinishEntry":
             guard let head = entry.head, let number = head["PUNO"] else { return .nok("WPU0803", "PUNO", "The entry \(message) has no purchase order head") }
             purchaseOrders[company, default: [:]][number] = (head, entry.lines)

@@ -51,6 +51,9 @@ public actor CloudSuiteBackend {
     var purchaseOrders: [Int: [String: (head: [String: String], lines: [[String: String]])]] = [:]
     /// `CONO` → `INBN` → the supplier invoice batch's head and lines.
     var invoices: [Int: [String: (head: [String: String], lines: [[String: String]])]] = [:]
+    /// `CONO` → supplier ledger rows (`FPLEDG`, `EP`-prefixed columns): payments registered by
+    /// ``recordPayment(company:division:supplier:invoice:amount:currency:paidOn:)``.
+    var ledger: [Int: [[String: String]]] = [:]
     /// `CONO` → the supplier template: the defaults a new supplier takes for every field
     /// `AddSupplier` leaves out (a real tenant's template supplier / settings; without one, every
     /// field M3 flags mandatory must be sent).
@@ -59,6 +62,9 @@ public actor CloudSuiteBackend {
     var facilities: [Int: [[String: String]]] = [:]
     var warehouses: [Int: [[String: String]]] = [:]
     var items: [Int: [[String: String]]] = [:]
+    /// `CONO` → accounting dimension (1…7) → its accounting identities (the chart: accounts for
+    /// dimension 1, cost centres and the rest after it). A dimension without a chart takes any value.
+    var accountingIdentities: [Int: [Int: Set<String>]] = [:]
     /// Numbers handed out (message, PO, invoice batch), one counter as M3's number series.
     var nextNumber = 0
     let tokens = TokenIssuer(prefix: "eyJhbGciOiJSUzI1NiIsImtpZCI6InNpbSJ9.")
@@ -86,17 +92,25 @@ public actor CloudSuiteBackend {
         entries = [:]
         purchaseOrders = [:]
         invoices = [:]
+        ledger = [:]
         supplierTemplates = [:]
         facilities = [:]
         warehouses = [:]
         items = [:]
+        accountingIdentities = [:]
         nextNumber = 0
         settings = Settings()
         tokens.expireAll()
         limiter.reset()
     }
 
+    /// Adds an accounting identity (scenarios: an account created in M3 after a line was refused).
+    public func addAccountingIdentity(company: Int, dimension: Int, _ value: String) {
+        accountingIdentities[company, default: [:]][dimension, default: []].insert(value)
+    }
+
     /// `{"apps":[…], "suppliers":{"100":[{"SUNO":…,"SUNM":…}]}, "supplierTemplates":{"100":{…}},
+    /// "accountingIdentities":{"100":{"1":["4010"],"2":["CC10"]}},
     /// "facilities":{"100":[{"FACI":…}]}, "warehouses":{…}, "items":{…}, "settings":{…}}`.
     public func seed(_ data: JSONValue) throws {
         if let raw = data["apps"] {
@@ -118,6 +132,12 @@ public actor CloudSuiteBackend {
         try perCompany("warehouses") { cono, rows in warehouses[cono, default: []] += (rows.arrayValue ?? []).map(record) }
         try perCompany("items") { cono, rows in items[cono, default: []] += (rows.arrayValue ?? []).map(record) }
         try perCompany("supplierTemplates") { cono, fields in supplierTemplates[cono] = record(fields) }
+        try perCompany("accountingIdentities") { cono, dimensions in
+            for (dimension, values) in dimensions.objectValue ?? [:] {
+                guard let number = Int(dimension), (1...7).contains(number) else { continue }
+                accountingIdentities[cono, default: [:]][number, default: []].formUnion((values.arrayValue ?? []).compactMap(\.stringValue))
+            }
+        }
         if let raw = data["settings"] { settings = try raw.applied(to: settings) }
     }
 

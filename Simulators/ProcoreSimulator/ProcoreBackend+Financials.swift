@@ -72,7 +72,18 @@ extension ProcoreBackend {
             "currency_configuration": ["currency_iso_code": "USD"],
             "created_at": ProcoreTime.string(c.createdAt), "updated_at": ProcoreTime.string(c.updatedAt), "deleted_at": nil,
         ]
-        if full { object["line_items"] = .array(c.lines.map { json($0, holder: c) }) }
+        let issued = payments(ofContract: c.id)
+        object["total_payments"] = .string(issued.reduce(Money.zero) { $0 + $1.amount }.decimalString)
+        if full {
+            object["line_items"] = .array(c.lines.map { json($0, holder: c) })
+            object["payments_issued"] = .array(issued.map { p in
+                [
+                    "id": JSONValue(id: p.id), "amount": .string(p.amount.decimalString), "date": .string(p.date),
+                    "invoice_number": JSONValue(p.invoiceNumber), "check_number": JSONValue(p.checkNumber),
+                    "payment_number": .number(Double(p.paymentNumber)), "origin_id": JSONValue(p.originID),
+                ]
+            })
+        }
         return .object(object)
     }
 

@@ -41,6 +41,7 @@ extension ProcoreBackend {
         ("Company Vendors", false, ["create", "update"]),
         ("Change Order Packages", true, ["create", "update", "delete"]),
         ("Direct Costs", true, ["create", "update", "delete"]),
+        ("Contract Payments", true, ["create", "update", "delete"]),
     ]
 
     func emit(_ resource: String, _ event: String, id: Int64, company: Int64, project: Int64?) {

@@ -49,6 +49,7 @@ public actor ProcoreBackend {
     var changeOrders: [Int64: ProcoreChangeOrder] = [:]
     var billingPeriods: [Int64: ProcoreBillingPeriod] = [:]
     var directCosts: [Int64: ProcoreDirectCost] = [:]
+    var contractPayments: [Int64: ProcoreContractPayment] = [:]
     /// Indexes that keep look-ups O(1) at benchmark volumes: `kind|company|origin_id` → id,
     /// `project|number` of commitments, and the requisitions of each commitment.
     var originIndex: [String: Int64] = [:]
@@ -79,7 +80,7 @@ public actor ProcoreBackend {
     public func reset() {
         companies = [:]; apps = [:]; tokens = [:]; refreshTokens = [:]; authorizationCodes = [:]; projects = [:]; vendors = [:]; costCodes = [:]
         lineItemTypes = [:]; budgetLines = [:]; commitments = [:]; requisitions = [:]; billingPeriods = [:]; directCosts = [:]; rateWindows = [:]
-        originIndex = [:]; commitmentNumbers = []; requisitionsByCommitment = [:]; changeOrders = [:]
+        originIndex = [:]; commitmentNumbers = []; requisitionsByCommitment = [:]; changeOrders = [:]; contractPayments = [:]
         hooks = [:]; triggers = [:]; changes = []
         missingCompanyHeaderCalls = 0; tokensIssued = 0; settings = Settings()
     }

@@ -281,6 +281,30 @@ struct ProcoreRoutes {
                 let r = try await backend.requisition(params["id"] ?? "", project: project)
                 return .list(await r.items.asyncMap { await backend.json($0) })
             }),
+            SimRoute("GET", "/rest/v1.0/contract_payments", api { request, _, company, app in
+                let project = try await backend.project(request.queryValue("project_id"), company: company, app: app)
+                return .list(try await backend.listContractPayments(project: project, contractText: request.queryValue("contract_id")))
+            }),
+            SimRoute("POST", "/rest/v1.0/contract_payments", api { request, _, company, app in
+                let project = try await backend.project(Self.scope(request, "project_id"), company: company, app: app)
+                let body = try Self.body(request, key: "contract_payment")
+                return .object(201, try await backend.createContractPayment(project: project, contractText: Self.scope(request, "contract_id"), body: body))
+            }),
+            SimRoute("GET", "/rest/v1.0/contract_payments/{id}", api { request, params, company, app in
+                let project = try await backend.project(request.queryValue("project_id"), company: company, app: app)
+                return .object(200, await backend.json(try await backend.contractPayment(params["id"] ?? "", project: project)))
+            }),
+            SimRoute("PATCH", "/rest/v1.0/contract_payments/{id}", api { request, params, company, app in
+                let project = try await backend.project(Self.scope(request, "project_id"), company: company, app: app)
+                let p = try await backend.contractPayment(params["id"] ?? "", project: project)
+                return .object(200, try await backend.changeContractPayment(p.id, body: try Self.body(request, key: "contract_payment")) ?? .null)
+            }),
+            SimRoute("DELETE", "/rest/v1.0/contract_payments/{id}", api { request, params, company, app in
+                let project = try await backend.project(request.queryValue("project_id"), company: company, app: app)
+                let p = try await backend.contractPayment(params["id"] ?? "", project: project)
+                _ = try await backend.changeContractPayment(p.id, body: nil)
+                return .object(204, nil)
+            }),
             SimRoute("POST", "/rest/v1.0/webhooks/hooks", api { request, _, company, app in
                 let (companyID, projectID) = try await hookScope(request, company: company, app: app)
                 return .object(201, try await backend.createHook(company: companyID, project: projectID, body: try Self.body(request, key: "hook")))

@@ -108,10 +108,13 @@ public struct Planned<Plan: Sendable>: Sendable {
     /// refusal); `pending` when an earlier attempt may or may not have landed (look up first);
     /// `done` for an amendment of a record that exists (its ``CrossReference/destinationID``).
     public internal(set) var previous: CrossReference?
+    /// Kept with the cross-reference for other entities of the flow (``RunContext/crossReference(entity:key:)``).
+    public var links: [String: String]?
 
-    public init(key: String, plan: Plan) {
+    public init(key: String, plan: Plan, links: [String: String]? = nil) {
         self.key = key
         self.plan = plan
+        self.links = links
     }
 }
 
@@ -138,6 +141,13 @@ public struct RunContext: Sendable {
             return nil
         }
         return xref.destinationID
+    }
+
+    /// The written record of `entity` whose idempotency key is `key` (``Planned/key``), with the
+    /// links its plan kept; `nil` while there is none. A `pending` one (a write that may or may
+    /// not have landed) is returned too: the caller decides whether to wait for it.
+    public func crossReference(entity: String, key: String) async throws -> CrossReference? {
+        try await store.crossReference(flow: scope, entity: entity, idempotencyKey: key)
     }
 }
 

@@ -426,7 +426,7 @@ public actor FlowRuntime<Definition: FlowDefinition> {
             let run = context
             var planned = try await planAlone { try await definition.plan(entity, record, run: run) }
             planned.previous = prior.crossReference
-            let xref = try await intent(entity, record.id, version: version, key: planned.key, over: prior.crossReference)
+            let xref = try await intent(entity, record.id, version: version, key: planned.key, links: planned.links, over: prior.crossReference)
             let written = try await definition.write(entity, planned, run: run)
             try await commit(entity, xref, written, payload: canonical, prior: prior, started: started)
         } catch let crash as SimulatedCrash {
@@ -467,15 +467,16 @@ public actor FlowRuntime<Definition: FlowDefinition> {
     /// destination (a `done` cross-reference) keeps its done cross-reference while it is amended:
     /// others still find it, and a refused amendment leaves it as it was.
     private func intent(
-        _ entity: FlowEntity, _ sourceID: String, version: String, key: String, over existing: CrossReference?
+        _ entity: FlowEntity, _ sourceID: String, version: String, key: String, links: [String: String]?, over existing: CrossReference?
     ) async throws -> CrossReference {
         if var done = existing, done.state == .done {
             done.sourceVersion = version
+            done.links = links ?? done.links
             return done
         }
         let xref = CrossReference(
             flow: scope, entity: entity.name, sourceID: sourceID, sourceVersion: version, idempotencyKey: key, state: .pending,
-            updatedAt: clock.now())
+            updatedAt: clock.now(), links: links)
         try await store.recordIntent(xref)
         return xref
     }

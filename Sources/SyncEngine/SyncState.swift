@@ -73,11 +73,15 @@ public struct CrossReference: Sendable, Equatable, Codable {
     public var destinationID: String?
     public var state: State
     public var updatedAt: Date
+    /// What another entity of the flow needs to find from this record without reading its source
+    /// again (``Planned/links``): a payment finds the project and contract of the invoice it pays.
+    public var links: [String: String]?
 
     public init(
         flow: String, entity: String, sourceID: String, sourceVersion: String, idempotencyKey: String,
-        destinationID: String? = nil, state: State, updatedAt: Date
+        destinationID: String? = nil, state: State, updatedAt: Date, links: [String: String]? = nil
     ) {
+        self.links = links
         self.flow = flow
         self.entity = entity
         self.sourceID = sourceID
@@ -189,6 +193,10 @@ public protocol SyncStateStore: Sendable {
     func audit(_ filter: AuditFilter) async throws -> [AuditEntry]
 
     func crossReference(flow: String, entity: String, sourceID: String) async throws -> CrossReference?
+    /// The cross-reference whose idempotency key is `key` (the newest, should two share it): how a
+    /// record of one entity finds the record of another that it refers to by the destination's
+    /// own reference (a CloudSuite payment names the supplier invoice, not the Procore invoice).
+    func crossReference(flow: String, entity: String, idempotencyKey key: String) async throws -> CrossReference?
     /// Records a pending intent before the destination call.
     func recordIntent(_ xref: CrossReference) async throws
     /// Completes an intent with the destination id and writes the audit row in one transaction.

@@ -156,6 +156,10 @@ public struct SQLiteSyncStore: SyncStateStore {
             }
             try db.create(index: "webhookEvent_pending", on: "webhookEvent", columns: ["integration", "processedAt"])
         }
+        migrator.registerMigration("v5: cross-reference links and look-up by key") { db in
+            try db.alter(table: "crossReference") { t in t.add(column: "links", .text) }
+            try db.create(index: "crossReference_key", on: "crossReference", columns: ["flow", "entity", "idempotencyKey"])
+        }
         return migrator
     }
 
@@ -243,6 +247,14 @@ public struct SQLiteSyncStore: SyncStateStore {
         }
     }
 
+    public func crossReference(flow: String, entity: String, idempotencyKey key: String) async throws -> CrossReference? {
+        try await writer.read { db in
+            try CrossReference.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM crossReference WHERE flow = ? AND entity = ? AND idempotencyKey = ? ORDER BY updatedAt DESC LIMIT 1"),
+                arguments: [flow, entity, key])
+        }
+    }
+
     /// Records an intent. A cross-reference that is `done` is never turned back into a pending
     /// one: the record exists in the destination, and what other entities look up (an invoice's
     /// commitment) must keep finding it while an amendment is in flight or held.
@@ -256,16 +268,16 @@ public struct SQLiteSyncStore: SyncStateStore {
         let statement = try db.cachedStatement(sql: keepingDone ? upsertKeepingDone : upsertAlways)
         try statement.execute(arguments: [
             xref.flow, xref.entity, xref.sourceID, xref.sourceVersion, xref.idempotencyKey, xref.destinationID, xref.state.rawValue,
-            xref.updatedAt,
+            xref.updatedAt, try xref.links.map { String(decoding: try JSONEncoder.sorted.encode($0), as: UTF8.self) },
         ])
     }
 
     static let upsertAlways = """
-        INSERT INTO crossReference (flow, entity, sourceID, sourceVersion, idempotencyKey, destinationID, state, updatedAt)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        INSERT INTO crossReference (flow, entity, sourceID, sourceVersion, idempotencyKey, destinationID, state, updatedAt, links)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(flow, entity, sourceID) DO UPDATE SET sourceVersion = excluded.sourceVersion,
             idempotencyKey = excluded.idempotencyKey, destinationID = excluded.destinationID, state = excluded.state,
-            updatedAt = excluded.updatedAt
+            updatedAt = excluded.updatedAt, links = excluded.links
         """
     static let upsertKeepingDone = upsertAlways + " WHERE crossReference.state <> 'done'"
 
@@ -480,6 +492,15 @@ extension AuditEntry: FetchableRecord, MutablePersistableRecord {
 
 extension CrossReference: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "crossReference"
+}
+
+extension JSONEncoder {
+    /// Keys in order, so the same links are the same text.
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }
 }
 
 extension QuarantineEntry: FetchableRecord, PersistableRecord {

@@ -273,6 +273,9 @@ final class FailingHolds: SyncStateStore {
     func crossReference(flow: String, entity: String, sourceID: String) async throws -> CrossReference? {
         try await inner.crossReference(flow: flow, entity: entity, sourceID: sourceID)
     }
+    func crossReference(flow: String, entity: String, idempotencyKey key: String) async throws -> CrossReference? {
+        try await inner.crossReference(flow: flow, entity: entity, idempotencyKey: key)
+    }
     func recordIntent(_ xref: CrossReference) async throws { try await inner.recordIntent(xref) }
     func complete(_ xref: CrossReference, audit: AuditEntry) async throws { try await inner.complete(xref, audit: audit) }
     func watermark(flow: String, entity: String) async throws -> String? { try await inner.watermark(flow: flow, entity: entity) }

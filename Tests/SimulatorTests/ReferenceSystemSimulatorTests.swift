@@ -722,6 +722,35 @@ func decode(_ response: SimResponse) throws -> JSONValue { try JSONDecoder().dec
         #expect(bare?["errorField"] == "SUTY")
     }
 
+    /// Payments as M3 keeps them (FPLEDG, TRCD 50) read with EXPORTMI/Select as Infor documents
+    /// it; AddAccString checks each dimension against the company's chart.
+    @Test func exportMIReadsTheLedgerAndAddAccStringChecksTheChart() async throws {
+        let access = try #require(try decode(await token("grant_type=password&username=T%23sa&password=sask"))["access_token"]?.stringValue)
+        await backend.recordPayment(company: 100, supplier: "V1", invoice: "INV;9", amount: "250.00", paidOn: "2026-03-31")
+        await backend.recordPayment(company: 100, supplier: "V2", invoice: "INV-10", amount: "-10.00")
+        func select(_ query: String, _ extra: String = "") async throws -> JSONValue? {
+            try await run("EXPORTMI", "Select", "QERY=\(query.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)\(extra)", token: access)
+        }
+        let rows = try await select("EPSUNO, EPCUAM, EPSINO from FPLEDG where EPTRCD = 50 and EPCUAM > 0", "&SEPC=;&HDRS=1")?["records"]?.arrayValue
+        #expect(rows?.map { $0["REPL"]?.stringValue ?? "" } == ["EPSUNO;EPCUAM;EPSINO", "V1;250.00;INV;9"])
+        #expect(try await select("EPSUNO from FPLEDG where EPSUNO = 'V2'")?["records"]?.arrayValue?.first?["REPL"] == "V2        ")  // no SEPC: fixed width
+        #expect(try await select("EPSUNO from FPLEDG where EPCONO = 100")?["errorMessage"]?.stringValue?.contains("Company selection is not supported") == true)
+        #expect(try await select("EPNOPE from FPLEDG")?["errorField"] == "QERY")
+        #expect(try await select("EPSUNO from FGLEDG")?["errorMessage"]?.stringValue?.contains("FGLEDG") == true)
+        #expect(try await run("EXPORTMI", "Select", "SEPC=;", token: access)?["errorType"] == "MandatoryInputFieldNotFound")
+        // AddAccString
+        try await backend.seed(["accountingIdentities": ["100": ["1": ["4010"], "2": ["CC10"]]]])
+        let message = try #require(try await run("PPS370MI", "StartEntry", "BAOR=MLC", token: access)?["records"]?.arrayValue?.first?["MSGN"]?.stringValue)
+        #expect(try await run("PPS370MI", "AddHead", "MSGN=\(message)&FACI=A01&WHLO=100&SUNO=V1&DWDT=20260301", token: access)?["errorMessage"] == nil)
+        #expect(try await run("PPS370MI", "AddLine", "MSGN=\(message)&ITNO=STEEL&ORQA=1&PUPR=5", token: access)?["errorMessage"] == nil)
+        #expect(try await run("PPS370MI", "AddAccString", "MSGN=\(message)&PNLI=2&AIT1=4010", token: access)?["errorField"] == "PNLI")
+        #expect(try await run("PPS370MI", "AddAccString", "MSGN=\(message)&PNLI=1&AIT1=4010&AIT2=CC99", token: access)?["errorField"] == "AIT2")
+        #expect(try await run("PPS370MI", "AddAccString", "MSGN=\(message)&PNLI=1&AIT1=4010&AIT2=CC10&AIT3=ANY", token: access)?["errorMessage"] == nil)
+        #expect(try await run("PPS370MI", "FinishEntry", "MSGN=\(message)", token: access)?["errorMessage"] == nil)
+        let order = await backend.allPurchaseOrders(company: 100).last
+        #expect(order?.lines.first?["AIT2"] == "CC10" && order?.lines.first?["AIT3"] == "ANY")
+    }
+
     @Test func gatewayRefusesBadTokensAndThrottles() async throws {
         #expect(await mi("CRS620MI/LstSuppliers", token: "garbage").status == 401)
         let access = try #require(try decode(await token("grant_type=password&username=T%23sa&password=sask"))["access_token"]?.stringValue)
