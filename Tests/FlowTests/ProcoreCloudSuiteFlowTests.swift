@@ -60,6 +60,9 @@ import Testing
         #expect(first["contracts"].created == 6 && first.errors.isEmpty, "\(first.report)")
         #expect(second["contracts"].created == 1 && second.errors.isEmpty, "\(second.report)")
         #expect(lines.withLock { $0.contains { $0.hasPrefix("serve received 2 webhook event(s)") } })
+        // the payment M3 made comes back by the scheduled poll
+        #expect(lines.withLock { $0.contains { $0.contains("now shows a payment of") && $0.contains("origin_id M3-PAY-") } })
+        #expect(lines.withLock { $0.contains { $0.hasPrefix("  payments         read 1  created 1") } })
     }
 
     @Test func aNewVendorBecomesASupplierAndAnUnmappedCostCodeIsHeld() async throws {

@@ -95,10 +95,12 @@ extension Demo {
                     procore: procoreClient, destination: "http://127.0.0.1:\(port)/webhooks/procore-to-m3", header: "Authorization", secret: secret,
                     resources: ["Purchase Order Contracts"])
                 output("Procore hook \(hook.hookID) registered (Purchase Order Contracts create/update), the secret in its Authorization header")
+                // the hourly schedule runs on the demo's clock: the demo says when an hour has passed
+                let hour = Hour()
                 group.addTask {
                     await Serve.poll(
                         integration, labels: ProcoreCloudSuite.entityLabels, receiver: listener, clock: clock, logger: logger,
-                        sleep: { wait in try await Task.sleep(for: wait) }, keepGoing: { !Task.isCancelled })
+                        sleep: { _ in try await hour.passes() }, keepGoing: { !Task.isCancelled })
                 }
                 output("\n== First cycle (at start)")
                 let first = try await summaries.next()
@@ -120,6 +122,18 @@ extension Demo {
                 output(second.report)
                 let orders = await m3.allPurchaseOrders(company: DemoData.m3Company)
                 output("\nM3 now holds \(orders.count) purchase orders from Procore contracts (YRE1 = contract id) and \(await m3.allInvoices(company: DemoData.m3Company).count) supplier invoice batches.")
+                let invoices = await m3.allInvoices(company: DemoData.m3Company)
+                if let paid = invoices.first?.head, let supplier = paid["SUNO"], let number = paid["SINO"], let amount = paid["CUAM"] {
+                    output("\n== M3 pays supplier invoice \(number) of \(supplier), \(amount); an hour later the scheduled poll reads it back")
+                    await m3.recordPayment(company: DemoData.m3Company, supplier: supplier, invoice: number, amount: amount)
+                    clock.advance(by: .seconds(3600))
+                    await hour.pass()
+                    let third = try await summaries.next()
+                    output(third.report)
+                    for payment in await procore.allContractPayments(company: DemoData.companyID) {
+                        output("Procore contract \(payment.contract) now shows a payment of \(payment.amount) for invoice \(payment.invoiceNumber ?? "?") (origin_id \(payment.originID ?? "-"), locked as ERP-synced)")
+                    }
+                }
                 output("Metrics (as /metrics serves them):")
                 for line in (await listener.metricsText(stats: TransportStats())).split(separator: "\n") where !line.hasPrefix("#") { output("  \(line)") }
                 group.cancelAll()
@@ -153,6 +167,46 @@ extension Demo {
         func onProgress(_ handler: (@Sendable (FlowProgress) -> Void)?) {
             let flow = self.flow
             Task { await flow.onProgress(handler) }
+        }
+    }
+
+    /// The demo's hour: the poller's schedule waits here until the demo says the hour is over.
+    actor Hour {
+        var waiter: (id: Int, continuation: CheckedContinuation<Void, any Error>)?
+        var nextID = 0
+        var passed = false
+        func passes() async throws {
+            if passed {
+                passed = false
+                return
+            }
+            nextID += 1
+            let id = nextID
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                    if cancelled.remove(id) != nil { continuation.resume(throwing: CancellationError()) } else { waiter = (id, continuation) }
+                }
+            } onCancel: {
+                Task { await self.cancel(id) }
+            }
+        }
+        var cancelled: Set<Int> = []
+        func pass() {
+            if let waiter {
+                self.waiter = nil
+                waiter.continuation.resume()
+            } else {
+                passed = true
+            }
+        }
+        /// Ends the wait `id` (a webhook woke the poller first); a later wait is not touched.
+        func cancel(_ id: Int) {
+            guard let waiter, waiter.id == id else {
+                if id == nextID { cancelled.insert(id) }  // cancelled before it began to wait
+                return
+            }
+            self.waiter = nil
+            waiter.continuation.resume(throwing: CancellationError())
         }
     }
 
