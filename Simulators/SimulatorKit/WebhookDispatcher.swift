@@ -143,10 +143,25 @@ public actor WebhookDispatcher {
 
     // MARK: delivery
 
-    /// Delivers everything due now, endpoint by endpoint, in order.
+    /// The delivery run under way: runs are chained, never interleaved (a delivery awaits its
+    /// HTTP answer, and a second run started meanwhile — a receiver whose work makes Procore
+    /// answer requests — would otherwise send the same head event again).
+    private var lastRun: Task<[WebhookAttempt], Never>?
+
+    /// Delivers everything due now, endpoint by endpoint, in order, after any run under way.
     /// - Returns: the attempts made.
     @discardableResult
     public func deliverDue() async -> [WebhookAttempt] {
+        let previous = lastRun
+        let run = Task {
+            _ = await previous?.value
+            return await self.deliverDueNow()
+        }
+        lastRun = run
+        return await run.value
+    }
+
+    private func deliverDueNow() async -> [WebhookAttempt] {
         var made: [WebhookAttempt] = []
         guard !holdAll else { return made }
         for url in order {
@@ -202,6 +217,14 @@ public actor WebhookDispatcher {
         await deliverDue()
     }
 
+    /// One attempt is one connection attempt: a receiver that refuses the connection fails the
+    /// attempt at once (AsyncHTTPClient would otherwise retry connecting until the deadline).
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
     private func post(_ event: WebhookEvent) async -> (Int?, String?, String?) {
         var request = HTTPClientRequest(url: event.url)
         request.method = .POST
@@ -211,7 +234,7 @@ public actor WebhookDispatcher {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         request.body = .bytes(ByteBuffer(bytes: (try? encoder.encode(event.payload)) ?? Data()))
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .nanoseconds(Int64(timeout.timeInterval * 1e9)))
+            let response = try await Self.http.execute(request, timeout: .nanoseconds(Int64(timeout.timeInterval * 1e9)))
             let body = try await response.body.collect(upTo: 64 << 10)
             return (Int(response.status.code), String(buffer: body), nil)
         } catch {
