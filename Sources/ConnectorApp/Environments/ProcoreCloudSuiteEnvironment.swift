@@ -79,8 +79,8 @@ extension Demo {
         let data = DemoData.procoreSAPB1(commitments: 6, today: clock.now())
         let secret = "demo-webhook-" + UUID().uuidString.prefix(8).lowercased()
         return try await ProcoreCloudSuiteEnvironment.run(data: data, clock: clock, store: store, settings: ProcoreCloudSuiteEnvironment.demoSettings, logger: logger) { flow, procore, m3, simulators in
-            let summaries = Summaries()
-            let integration = ServedIntegration(name: "procore-to-m3", runner: Reporting(flow: flow, summaries: summaries), interval: .seconds(3600), webhookSecret: secret)
+            let summaries = CycleFeed()
+            let integration = ServedIntegration(name: "procore-to-m3", runner: flow, interval: .seconds(3600), webhookSecret: secret)
             let listener = ServeListener(integrations: [integration], store: store, metrics: ServeMetrics(), clock: clock)
             let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
             let app = Serve.application(receiver: listener, stats: TransportStats(), host: "127.0.0.1", port: 0, logger: logger) { continuation.yield($0) }
@@ -96,14 +96,14 @@ extension Demo {
                     resources: ["Purchase Order Contracts"])
                 output("Procore hook \(hook.hookID) registered (Purchase Order Contracts create/update), the secret in its Authorization header")
                 // the hourly schedule runs on the demo's clock: the demo says when an hour has passed
-                let hour = Hour()
+                let hour = ManualSchedule()
                 group.addTask {
                     await Serve.poll(
                         integration, labels: ProcoreCloudSuite.entityLabels, receiver: listener, clock: clock, logger: logger,
-                        sleep: { _ in try await hour.passes() }, keepGoing: { !Task.isCancelled })
+                        sleep: { _ in try await hour.due() }, keepGoing: { !Task.isCancelled }, reported: { await summaries.add($0) })
                 }
                 output("\n== First cycle (at start)")
-                let first = try await summaries.next()
+                guard let first = await summaries.next() else { throw SyncError(.unexpectedResponse, "the served integration ran no cycle within a minute") }
                 output(first.report)
                 output("\n== A contract approved in Procore: PC-2000 for Pacific Rebar Supply, 18,400.00")
                 clock.advance(by: .seconds(600))
@@ -118,7 +118,7 @@ extension Demo {
                 let received = Int(listener.metrics.value("mlc_webhook_events_total", [("integration", "procore-to-m3"), ("result", "accepted")]) ?? 0)
                 output("serve received \(received) webhook event(s) from Procore (the contract created, then approved) and woke the integration")
                 output("\n== The woken cycle")
-                let second = try await summaries.next()
+                guard let second = await summaries.next() else { throw SyncError(.unexpectedResponse, "the served integration ran no cycle within a minute") }
                 output(second.report)
                 let orders = await m3.allPurchaseOrders(company: DemoData.m3Company)
                 output("\nM3 now holds \(orders.count) purchase orders from Procore contracts (YRE1 = contract id) and \(await m3.allInvoices(company: DemoData.m3Company).count) supplier invoice batches.")
@@ -127,8 +127,8 @@ extension Demo {
                     output("\n== M3 pays supplier invoice \(number) of \(supplier), \(amount); an hour later the scheduled poll reads it back")
                     await m3.recordPayment(company: DemoData.m3Company, supplier: supplier, invoice: number, amount: amount)
                     clock.advance(by: .seconds(3600))
-                    await hour.pass()
-                    let third = try await summaries.next()
+                    await hour.release()
+                    guard let third = await summaries.next() else { throw SyncError(.unexpectedResponse, "the served integration ran no cycle within a minute") }
                     output(third.report)
                     for payment in await procore.allContractPayments(company: DemoData.companyID) {
                         output("Procore contract \(payment.contract) now shows a payment of \(payment.amount) for invoice \(payment.invoiceNumber ?? "?") (origin_id \(payment.originID ?? "-"), locked as ERP-synced)")
@@ -142,91 +142,6 @@ extension Demo {
         }
     }
 
-    /// The demo's engine, telling each cycle's summary to the demo as it finishes.
-    actor Reporting: SyncRunner {
-        let flow: ProcoreCloudSuiteFlow
-        let summaries: Summaries
-        nonisolated var scope: String { flow.scope }
-        init(flow: ProcoreCloudSuiteFlow, summaries: Summaries) {
-            self.flow = flow
-            self.summaries = summaries
-        }
-        func runCycle(runID: String) async throws -> CycleSummary {
-            let summary = try await flow.runCycle(runID: runID)
-            await summaries.add(summary)
-            return summary
-        }
-        func replay(runID: String, sourceIDs: [String], overrideBudget: Bool) async throws -> CycleSummary {
-            try await flow.replay(runID: runID, sourceIDs: sourceIDs, overrideBudget: overrideBudget)
-        }
-        // the demo arms no crash and shows no progress lines; handed on for completeness
-        func armCrash(at point: CrashPoint, skip: Int) {
-            let flow = self.flow
-            Task { await flow.armCrash(at: point, skip: skip) }
-        }
-        func onProgress(_ handler: (@Sendable (FlowProgress) -> Void)?) {
-            let flow = self.flow
-            Task { await flow.onProgress(handler) }
-        }
-    }
-
-    /// The demo's hour: the poller's schedule waits here until the demo says the hour is over.
-    actor Hour {
-        var waiter: (id: Int, continuation: CheckedContinuation<Void, any Error>)?
-        var nextID = 0
-        var passed = false
-        func passes() async throws {
-            if passed {
-                passed = false
-                return
-            }
-            nextID += 1
-            let id = nextID
-            try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                    if cancelled.remove(id) != nil { continuation.resume(throwing: CancellationError()) } else { waiter = (id, continuation) }
-                }
-            } onCancel: {
-                Task { await self.cancel(id) }
-            }
-        }
-        var cancelled: Set<Int> = []
-        func pass() {
-            if let waiter {
-                self.waiter = nil
-                waiter.continuation.resume()
-            } else {
-                passed = true
-            }
-        }
-        /// Ends the wait `id` (a webhook woke the poller first); a later wait is not touched.
-        func cancel(_ id: Int) {
-            guard let waiter, waiter.id == id else {
-                if id == nextID { cancelled.insert(id) }  // cancelled before it began to wait
-                return
-            }
-            self.waiter = nil
-            waiter.continuation.resume(throwing: CancellationError())
-        }
-    }
-
-    /// Cycle summaries in the order they finish, handed out one by one.
-    actor Summaries {
-        var ready: [CycleSummary] = []
-        var waiter: CheckedContinuation<CycleSummary, Never>?
-        func add(_ summary: CycleSummary) {
-            if let waiter {
-                self.waiter = nil
-                waiter.resume(returning: summary)
-            } else {
-                ready.append(summary)
-            }
-        }
-        func next() async throws -> CycleSummary {
-            if !ready.isEmpty { return ready.removeFirst() }
-            return await withCheckedContinuation { waiter = $0 }
-        }
-    }
 }
 
 extension Bench {

@@ -304,9 +304,11 @@ public enum Serve {
 
     /// The loop of one integration: cycles on its interval or when woken, each one reported to
     /// the receiver (metrics, events processed). `sleep` waits (cancelled by a graceful shutdown).
+    /// `reported` hears each cycle after its events were marked processed (the demo, scenarios).
     public static func poll(
         _ integration: ServedIntegration, labels: [String], receiver: ServeListener, clock: any SyncClock, logger: Logger,
-        sleep: @escaping @Sendable (Duration) async throws -> Void, keepGoing: @escaping @Sendable () -> Bool
+        sleep: @escaping @Sendable (Duration) async throws -> Void, keepGoing: @escaping @Sendable () -> Bool,
+        reported: (@Sendable (CycleSummary) async -> Void)? = nil
     ) async {
         let runner = integration.runner
         await WatchLoop(interval: integration.interval).run(
@@ -314,6 +316,7 @@ public enum Serve {
                 let began = clock.now()
                 let summary = try await runner.runCycle()
                 await receiver.cycleFinished(integration.name, began: began, summary: summary, labels: labels)
+                await reported?(summary)
                 return summary
             },
             sleep: { wait in
