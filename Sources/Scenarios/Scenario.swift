@@ -39,6 +39,9 @@ public struct Scenario: Sendable {
         /// destination: each a SYSPRO company of its own with the same data set (same PO numbers).
         /// Steps after `use: NAME` act on that integration (`use: main` goes back).
         public var integrations: [Integration] = []
+        /// Flow 003: run the integration under `serve` — the listener on loopback with the
+        /// Procore hook registered to it, the poller woken by its events (`serve:` steps drive it).
+        public var serve = false
     }
 
     /// A further integration of flow 000: its name (its state's key), its SYSPRO company, and
@@ -97,6 +100,17 @@ public struct Scenario: Sendable {
         case sapb1Master(set: String, key: String, fields: [String: JSONValue])
         /// Flow 003: a vendor added to the Procore company directory.
         case procoreVendor(name: String)
+        /// Flow 003: `count` contracts approved in a demo project (numbered `number`, then
+        /// `number-2`…); Procore announces each (created, approved) to its hooks.
+        case procoreContract(number: String, project: String, vendor: String, lines: [JSONValue], count: Int)
+        /// Flow 003: M3 pays a supplier invoice (a ledger row, TRCD 50), by default in full.
+        case m3Payment(invoice: String, amount: String?)
+        /// Flow 003: accounting identities added to M3's chart (dimension 1 accounts, 2 cost centres…).
+        case m3Chart(dimension: Int, values: [String])
+        /// Flow 003 under serve: `cycle` woken|scheduled, `receiver` down|up.
+        case serve(String, String)
+        /// Flow 003 under serve: a hand-made delivery to the listener, and the status it must get.
+        case servePost(header: String?, body: JSONValue, status: Int)
     }
 
     public enum Assertion: Sendable {
@@ -135,6 +149,11 @@ public struct Scenario: Sendable {
         case m3Orders(count: Int)
         case m3Invoices(count: Int)
         case m3Supplier(name: String, number: String?)
+        /// Flow 003: Procore contract payments that came from M3 (`origin_id` `M3-PAY-…`).
+        case contractPayments(count: Int)
+        /// Flow 003 under serve: what the listener answered (its metrics) and the events not yet
+        /// covered by a cycle.
+        case webhookEvents(accepted: Int?, duplicate: Int?, refused: Int?, pending: Int?)
     }
 
     public struct Step: Sendable {
@@ -197,7 +216,7 @@ public struct Scenario: Sendable {
     static func parseSetup(_ reader: YAMLReader) throws -> Setup {
         let keys = try reader.mapping(allowed: [
             "flow", "dataset", "purchaseOrders", "commitments", "budget", "clock", "settings", "procore", "syspro", "procurify", "sapb1",
-            "totalsAccuracy", "cloudsuite", "clientTimeout", "integrations",
+            "totalsAccuracy", "cloudsuite", "clientTimeout", "integrations", "serve",
         ])
         var setup = Setup()
         if let flow = keys["flow"] { setup.flow = try flow.oneOf(FlowRegistry.names) }
@@ -206,7 +225,7 @@ public struct Scenario: Sendable {
             "procore": [SysproProcore.name, ProcoreSAPB1.name, ProcoreCloudSuite.name], "procurify": [ProcurifySyspro.name], "sapb1": [ProcoreSAPB1.name],
             "commitments": [ProcoreSAPB1.name, ProcoreCloudSuite.name], "totalsAccuracy": [ProcoreSAPB1.name],
             "syspro": [SysproProcore.name, ProcurifySyspro.name], "cloudsuite": [ProcoreCloudSuite.name],
-            "purchaseOrders": [SysproProcore.name, ProcurifySyspro.name],
+            "purchaseOrders": [SysproProcore.name, ProcurifySyspro.name], "serve": [ProcoreCloudSuite.name],
         ]
         for (key, flows) in only where !flows.contains(setup.flow) {
             if let reader = keys[key] { throw reader.fail("setup.\(key) applies to flow \(flows.joined(separator: " and ")), not \(setup.flow)") }
@@ -249,6 +268,7 @@ public struct Scenario: Sendable {
             setup.integrations.append(integration)
         }
         if let timeout = keys["clientTimeout"] { setup.clientTimeout = try timeout.duration() }
+        if let serve = keys["serve"] { setup.serve = try serve.bool() }
         if let clock = keys["clock"] {
             let text = try clock.string()
             guard let date = ISO8601DateFormatter().date(from: text) else {
@@ -328,7 +348,7 @@ public struct Scenario: Sendable {
         ProcoreSAPB1.name: [
             "procoreSettings", "procoreChangeOrder", "procoreChangeOrderStatus", "procoreDirectCost", "sapb1PostingPeriod", "sapb1Master",
         ],
-        ProcoreCloudSuite.name: ["procoreSettings", "procoreVendor"],
+        ProcoreCloudSuite.name: ["procoreSettings", "procoreVendor", "procoreContract", "m3Payment", "m3Chart", "webhooks", "serve"],
     ]
 
     /// The steps a scenario of `flow` may take: the common ones and the flow's own.
@@ -342,6 +362,10 @@ public struct Scenario: Sendable {
             throw reader.fail("a step has exactly one of: \(stepKinds.joined(separator: ", ")) (found \(kinds.sorted().joined(separator: ", ")))")
         }
         let name = try keys["name"]?.string() ?? kind
+        if setup.serve, kind == "sync" {
+            throw reader.fail("under setup.serve the served poller runs the cycles: use serve: {cycle: woken} or serve: {cycle: scheduled}")
+        }
+        if !setup.serve, kind == "serve" { throw reader.fail("serve steps need setup.serve: true") }
         let action: Action
         switch kind {
         case "use":
@@ -456,6 +480,42 @@ public struct Scenario: Sendable {
             let o = try body.mapping(allowed: ["po", "invoice", "status", "fields"])
             guard let po = o["po"], let invoice = o["invoice"] else { throw body.fail("procurifyBill needs po (the procurify_PO it bills) and invoice (its number)") }
             action = .procurifyBill(po: try po.int(), invoice: try invoice.string(), status: try o["status"]?.int() ?? 2, fields: try fields(o["fields"]))
+        case "procoreContract":
+            let o = try body.mapping(allowed: ["number", "project", "vendor", "lines", "count"])
+            guard let number = o["number"] else { throw body.fail("procoreContract needs number (e.g. PC-2000)") }
+            let project = try o["project"]?.oneOf(["2301", "2302", "2303"]) ?? "2301"
+            let lines = try o["lines"]?.sequence().map { line -> JSONValue in
+                let l = try line.mapping(allowed: ["costCode", "amount", "description"])
+                guard let code = l["costCode"], let amount = l["amount"] else { throw line.fail("a contract line needs costCode and amount") }
+                return ["cost_code": .string(try code.string()), "amount": .string(try amount.string()),
+                        "description": .string(try l["description"]?.string() ?? "Contract line")]
+            } ?? [["cost_code": "03-300", "amount": "18400.00", "description": "Rebar"]]
+            let count = try o["count"]?.int() ?? 1
+            guard (1...5000).contains(count) else { throw o["count"]!.fail("count is 1…5000") }
+            action = .procoreContract(number: try number.string(), project: project, vendor: try o["vendor"]?.string() ?? "SUP001", lines: lines, count: count)
+        case "m3Payment":
+            let o = try body.mapping(allowed: ["invoice", "amount"])
+            guard let invoice = o["invoice"] else { throw body.fail("m3Payment needs invoice (the Procore invoice number, e.g. SUB-1001-1)") }
+            action = .m3Payment(invoice: try invoice.string(), amount: try o["amount"]?.string())
+        case "m3Chart":
+            let o = try body.mapping(allowed: ["dimension", "values"])
+            guard let dimension = o["dimension"], let values = o["values"] else { throw body.fail("m3Chart needs dimension (1…7) and values") }
+            let number = try dimension.int()
+            guard (1...7).contains(number) else { throw dimension.fail("dimension is 1…7") }
+            action = .m3Chart(dimension: number, values: try values.sequence().map { try $0.string() })
+        case "serve":
+            let o = try body.mapping(allowed: ["cycle", "receiver", "post", "status"])
+            if let cycle = o["cycle"] {
+                action = .serve("cycle", try cycle.oneOf(["woken", "scheduled"]))
+            } else if let receiver = o["receiver"] {
+                action = .serve("receiver", try receiver.oneOf(["down", "up"]))
+            } else if let post = o["post"] {
+                let p = try post.mapping(allowed: ["header", "body"])
+                guard let status = o["status"] else { throw body.fail("serve: {post: …} needs status: the answer the listener must give") }
+                action = .servePost(header: try p["header"]?.string(), body: try p["body"]?.json() ?? [:], status: try status.int())
+            } else {
+                throw body.fail("serve takes cycle: woken|scheduled, receiver: down|up, or post: {header, body} with status")
+            }
         case "procoreVendor":
             let o = try body.mapping(allowed: ["name"])
             guard let name = o["name"] else { throw body.fail("procoreVendor needs name") }
@@ -591,7 +651,7 @@ public struct Scenario: Sendable {
         SysproProcore.name: ["commitments", "requisitions", "commitment", "requisition", "noRepeatedPost", "received", "deliveries"],
         ProcurifySyspro.name: ["sysproOrders", "sysproOrder", "sysproInvoices", "sysproInvoice", "sysproSupplier", "procurifyVendor"],
         ProcoreSAPB1.name: ["sapDocuments", "sapDocument"],
-        ProcoreCloudSuite.name: ["m3Orders", "m3Invoices", "m3Supplier"],
+        ProcoreCloudSuite.name: ["m3Orders", "m3Invoices", "m3Supplier", "contractPayments", "webhookEvents", "deliveries"],
     ]
     /// The entities whose watermarks a scenario of the flow may check.
     static let flowEntities = [
@@ -703,6 +763,13 @@ public struct Scenario: Sendable {
         case "m3Orders", "m3Invoices":
             guard let count = try body.mapping(allowed: ["count"])["count"] else { throw body.fail("\(kind) needs count") }
             return kind == "m3Orders" ? .m3Orders(count: try count.int()) : .m3Invoices(count: try count.int())
+        case "contractPayments":
+            guard let count = try body.mapping(allowed: ["count"])["count"] else { throw body.fail("contractPayments needs count") }
+            return .contractPayments(count: try count.int())
+        case "webhookEvents":
+            let o = try body.mapping(allowed: ["accepted", "duplicate", "refused", "pending"])
+            guard !o.isEmpty else { throw body.fail("webhookEvents needs one of accepted, duplicate, refused, pending") }
+            return .webhookEvents(accepted: try o["accepted"]?.int(), duplicate: try o["duplicate"]?.int(), refused: try o["refused"]?.int(), pending: try o["pending"]?.int())
         case "m3Supplier":
             let o = try body.mapping(allowed: ["name", "number"])
             guard let name = o["name"] else { throw body.fail("m3Supplier needs name") }

@@ -165,7 +165,9 @@ public struct ScenarioRunner: Sendable {
     }
 
     /// `purchaseOrders read 3 created 2 …; bills read …`, in the flow's entity order.
-    func describe(_ summary: CycleSummary, labels: [String]) -> String {
+    func describe(_ summary: CycleSummary, labels: [String]) -> String { Self.describe(summary, labels: labels) }
+
+    static func describe(_ summary: CycleSummary, labels: [String]) -> String {
         labels.map { label in
             let c = summary[label]
             return "\(label) read \(c.read) created \(c.created) updated \(c.updated) skipped \(c.skipped) held \(c.held) released \(c.released) failed \(c.failed)"
