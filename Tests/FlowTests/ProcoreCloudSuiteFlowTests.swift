@@ -17,6 +17,23 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(3))) struct ProcoreCloudSuiteFlowTests {
     let clock = ManualClock(start: Date(timeIntervalSince1970: 1_800_000_000))
 
+    /// The documented example config of flow 003 loads with every key it shows.
+    @Test func theExampleConfigLoads() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/config/procore-cloudsuite.yaml").path
+        let config = try ConnectorConfig.load(path: path)
+        let integration = try #require(config.integrations.first)
+        let settings = try #require(integration.procoreCloudSuiteSettings)
+        #expect(settings.projects == [101, 102] && settings.items.count == 4 && settings.paymentsFromDays == 30)
+        #expect(settings.accounts["26-100"]?.fields.map(\.0) == ["AIT1", "AIT2", "AIT3"])
+        #expect(settings.suppliers["4294967401"] == "V1042")
+        #expect(integration.intervalMinutes == 60 && integration.webhook?.resources?.count == 2)
+        // an accounting identity longer than M3's 8 characters, a dimension 8: refused
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(throws: SyncError.self) { try ConnectorConfig.parse(text.replacingOccurrences(of: "costCentre: CC210", with: "costCentre: CC2100000"), path: "t.yaml") }
+        #expect(throws: SyncError.self) { try ConnectorConfig.parse(text.replacingOccurrences(of: "{ \"3\": PRJ2301 }", with: "{ \"8\": PRJ2301 }"), path: "t.yaml") }
+    }
+
     @Test func contractsAndInvoicesLandOnceInM3() async throws {
         let data = DemoData.procoreSAPB1(commitments: 6, today: clock.now())
         let settings = ProcoreCloudSuiteEnvironment.demoSettings
