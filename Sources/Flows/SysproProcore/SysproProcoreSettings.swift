@@ -31,6 +31,19 @@ public struct CostCodeMapping: Sendable, Codable, Equatable {
     }
 }
 
+extension SysproProcoreSettings {
+    /// How flow 000 reads SYSPRO: GL codes split into account and cost center, one job per PO.
+    var shape: SysproShape {
+        var shape = SysproShape()
+        shape.poWatermarkColumn = poWatermarkColumn
+        shape.invoiceWatermarkColumn = invoiceWatermarkColumn
+        shape.invoicePurchaseOrderColumn = invoicePurchaseOrderColumn
+        shape.glSeparator = glSeparator
+        shape.projectColumn = projectColumn
+        return shape
+    }
+}
+
 /// Settings of the SYSPRO → Procore flow (seed 000). Every key has a default except the mapping.
 public struct SysproProcoreSettings: Sendable, Codable, Equatable {
     /// Column of `PorMasterHdr` the PO watermark follows. SYSPRO has no `PostDate`; the entry date
