@@ -131,6 +131,10 @@ public struct HTTPTransport: Sendable {
     public let system: String
     /// Statuses that mean "throttled" for this system (Cin7 answers its rate limit with 503).
     public var throttleStatuses: Set<Int> = [429]
+    /// How long a throttled answer that names no wait (no `Retry-After`) is waited out, for a
+    /// system whose limit is a window: Cin7 counts 60 calls in a minute, so a short exponential
+    /// retry only spends attempts inside the same window. `nil`: ``BackoffPolicy`` alone.
+    public var throttleWait: Duration?
 
     public init(
         http: HTTPClient, system: String, clock: any SyncClock, policy: BackoffPolicy = BackoffPolicy(),
@@ -192,7 +196,8 @@ public struct HTTPTransport: Sendable {
                 }
                 throw SyncError(.transient, "\(system) answered \(status) \(attempt) times on \(method) \(Self.pathOnly(url))")
             }
-            try await wait(attempt: attempt, hint: serverHint(reply), reason: "HTTP \(status)")
+            let windowWait = throttleStatuses.contains(status) ? throttleWait : nil
+            try await wait(attempt: attempt, hint: serverHint(reply) ?? windowWait, reason: "HTTP \(status)")
         }
     }
 
@@ -261,3 +266,25 @@ public struct HTTPTransport: Sendable {
     }
 }
 
+
+/// Spaces calls evenly under a per-minute quota, so that a burst never meets the limit: one call
+/// every 60/`callsPerMinute` seconds (and a millisecond, so that clock rounding never lets a
+/// quota's worth plus one into the server's minute). A client keeps one and asks it before every
+/// call; the wait runs on the transport's clock.
+public struct CallPacer: Sendable {
+    /// The quota paced to; `nil` or ≤ 0: no pacing.
+    public let callsPerMinute: Int?
+    private var nextSlot: Date?
+
+    public init(callsPerMinute: Int?) { self.callsPerMinute = callsPerMinute }
+
+    /// Takes the next slot.
+    /// - Returns: how long to wait for it (`nil`: go now). Sleep it on the transport's clock.
+    public mutating func reserve(now: Date) -> Duration? {
+        guard let limit = callsPerMinute, limit > 0 else { return nil }
+        let slot = max(now, nextSlot ?? now)
+        nextSlot = slot.addingTimeInterval(60 / Double(limit) + 0.001)
+        let wait = slot.timeIntervalSince(now)
+        return wait > 0 ? .milliseconds(Int64((wait * 1000).rounded(.up))) : nil
+    }
+}

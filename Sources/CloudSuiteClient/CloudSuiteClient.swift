@@ -125,6 +125,7 @@ public actor CloudSuiteClient {
     public init(connection: CloudSuiteConnection, transport: HTTPTransport) {
         self.connection = connection
         self.transport = transport
+        self.pacer = CallPacer(callsPerMinute: connection.callsPerMinute)
         self.tokens = BearerTokens(system: "the ION API gateway", refreshMargin: 300, clock: transport.clock)
     }
 
@@ -199,23 +200,11 @@ public actor CloudSuiteClient {
     /// - Throws: `.authFailed` when a fresh token is refused too, `.rateLimited` past the
     ///   retries, `.wrongTenant` for a 403 or an unknown gateway path, `.unexpectedResponse`
     ///   for anything but the results envelope.
-    /// When the next call may go, under ``CloudSuiteConnection/callsPerMinute``.
-    private var nextSlot: Date?
-
-    /// Waits for this call's slot: one every 60/`callsPerMinute` seconds (and a millisecond, so
-    /// that clock rounding never lets a quota's worth plus one into the gateway's minute), on the
-    /// transport's clock.
-    private func pace() async throws {
-        guard let limit = connection.callsPerMinute, limit > 0 else { return }
-        let now = transport.clock.now()
-        let slot = max(now, nextSlot ?? now)
-        nextSlot = slot.addingTimeInterval(60 / Double(limit) + 0.001)
-        let wait = slot.timeIntervalSince(now)
-        if wait > 0 { try await transport.clock.sleep(for: .milliseconds(Int64((wait * 1000).rounded(.up)))) }
-    }
+    /// Spaces the calls under ``CloudSuiteConnection/callsPerMinute``.
+    private var pacer: CallPacer
 
     public func execute(_ program: String, _ transaction: String, fields: [(String, String)] = [], maxRecords: Int? = nil) async throws -> MIResult {
-        try await pace()
+        if let wait = pacer.reserve(now: transport.clock.now()) { try await transport.clock.sleep(for: wait) }
         var query = fields
         if let company = connection.company { query.append(("cono", String(company))) }
         if let maxRecords { query.append(("maxrecs", String(maxRecords))) }
