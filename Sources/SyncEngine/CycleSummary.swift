@@ -127,6 +127,9 @@ public enum CrashPoint: String, Sendable, Codable, CaseIterable {
     case afterCrossReference = "after-cross-reference"
     /// Half of a polled page is processed.
     case midPage = "mid-page"
+    /// Inside one record's write, between two destination calls (a Cin7 purchase's header and
+    /// its order, its stock and its invoice): half the record is in the destination.
+    case betweenStages = "between-stages"
 }
 
 /// Thrown at a ``CrashPoint``; nothing in the runtime catches it, like a process that dies there.

@@ -35,11 +35,16 @@ public struct SourceRecord: Sendable {
     /// What this record contributes to its entity's watermark, or `nil` (a date that is not a date,
     /// or lies in the future, must not move it). Values compare as strings: use ISO 8601.
     public var watermark: String?
+    /// What the record's version is a hash of, when not the whole payload: the attributes this
+    /// side owns in a two-way sync, so that a change the sync itself wrote into the other
+    /// attributes reads as the same version and is not sent back (no ping-pong).
+    public var versionBasis: JSONValue?
 
-    public init(id: String, payload: JSONValue, watermark: String?) {
+    public init(id: String, payload: JSONValue, watermark: String?, versionBasis: JSONValue? = nil) {
         self.id = id
         self.payload = payload
         self.watermark = watermark
+        self.versionBasis = versionBasis
     }
 }
 
@@ -125,13 +130,23 @@ public struct RunContext: Sendable {
     public let overrideBudget: Bool
     let store: any SyncStateStore
     let scope: String
+    let checkpoint: @Sendable (String) async throws -> Void
 
-    init(runID: String, overrideBudget: Bool, store: any SyncStateStore, scope: String) {
+    init(
+        runID: String, overrideBudget: Bool, store: any SyncStateStore, scope: String,
+        checkpoint: @escaping @Sendable (String) async throws -> Void = { _ in }
+    ) {
         self.runID = runID
         self.overrideBudget = overrideBudget
         self.store = store
         self.scope = scope
+        self.checkpoint = checkpoint
     }
+
+    /// Marks the point between two destination calls of one record's write (a Cin7 purchase's
+    /// header and its order): the ``CrashPoint/betweenStages`` crash point fires here, so a
+    /// scenario can kill the process with half a record written.
+    public func betweenStages(_ sourceID: String) async throws { try await checkpoint(sourceID) }
 
     /// Where a record of this integration landed, once it is written: what a rule such as "an
     /// invoice waits for its PO" asks, or an amendment checks (a PO moved to another project).
@@ -188,6 +203,12 @@ public protocol FlowDefinition: Actor {
     /// One page of the entity's open records for a sweep, from `cursor` (`nil` = the first).
     func sweep(_ entity: FlowEntity, cursor: String?) async throws -> SourcePage
 
+    /// Whether a record whose version was written already gets an audit row (`skipped-duplicate`)
+    /// — true, the default. An entity read in full every cycle (a master table without a change
+    /// date) says false: its unchanged records are counted, not audited, or the trail would grow
+    /// by the whole table each cycle.
+    func auditsUnchanged(_ entity: FlowEntity) -> Bool
+
     /// How many records of a page may be in flight at once (1, the default: one after another).
     /// Plans still run one at a time; the destination calls overlap.
     func concurrency(_ entity: FlowEntity) -> Int
@@ -197,6 +218,7 @@ public protocol FlowDefinition: Actor {
 }
 
 extension FlowDefinition {
+    public func auditsUnchanged(_ entity: FlowEntity) -> Bool { true }
     public func concurrency(_ entity: FlowEntity) -> Int { 1 }
     public func lane(_ entity: FlowEntity, _ record: SourceRecord) -> String? { nil }
     public func sweepInterval(_ entity: FlowEntity) -> TimeInterval? { nil }

@@ -179,7 +179,9 @@ public actor FlowRuntime<Definition: FlowDefinition> {
     }
 
     private var context: RunContext {
-        RunContext(runID: summary.runID, overrideBudget: overrideBudget, store: store, scope: scope)
+        RunContext(runID: summary.runID, overrideBudget: overrideBudget, store: store, scope: scope) { [weak self] sourceID in
+            try await self?.crashPoint(.betweenStages, sourceID)
+        }
     }
 
     // MARK: polling
@@ -418,7 +420,7 @@ public actor FlowRuntime<Definition: FlowDefinition> {
         let started = clock.now()
         do {
             let canonical = record.payload.canonicalJSON()  // once: hashed into the version, kept in the audit
-            let version = SourceRecord.version(canonical: canonical)
+            let version = record.versionBasis.map(SourceRecord.version(of:)) ?? SourceRecord.version(canonical: canonical)
             guard let prior = try await prior(entity, record, version: version, started: started) else { return }
             if let unreadable = UnreadableRow(payload: record.payload) {
                 throw SyncError(.invalidRecord, "a \(entity.noun) row from \(entity.sourceName) could not be read (\(unreadable.reason)); kept as a digest of its \(unreadable.byteCount) bytes (sha256 \(unreadable.digest.prefix(16))…). Correct the row in \(entity.sourceName) (often text saved in another encoding); the corrected row is read as a new record and this one can be released with `ml-connector replay \(record.id)` once it no longer appears.")
@@ -447,6 +449,12 @@ public actor FlowRuntime<Definition: FlowDefinition> {
         let (xref, previous) = try await store.recordState(flow: scope, entity: entity.name, sourceID: record.id)
         let wasHeld = previous?.status == .held
         if let xref, xref.state == .done, xref.sourceVersion == version {
+            summary[entity.label].count(.skippedDuplicate)
+            if wasHeld {
+                try await store.release(flow: scope, entity: entity.name, sourceID: record.id, at: clock.now())
+            } else if await !definition.auditsUnchanged(entity) {
+                return nil
+            }
             let audit = AuditEntry(
                 runID: summary.runID, flow: scope, sourceSystem: entity.source, sourceEntity: entity.name, sourceID: record.id,
                 destinationSystem: entity.destination, destinationID: xref.destinationID, outcome: .skippedDuplicate,
@@ -456,8 +464,6 @@ public actor FlowRuntime<Definition: FlowDefinition> {
             } catch {
                 summary.errors.append("could not write the audit row for \(record.id): \(error)")
             }
-            summary[entity.label].count(.skippedDuplicate)
-            if wasHeld { try await store.release(flow: scope, entity: entity.name, sourceID: record.id, at: clock.now()) }
             return nil
         }
         return Prior(wasHeld: wasHeld, attempts: wasHeld ? (previous?.attempts ?? 0) + 1 : 1, crossReference: xref)

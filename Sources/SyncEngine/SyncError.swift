@@ -6,6 +6,11 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable, Codable, CaseIterable {
         /// No cost-code mapping for a (GL account, cost center) pair, or the mapped code is absent.
         case missingCostCode
+        /// A value has no row in a mapping table the flow needs (a currency, a payment term, a
+        /// product for a stock code), or the mapped record is missing in the destination.
+        case missingMapping
+        /// The GL account a line posts to is not in the destination's chart of accounts, or not active.
+        case missingAccount
         /// The source supplier has no vendor in the destination.
         case unknownSupplier
         /// The source record names a project the destination does not have.
@@ -52,7 +57,7 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     /// held and retried automatically. Otherwise it waits in quarantine for a fix and a replay.
     public var isRetryable: Bool {
         switch code {
-        case .missingCostCode, .unknownSupplier, .unknownProject, .waitingForDependency, .overBudget,
+        case .missingCostCode, .missingMapping, .missingAccount, .unknownSupplier, .unknownProject, .waitingForDependency, .overBudget,
             .rateLimited, .transient, .authFailed, .forbidden, .wrongTenant, .busy:
             return true
         case .invalidRecord, .rejected, .unexpectedResponse, .invalidConfig:

@@ -86,7 +86,7 @@ public enum Ping {
         case .forbidden: .missingPermission
         case .rateLimited: .rateLimited
         case .invalidConfig: .configuration
-        case .missingCostCode, .unknownSupplier, .unknownProject, .invalidRecord, .waitingForDependency, .overBudget, .rejected,
+        case .missingCostCode, .missingMapping, .missingAccount, .unknownSupplier, .unknownProject, .invalidRecord, .waitingForDependency, .overBudget, .rejected,
             .unexpectedResponse, .busy:
             .unexpectedResponse
         }
