@@ -20,6 +20,9 @@ public actor Cin7Backend {
         public var callsPerMinute = 60
         /// The status answered past the limit: Cin7's own table says 503, several clients see 429.
         public var throttleStatus = 503
+        /// Whether a throttled answer says when the window frees (`Retry-After`, seconds). Cin7
+        /// documents no such header (cin7.md §9); a setting for clients that must cope either way.
+        public var retryAfter = false
         /// Reference names a supplier or purchase must use (Cin7 refuses others).
         public var taxRules = ["Tax Exempt", "GST on Expenses", "Tax on Purchases"]
         public var paymentTerms = ["30 days", "15 days", "7 days", "COD"]
@@ -72,7 +75,7 @@ public actor Cin7Backend {
         if let raw = data["settings"] { settings = try raw.applied(to: settings) }
     }
 
-    enum Verdict { case ok, forbidden, throttled }
+    enum Verdict { case ok, forbidden, throttled(retryAfter: Int) }
 
     /// Checks the two auth headers and counts the call against the application's minute.
     func admit(accountID: String?, key: String?) -> Verdict {
@@ -80,7 +83,7 @@ public actor Cin7Backend {
             applications.contains(where: { $0.accountId.lowercased() == accountID.lowercased() && $0.applicationKey.lowercased() == key.lowercased() })
         else { return .forbidden }
         let over = limiter.admit(key.lowercased(), limit: settings.callsPerMinute, window: 60, now: clock.now())
-        return over == nil ? .ok : .throttled
+        return over.map { .throttled(retryAfter: $0) } ?? .ok
     }
 
     var profile: JSONValue { .object(company) }

@@ -18,9 +18,11 @@ public struct Cin7Simulator: BackedSimulator {
         guard lower.hasPrefix(prefix) else { return SimResponse(status: 404, headers: [("Content-Type", "text/html")], body: Data("<h1>Not Found</h1>".utf8)) }
         switch await backend.admit(accountID: request.header("api-auth-accountid"), key: request.header("api-auth-applicationkey")) {
         case .forbidden: return Self.error(403, "Incorrect credentials!")
-        case .throttled:
-            let status = await backend.settings.throttleStatus
-            return Self.error(status, "You reached 60 calls per minute API limit")
+        case .throttled(let seconds):
+            let settings = await backend.settings
+            var answer = Self.error(settings.throttleStatus, "You reached \(settings.callsPerMinute) calls per minute API limit")
+            if settings.retryAfter { answer.headers.append(("Retry-After", String(seconds))) }
+            return answer
         case .ok: break
         }
         let endpoint = String(lower.dropFirst(prefix.count))

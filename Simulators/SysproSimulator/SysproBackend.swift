@@ -81,7 +81,10 @@ public actor SysproBackend {
             "EntryNumber", "OrigInvValue", "OrigDiscValue", "MthInvBal1", "Currency", "PostCurrency", "ConvRate",
             "PaymentNumber", "Bank", "PurchaseOrder", "Reference",
         ],
-        "ApSupplier": ["Supplier", "SupplierName", "SupShortName", "Currency", "Branch", "TermsCode", "Email", "OnHold"],
+        "ApSupplier": [
+            "Supplier", "SupplierName", "SupShortName", "Currency", "Branch", "TermsCode", "Email", "OnHold", "Telephone", "Contact",
+            "SupplierClass", "PurchOrdAllowed", "TaxRegnNum", "SupAddr1", "SupAddr2", "SupAddr3", "SupPostalCode",
+        ],
         "GenMaster": ["Company", "GlCode", "Description", "AccountType"],
     ]
 
