@@ -92,7 +92,7 @@ let package = Package(
         ),
         .target(
             name: "Flows",
-            dependencies: ["SyncEngine", "SyncStore", "ClientKit", "SysproClient", "ProcoreClient", "ProcurifyClient", "SAPB1Client", "CloudSuiteClient"],
+            dependencies: ["SyncEngine", "SyncStore", "ClientKit", "SysproClient", "ProcoreClient", "ProcurifyClient", "SAPB1Client", "CloudSuiteClient", "Cin7Client"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -111,7 +111,7 @@ let package = Package(
             name: "Scenarios",
             dependencies: [
                 "ConnectorApp", "Flows", "SyncEngine", "SyncStore", "SimulatorKit", "SysproSimulator", "ProcoreSimulator", "ProcurifySimulator", "SAPB1Simulator",
-                "CloudSuiteSimulator",
+                "CloudSuiteSimulator", "Cin7Simulator",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -34,6 +34,10 @@ public enum FlowRegistry {
             name: ProcoreCloudSuite.name,
             summary: "Procore vendors → Infor CloudSuite M3 suppliers (CRS620MI), approved PO contracts → POs (PPS370MI), approved invoices → supplier invoices (APS450MI); woken by Procore webhooks under serve",
             systems: [.procore, .cloudsuite], entityLabels: ProcoreCloudSuite.entityLabels, defaultIntervalMinutes: 60),
+        RegisteredFlow(
+            name: SysproCin7.name,
+            summary: "SYSPRO ↔ Cin7 Core suppliers (an owner per attribute), SYSPRO POs → Cin7 purchases at their order stage (INVOICE or STOCK first), AP invoices → the purchase's invoice stage on GL accounts checked against Cin7's chart",
+            systems: [.syspro, .cin7], entityLabels: SysproCin7.entityLabels, defaultIntervalMinutes: 15),
     ]
 
     /// The names, for messages.

@@ -28,9 +28,9 @@ import Yams
 /// | `integrations[].intervalMinutes` | polling interval for `sync --watch` | `10`; `1440` (daily) for `procore-sapb1` |
 /// | `integrations[].syspro` | enetBase, odataRoot, operator, operatorPassword*, companyId, companyPassword*, odataUser, odataPassword* | required |
 /// | `integrations[].procore` | loginBase, apiBase, clientId, clientSecret*, companyId | required |
-/// | `integrations[].settings` | ``SysproProcoreSettings`` (flow `syspro-procore`), ``ProcurifySysproSettings`` (flow `procurify-syspro`) or ``ProcoreSAPB1Settings`` (flow `procore-sapb1`) | defaults per key |
+/// | `integrations[].settings` | ``SysproProcoreSettings`` (flow `syspro-procore`), ``ProcurifySysproSettings`` (flow `procurify-syspro`), ``ProcoreSAPB1Settings`` (flow `procore-sapb1`), ``ProcoreCloudSuiteSettings`` (flow `procore-cloudsuite`) or ``SysproCin7Settings`` (flow `syspro-cin7`) | defaults per key |
 /// | `connections[].name` | text, for systems no flow uses yet (`ping`, `contract verify`) | — |
-/// | `connections[].cin7` | baseURL, accountId, applicationKey* | — |
+/// | `connections[].cin7`, `integrations[].cin7` | baseURL, accountId, applicationKey*, callsPerMinute (the client's pace; Cin7 allows 60) | callsPerMinute 57 |
 /// | `connections[].procurify` | baseURL, tokenURL (default `{baseURL}/oauth/token`), clientId, clientSecret* | — |
 /// | `connections[].sapb1` | serviceRoot (…/b1s/v1), companyDB, userName, password* | — |
 /// | `connections[].cloudsuite` | ionapi* (the whole `.ionapi` file), company (M3 `CONO`, optional) | — |
@@ -60,7 +60,11 @@ public struct ConnectorConfig: Codable, Sendable {
         public var baseURL: String
         public var accountId: String
         public var applicationKey: String
-        static let keys = ["baseURL", "accountId", "applicationKey"]
+        /// The calls a minute the client spaces itself to (Cin7 allows 60 per application).
+        public var callsPerMinute: Int?
+        static let keys = ["baseURL", "accountId", "applicationKey", "callsPerMinute"]
+        /// A little under Cin7's 60, for a person's tools on the same application key.
+        public static let defaultCallsPerMinute = 57
     }
     public struct ProcurifySection: Codable, Sendable {
         /// `https://{domain}.procurify.com`
@@ -158,7 +162,8 @@ public struct ConnectorConfig: Codable, Sendable {
             guard let cin7 else { return nil }
             return Cin7Connection(
                 baseURL: cin7.baseURL, accountID: cin7.accountId,
-                applicationKey: try secret(cin7.applicationKey, "cin7.applicationKey", owner: owner, vault: vault))
+                applicationKey: try secret(cin7.applicationKey, "cin7.applicationKey", owner: owner, vault: vault),
+                callsPerMinute: cin7.callsPerMinute ?? Cin7Section.defaultCallsPerMinute)
         }
 
         public func procurifyConnection(owner: String, vault: ((String) throws -> String)? = nil) throws -> ProcurifyConnection? {
@@ -213,6 +218,8 @@ public struct ConnectorConfig: Codable, Sendable {
         public var procoreSAPB1Settings: ProcoreSAPB1Settings?
         /// Flow 003's settings (when `flow` is `procore-cloudsuite`).
         public var procoreCloudSuiteSettings: ProcoreCloudSuiteSettings?
+        /// Flow 004's settings (when `flow` is `syspro-cin7`).
+        public var sysproCin7Settings: SysproCin7Settings?
         /// Webhooks `serve` receives for this integration.
         public var webhook: WebhookSection?
         public var sections: Systems
@@ -235,6 +242,8 @@ public struct ConnectorConfig: Codable, Sendable {
                 procoreSAPB1Settings = try c.decodeIfPresent(ProcoreSAPB1Settings.self, forKey: .settings)
             } else if flow == ProcoreCloudSuite.name {
                 procoreCloudSuiteSettings = try c.decodeIfPresent(ProcoreCloudSuiteSettings.self, forKey: .settings)
+            } else if flow == SysproCin7.name {
+                sysproCin7Settings = try c.decodeIfPresent(SysproCin7Settings.self, forKey: .settings)
             } else {
                 settings = try c.decodeIfPresent(SysproProcoreSettings.self, forKey: .settings)
             }
@@ -254,6 +263,8 @@ public struct ConnectorConfig: Codable, Sendable {
                 try c.encode(procoreSAPB1Settings, forKey: .settings)
             } else if let procoreCloudSuiteSettings {
                 try c.encode(procoreCloudSuiteSettings, forKey: .settings)
+            } else if let sysproCin7Settings {
+                try c.encode(sysproCin7Settings, forKey: .settings)
             } else {
                 try c.encodeIfPresent(settings, forKey: .settings)
             }
@@ -416,7 +427,7 @@ public struct ConnectorConfig: Codable, Sendable {
                 case "settings":
                     let keys = [
                         ProcurifySyspro.name: ProcurifySysproSettings.keys, ProcoreSAPB1.name: ProcoreSAPB1Settings.keys,
-                        ProcoreCloudSuite.name: ProcoreCloudSuiteSettings.keys,
+                        ProcoreCloudSuite.name: ProcoreCloudSuiteSettings.keys, SysproCin7.name: SysproCin7Settings.keys,
                     ][flow] ?? SysproProcoreSettings.keys
                     try check(value, keys, "\(context).settings", flow: flow)
                 case "ledgerCodes":
@@ -530,6 +541,8 @@ extension ConnectorConfig.Integration {
             try makeProcoreSAPB1(http: http, store: store, clock: clock, logger: logger, vault: vault, stats: stats)
         case ProcoreCloudSuite.name:
             try makeProcoreCloudSuite(http: http, store: store, clock: clock, logger: logger, vault: vault, stats: stats)
+        case SysproCin7.name:
+            try makeSysproCin7(http: http, store: store, clock: clock, logger: logger, vault: vault, stats: stats)
         default: throw SyncError(.invalidConfig, "flow \(flow) is registered but has no wiring in ConnectorConfig.makeRunner")
         }
     }
@@ -561,6 +574,21 @@ extension ConnectorConfig.Integration {
             settings: procoreCloudSuiteSettings ?? ProcoreCloudSuiteSettings(),
             procore: ProcoreClient(connection: try procoreConnection(vault: vault), transport: HTTPTransport(http: http, system: "procore", clock: clock, logger: logger, stats: stats)),
             m3: CloudSuiteClient(connection: m3, transport: HTTPTransport(http: http, system: "cloudsuite", clock: clock, logger: logger, stats: stats)),
+            store: store, clock: clock, logger: logger, scope: name)
+    }
+
+    /// Flow 004 with its clients, secrets resolved from their references.
+    public func makeSysproCin7(
+        http: HTTPClient, store: any SyncStateStore, clock: any SyncClock, logger: Logger, vault: ((String) throws -> String)? = nil,
+        stats: TransportStats = TransportStats()
+    ) throws -> SysproCin7Flow {
+        guard let cin7 = try sections.cin7Connection(owner: name, vault: vault) else {
+            throw SyncError(.invalidConfig, "integration \(name) has no cin7 section")
+        }
+        return SysproCin7Flow(
+            settings: sysproCin7Settings ?? SysproCin7Settings(),
+            syspro: SysproClient(connection: try sysproConnection(vault: vault), transport: HTTPTransport(http: http, system: "syspro", clock: clock, logger: logger, stats: stats)),
+            cin7: Cin7Client(connection: cin7, transport: HTTPTransport(http: http, system: "cin7", clock: clock, logger: logger, stats: stats)),
             store: store, clock: clock, logger: logger, scope: name)
     }
 
