@@ -41,6 +41,9 @@ struct Bench: AsyncParsableCommand {
         case ProcoreCloudSuite.name:
             try await ConnectorApp.Bench.runProcoreCloudSuite(contracts: pos, databasePath: database, logger: logger) { print($0) }
             return
+        case SysproCin7.name:
+            try await ConnectorApp.Bench.runSysproCin7(purchaseOrders: pos, databasePath: database, logger: logger) { print($0) }
+            return
         default: break
         }
         let figures = try await ConnectorApp.Bench.run(purchaseOrders: pos, rawRequests: rawRequests, databasePath: database, logger: logger) { print($0) }

@@ -22,6 +22,7 @@ struct Demo: AsyncParsableCommand {
         case ProcurifySyspro.name: ConnectorApp.Demo.runProcurifySyspro
         case ProcoreSAPB1.name: ConnectorApp.Demo.runProcoreSAPB1
         case ProcoreCloudSuite.name: ConnectorApp.Demo.runProcoreCloudSuite
+        case SysproCin7.name: ConnectorApp.Demo.runSysproCin7
         default: nil
         }
         if let twoCycles {
