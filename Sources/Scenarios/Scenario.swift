@@ -33,6 +33,9 @@ public struct Scenario: Sendable {
         public var totalsAccuracy: Int?
         /// Overrides of the CloudSuite simulator settings (`callsPerMinute`, `tokenLifetimeSeconds`, …).
         public var cloudsuite: JSONValue = [:]
+        /// Flow 004: overrides of the Cin7 simulator settings (`callsPerMinute`, `throttleStatus`,
+        /// `retryAfter`) and `clientCallsPerMinute`, the pace of our client (57; 0 = unpaced).
+        public var cin7: JSONValue = [:]
         /// The engine's per-request deadline.
         public var clientTimeout: Duration = .seconds(30)
         /// More integrations of the flow beside the main one, in the same store and the same
@@ -111,6 +114,13 @@ public struct Scenario: Sendable {
         case serve(String, String)
         /// Flow 003 under serve: a hand-made delivery to the listener, and the status it must get.
         case servePost(header: String?, body: JSONValue, status: Int)
+        /// Flow 004: a supplier edited in Cin7 (by name; `Email`/`Phone` change its default
+        /// contact), or created when `create` is set.
+        case cin7Supplier(name: String, fields: [String: JSONValue], create: Bool)
+        /// Flow 004: an account added to Cin7's chart, or its status changed.
+        case cin7Account(code: String, name: String?, status: String)
+        /// Flow 004: Cin7 simulator settings changed mid-run.
+        case cin7Settings(JSONValue)
     }
 
     public enum Assertion: Sendable {
@@ -154,6 +164,12 @@ public struct Scenario: Sendable {
         /// Flow 003 under serve: what the listener answered (its metrics) and the events not yet
         /// covered by a cycle.
         case webhookEvents(accepted: Int?, duplicate: Int?, refused: Int?, pending: Int?)
+        /// Flow 004: Cin7 purchases carrying a SYSPRO PO reference.
+        case cin7Purchases(count: Int)
+        /// Flow 004: the Cin7 purchase of one SYSPRO PO (or none), its `Status`, `Approach`, invoice number.
+        case cin7Purchase(po: String, exists: Bool, status: String?, approach: String?, invoice: String?)
+        /// Flow 004: the Cin7 supplier carrying a SYSPRO code (or of a name), with these field values.
+        case cin7Supplier(code: String?, name: String?, fields: [String: String])
     }
 
     public struct Step: Sendable {
@@ -216,7 +232,7 @@ public struct Scenario: Sendable {
     static func parseSetup(_ reader: YAMLReader) throws -> Setup {
         let keys = try reader.mapping(allowed: [
             "flow", "dataset", "purchaseOrders", "commitments", "budget", "clock", "settings", "procore", "syspro", "procurify", "sapb1",
-            "totalsAccuracy", "cloudsuite", "clientTimeout", "integrations", "serve",
+            "totalsAccuracy", "cloudsuite", "clientTimeout", "integrations", "serve", "cin7",
         ])
         var setup = Setup()
         if let flow = keys["flow"] { setup.flow = try flow.oneOf(FlowRegistry.names) }
@@ -224,8 +240,9 @@ public struct Scenario: Sendable {
             "dataset": [SysproProcore.name], "budget": [SysproProcore.name], "integrations": [SysproProcore.name],
             "procore": [SysproProcore.name, ProcoreSAPB1.name, ProcoreCloudSuite.name], "procurify": [ProcurifySyspro.name], "sapb1": [ProcoreSAPB1.name],
             "commitments": [ProcoreSAPB1.name, ProcoreCloudSuite.name], "totalsAccuracy": [ProcoreSAPB1.name],
-            "syspro": [SysproProcore.name, ProcurifySyspro.name], "cloudsuite": [ProcoreCloudSuite.name],
-            "purchaseOrders": [SysproProcore.name, ProcurifySyspro.name], "serve": [ProcoreCloudSuite.name],
+            "syspro": [SysproProcore.name, ProcurifySyspro.name, SysproCin7.name], "cloudsuite": [ProcoreCloudSuite.name],
+            "purchaseOrders": [SysproProcore.name, ProcurifySyspro.name, SysproCin7.name], "serve": [ProcoreCloudSuite.name],
+            "cin7": [SysproCin7.name],
         ]
         for (key, flows) in only where !flows.contains(setup.flow) {
             if let reader = keys[key] { throw reader.fail("setup.\(key) applies to flow \(flows.joined(separator: " and ")), not \(setup.flow)") }
@@ -282,6 +299,7 @@ public struct Scenario: Sendable {
             case ProcurifySyspro.name: try checkSettings(setup.settings, defaults: ProcurifySysproSettings(), reader: settings)
             case ProcoreSAPB1.name: try checkSettings(setup.settings, defaults: ProcoreSAPB1Settings(), reader: settings)
             case ProcoreCloudSuite.name: try checkSettings(setup.settings, defaults: ProcoreCloudSuiteSettings(), reader: settings)
+            case SysproCin7.name: try checkSettings(setup.settings, defaults: SysproCin7Settings(), reader: settings)
             default: try checkSettings(setup.settings, defaults: SysproProcoreSettings(), reader: settings)
             }
         }
@@ -296,6 +314,10 @@ public struct Scenario: Sendable {
         if let cloudsuite = keys["cloudsuite"] {
             setup.cloudsuite = try cloudsuite.json()
             try checkKeys(setup.cloudsuite, allowed: ["callsPerMinute", "tokenLifetimeSeconds", "issueRefreshTokens", "defaultMaxRecords", "rightTrimByDefault", "clientCallsPerMinute"], reader: cloudsuite)
+        }
+        if let cin7 = keys["cin7"] {
+            setup.cin7 = try cin7.json()
+            try checkKeys(setup.cin7, allowed: ["callsPerMinute", "throttleStatus", "retryAfter", "clientCallsPerMinute"], reader: cin7)
         }
         if let sapb1 = keys["sapb1"] {
             setup.sapb1 = try sapb1.json()
@@ -349,6 +371,7 @@ public struct Scenario: Sendable {
             "procoreSettings", "procoreChangeOrder", "procoreChangeOrderStatus", "procoreDirectCost", "sapb1PostingPeriod", "sapb1Master",
         ],
         ProcoreCloudSuite.name: ["procoreSettings", "procoreVendor", "procoreContract", "m3Payment", "m3Chart", "webhooks", "serve"],
+        SysproCin7.name: sysproRowSteps + ["addLatePurchaseOrder", "cin7Supplier", "cin7Account", "cin7Settings"],
     ]
 
     /// The steps a scenario of `flow` may take: the common ones and the flow's own.
@@ -516,6 +539,18 @@ public struct Scenario: Sendable {
             } else {
                 throw body.fail("serve takes cycle: woken|scheduled, receiver: down|up, or post: {header, body} with status")
             }
+        case "cin7Supplier":
+            let o = try body.mapping(allowed: ["name", "fields", "create"])
+            guard let name = o["name"] else { throw body.fail("cin7Supplier needs name (the supplier's name in Cin7)") }
+            action = .cin7Supplier(name: try name.string(), fields: try o["fields"]?.json().objectValue ?? [:], create: try o["create"]?.bool() ?? false)
+        case "cin7Account":
+            let o = try body.mapping(allowed: ["code", "name", "status"])
+            guard let code = o["code"] else { throw body.fail("cin7Account needs code") }
+            action = .cin7Account(code: try code.string(), name: try o["name"]?.string(), status: try o["status"]?.oneOf(["ACTIVE", "ARCHIVED"]) ?? "ACTIVE")
+        case "cin7Settings":
+            let value = try body.json()
+            try checkKeys(value, allowed: ["callsPerMinute", "throttleStatus", "retryAfter"], reader: body)
+            action = .cin7Settings(value)
         case "procoreVendor":
             let o = try body.mapping(allowed: ["name"])
             guard let name = o["name"] else { throw body.fail("procoreVendor needs name") }
@@ -652,11 +687,13 @@ public struct Scenario: Sendable {
         ProcurifySyspro.name: ["sysproOrders", "sysproOrder", "sysproInvoices", "sysproInvoice", "sysproSupplier", "procurifyVendor"],
         ProcoreSAPB1.name: ["sapDocuments", "sapDocument"],
         ProcoreCloudSuite.name: ["m3Orders", "m3Invoices", "m3Supplier", "contractPayments", "webhookEvents", "deliveries"],
+        SysproCin7.name: ["cin7Purchases", "cin7Purchase", "cin7Supplier", "sysproSupplier"],
     ]
     /// The entities whose watermarks a scenario of the flow may check.
     static let flowEntities = [
         SysproProcore.name: ["PorMasterHdr", "ApInvoice"], ProcurifySyspro.name: ["purchaseOrders", "bills"],
         ProcoreSAPB1.name: ProcoreSAPB1.entityLabels, ProcoreCloudSuite.name: ProcoreCloudSuite.entityLabels,
+        SysproCin7.name: ["PorMasterHdr", "ApInvoice", "Cin7Supplier"],
     ]
 
     static func parseAssertion(_ reader: YAMLReader, setup: Setup) throws -> Assertion {
@@ -752,6 +789,21 @@ public struct Scenario: Sendable {
             guard let invoice = o["invoice"] else { throw body.fail("sysproInvoice needs invoice (the bill's invoice number)") }
             return .sysproInvoice(invoice: try invoice.string(), exists: try o["exists"]?.bool() ?? true, total: try o["total"]?.string(),
                                   procurifyPO: try o["procurifyPO"]?.string())
+        case "cin7Purchases":
+            guard let count = try body.mapping(allowed: ["count"])["count"] else { throw body.fail("cin7Purchases needs count") }
+            return .cin7Purchases(count: try count.int())
+        case "cin7Purchase":
+            let o = try body.mapping(allowed: ["po", "exists", "status", "approach", "invoice"])
+            guard let po = o["po"] else { throw body.fail("cin7Purchase needs po (the SYSPRO PO number)") }
+            return .cin7Purchase(
+                po: try po.string(), exists: try o["exists"]?.bool() ?? true,
+                status: try o["status"]?.oneOf(["DRAFT", "ORDERING", "ORDERED", "RECEIVED", "INVOICED", "COMPLETED", "VOIDED"]),
+                approach: try o["approach"]?.oneOf(["INVOICE", "STOCK"]), invoice: try o["invoice"]?.string())
+        case "cin7Supplier":
+            let o = try body.mapping(allowed: ["code", "name", "fields"])
+            guard o["code"] != nil || o["name"] != nil else { throw body.fail("cin7Supplier needs code (the SYSPRO code it carries) or name") }
+            let fields = try (o["fields"]?.json().objectValue ?? [:]).mapValues { $0.scalarText }
+            return .cin7Supplier(code: try o["code"]?.string(), name: try o["name"]?.string(), fields: fields)
         case "sysproSupplier":
             let o = try body.mapping(allowed: ["code", "exists", "name"])
             guard let code = o["code"] else { throw body.fail("sysproSupplier needs code") }

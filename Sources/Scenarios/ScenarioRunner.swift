@@ -43,6 +43,7 @@ public struct ScenarioRunner: Sendable {
             case ProcurifySyspro.name: steps = try await ProcurifyWorld.execute(scenario, runner: self)
             case ProcoreSAPB1.name: steps = try await ProcoreSAPB1World.execute(scenario, runner: self)
             case ProcoreCloudSuite.name: steps = try await ProcoreCloudSuiteWorld.execute(scenario, runner: self)
+            case SysproCin7.name: steps = try await SysproCin7World.execute(scenario, runner: self)
             default: steps = try await ProcoreWorld.execute(scenario, runner: self)
             }
         } catch {
