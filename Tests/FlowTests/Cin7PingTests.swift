@@ -46,7 +46,8 @@ import Testing
         #expect(await core.respond(SimRequest(method: "GET", path: "/ExternalApi/v2/me", headers: auth)).status == 200)
         let throttled = await core.respond(SimRequest(method: "GET", path: "/ExternalApi/v2/me", headers: auth))
         #expect(throttled.status == 503)
-        #expect(String(decoding: throttled.body, as: UTF8.self).contains("60 calls per minute"))
+        // Cin7's documented text, naming the limit in force (60 on a real application)
+        #expect(String(decoding: throttled.body, as: UTF8.self).contains("You reached 2 calls per minute API limit"))
         clock.advance(by: .seconds(60))
         #expect(await core.respond(SimRequest(method: "GET", path: "/ExternalApi/v2/me", headers: auth)).status == 200)
     }

@@ -163,6 +163,48 @@ extension ContractSuite {
                 try expect(invoices?.first?["TaskID"] != nil, "the invoice in advanced-purchase has no TaskID")
                 return "\(purchase["OrderNumber"]?.scalarText ?? "purchase") is \(purchase["Status"]?.scalarText ?? "?"), read as an advanced purchase too (left in the account)"
             },
+            // Flow 004 posts a SYSPRO PO received in full before it reaches Cin7 as a stock-first
+            // purchase: order, stock received, then the invoice. This check walks the stages in
+            // that order and makes sure Cin7 enforces it (an invoice before the stock is refused)
+            // and moves the purchase's Status ORDERED → RECEIVED → COMPLETED as the flow expects.
+            Check(name: "a stock-first purchase: invoice refused before the stock; order, stock, invoice → COMPLETED", intrusive: true) {
+                let client = Cin7Client(connection: connection, transport: raw)
+                guard let supplier = try await client.suppliers(page: 1, limit: 1).suppliers.first?["ID"],
+                    let product = try await client.get("product", query: [("Page", "1"), ("Limit", "1")])["Products"]?.arrayValue?.first,
+                    let account = try json(try await get("ref/account?Page=1&Limit=100"))["AccountsList"]?.arrayValue?.first(where: {
+                        $0["Status"] == "ACTIVE" && ($0["Class"] == "EXPENSE" || $0["Class"] == "ASSET")
+                    })?["Code"]
+                else { throw Broken("needs a supplier, a product and an active expense or asset account") }
+                let header = try await client.call("POST", "purchase", body: ["SupplierID": supplier, "Approach": "STOCK", "Note": "ml-connector contract check (stock first)"])
+                guard let task = header["ID"] else { throw Broken("POST /purchase answered no ID") }
+                try expect(header["Approach"] == "STOCK", "the header's Approach is \(header["Approach"]?.scalarText ?? "absent"), not STOCK")
+                let line: JSONValue = ["ProductID": product["ID"] ?? .null, "Name": product["Name"] ?? "item", "Quantity": 3, "Price": 4, "Discount": 0, "Tax": 0,
+                                       "TaxRule": header["TaxRule"] ?? .null, "Total": 12]
+                _ = try await client.call("POST", "purchase/order", body: ["TaskID": task, "Status": "AUTHORISED", "Lines": [line]])
+                var invoiceLine = line.objectValue ?? [:]
+                invoiceLine["Account"] = account
+                let invoiceBody: JSONValue = [
+                    "TaskID": task, "Status": "AUTHORISED", "InvoiceNumber": .string("MLC-\(UUID().uuidString.prefix(8))"), "Lines": [.object(invoiceLine)],
+                ]
+                do {
+                    _ = try await client.call("POST", "purchase/invoice", body: invoiceBody)
+                    throw Broken("an invoice before the stock was accepted on a stock-first purchase")
+                } catch let error as SyncError {
+                    try expect(error.code == .rejected && error.message.contains("400"), "the early invoice answered: \(error.message)")
+                }
+                let day = String(ISO8601DateFormatter().string(from: Date()).prefix(10))
+                let stock = try await client.call("POST", "purchase/stock", body: [
+                    "TaskID": task, "Status": "AUTHORISED",
+                    "Lines": [["ProductID": product["ID"] ?? .null, "Quantity": 3, "Date": .string("\(day)T00:00:00"), "Location": header["Location"] ?? .null]],
+                ])
+                try expect(stock["Status"] == "AUTHORISED", "the stock received is \(stock["Status"]?.scalarText ?? "?")")
+                let received = try await client.get("purchase", query: [("ID", task.scalarText)])
+                try expect(received["Status"] == "RECEIVED", "after the stock the purchase is \(received["Status"]?.scalarText ?? "?"), not RECEIVED")
+                _ = try await client.call("POST", "purchase/invoice", body: invoiceBody)
+                let done = try await client.get("purchase", query: [("ID", task.scalarText)])
+                try expect(done["Status"] == "COMPLETED", "after the invoice the purchase is \(done["Status"]?.scalarText ?? "?"), not COMPLETED")
+                return "\(done["OrderNumber"]?.scalarText ?? "purchase"): early invoice refused, then RECEIVED, COMPLETED (left in the account)"
+            },
         ]
         return await run(checks, system: "cin7", allowIntrusive: allowIntrusive)
     }
