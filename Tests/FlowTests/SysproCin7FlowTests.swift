@@ -119,6 +119,28 @@ import Testing
         #expect(SysproCin7.normalisedName("Summit Steel") != SysproCin7.normalisedName("Summit Steel Fabricators"))
     }
 
+    @Test func theExampleConfigLoads() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/config/syspro-cin7.yaml").path
+        let config = try ConnectorConfig.load(path: path)
+        let integration = try #require(config.integrations.first)
+        let settings = try #require(integration.sysproCin7Settings)
+        #expect(integration.flow == SysproCin7.name && integration.intervalMinutes == 15)
+        #expect(settings.glAccounts.count == 4 && settings.products["OLD-REBAR-12"] == "SKU-5100" && settings.nonStockProduct == "SERVICE-MISC")
+        #expect(settings.supplierOwners[.email] == .cin7 && settings.supplierOwners[.name] == .syspro)
+        // a typo in a settings key, and the seed's RECEIVE approach: refused with the file named
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(throws: SyncError.self) { try ConnectorConfig.parse(text.replacingOccurrences(of: "invoiceTolerance:", with: "invoiceTolerence:"), path: "t.yaml") }
+        #expect(throws: SyncError.self) { try ConnectorConfig.parse(text.replacingOccurrences(of: "approach: auto", with: "approach: RECEIVE"), path: "t.yaml") }
+        // the settings check's own message reaches the user, not the YAML decoder's "not valid YAML"
+        do {
+            _ = try ConnectorConfig.parse(text.replacingOccurrences(of: "        terms: syspro", with: "        paymentTerm: syspro"), path: "t.yaml")
+            Issue.record("an unknown supplier attribute was accepted")
+        } catch let error as SyncError {
+            #expect(error.message.contains("unknown attribute 'paymentTerm'"), "\(error.message)")
+        }
+    }
+
     @Test func settingsRefuseWhatCin7CannotDo() throws {
         func decode(_ json: String) throws -> SysproCin7Settings { try JSONDecoder().decode(SysproCin7Settings.self, from: Data(json.utf8)) }
         #expect(throws: SyncError.self) { try decode(#"{"approach": "RECEIVE"}"#) }

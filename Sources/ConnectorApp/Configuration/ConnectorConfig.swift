@@ -476,7 +476,12 @@ public struct ConnectorConfig: Codable, Sendable {
         case .keyNotFound(let key, let context): return "missing key \(path(context)).\(key.stringValue)"
         case .typeMismatch(let type, let context): return "\(path(context)) should be \(type): \(context.debugDescription)"
         case .valueNotFound(let type, let context): return "\(path(context)) needs a \(type) value"
-        case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
+        case .dataCorrupted(let context):
+            // Yams wraps an error thrown inside a decoder (a settings check's SyncError, with
+            // the fix in its message) as "not valid YAML"; the check's own words are the useful ones.
+            if let inner = context.underlyingError as? SyncError { return "\(path(context).isEmpty ? "" : path(context) + ": ")\(inner.message)" }
+            if let inner = context.underlyingError as? DecodingError { return describe(inner) }
+            return "\(path(context)): \(context.debugDescription)"
         @unknown default: return "\(error)"
         }
     }
