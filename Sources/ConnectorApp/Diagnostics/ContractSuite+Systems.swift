@@ -34,6 +34,17 @@ extension ContractSuite {
                 ("api-auth-accountid", connection.accountID), ("api-auth-applicationkey", key ?? connection.applicationKey), ("Accept", "application/json"),
             ])
         }
+        /// What a test purchase needs from the account: a supplier id, a product, and an active
+        /// expense or asset account for the invoice lines.
+        func purchaseParts(_ client: Cin7Client) async throws -> (supplier: JSONValue, product: JSONValue, account: JSONValue) {
+            guard let supplier = try await client.suppliers(page: 1, limit: 1).suppliers.first?["ID"],
+                let product = try await client.get("product", query: [("Page", "1"), ("Limit", "1")])["Products"]?.arrayValue?.first,
+                let account = try json(try await get("ref/account?Page=1&Limit=100"))["AccountsList"]?.arrayValue?.first(where: {
+                    $0["Status"] == "ACTIVE" && ($0["Class"] == "EXPENSE" || $0["Class"] == "ASSET")
+                })?["Code"]
+            else { throw Broken("needs a supplier, a product and an active expense or asset account") }
+            return (supplier, product, account)
+        }
         let checks = [
             Check(name: "GET /me answers the company profile for the two API headers", intrusive: false) {
                 let reply = try await get("me")
@@ -131,12 +142,7 @@ extension ContractSuite {
             },
             Check(name: "an invoice-first purchase: header, authorised order, invoice; a second order POST is refused", intrusive: true) {
                 let client = Cin7Client(connection: connection, transport: raw)
-                guard let supplier = try await client.suppliers(page: 1, limit: 1).suppliers.first?["ID"],
-                    let product = try await client.get("product", query: [("Page", "1"), ("Limit", "1")])["Products"]?.arrayValue?.first,
-                    let account = try json(try await get("ref/account?Page=1&Limit=100"))["AccountsList"]?.arrayValue?.first(where: {
-                        $0["Status"] == "ACTIVE" && ($0["Class"] == "EXPENSE" || $0["Class"] == "ASSET")
-                    })?["Code"]
-                else { throw Broken("needs a supplier, a product and an active expense or asset account") }
+                let (supplier, product, account) = try await purchaseParts(client)
                 let header = try await client.call("POST", "purchase", body: ["SupplierID": supplier, "Approach": "INVOICE", "Note": "ml-connector contract check"])
                 guard let task = header["ID"] else { throw Broken("POST /purchase answered no ID") }
                 let line: JSONValue = ["ProductID": product["ID"] ?? .null, "Name": product["Name"] ?? "item", "Quantity": 2, "Price": 5, "Discount": 0, "Tax": 0,
@@ -169,12 +175,7 @@ extension ContractSuite {
             // and moves the purchase's Status ORDERED → RECEIVED → COMPLETED as the flow expects.
             Check(name: "a stock-first purchase: invoice refused before the stock; order, stock, invoice → COMPLETED", intrusive: true) {
                 let client = Cin7Client(connection: connection, transport: raw)
-                guard let supplier = try await client.suppliers(page: 1, limit: 1).suppliers.first?["ID"],
-                    let product = try await client.get("product", query: [("Page", "1"), ("Limit", "1")])["Products"]?.arrayValue?.first,
-                    let account = try json(try await get("ref/account?Page=1&Limit=100"))["AccountsList"]?.arrayValue?.first(where: {
-                        $0["Status"] == "ACTIVE" && ($0["Class"] == "EXPENSE" || $0["Class"] == "ASSET")
-                    })?["Code"]
-                else { throw Broken("needs a supplier, a product and an active expense or asset account") }
+                let (supplier, product, account) = try await purchaseParts(client)
                 let header = try await client.call("POST", "purchase", body: ["SupplierID": supplier, "Approach": "STOCK", "Note": "ml-connector contract check (stock first)"])
                 guard let task = header["ID"] else { throw Broken("POST /purchase answered no ID") }
                 try expect(header["Approach"] == "STOCK", "the header's Approach is \(header["Approach"]?.scalarText ?? "absent"), not STOCK")
